@@ -1,0 +1,9 @@
+/**
+ * The ordered list of kaiju-auth migrations. A static list, not a directory scan, so the set that
+ * ships is exactly the set that runs, whatever the install layout.
+ */
+import type { Migration } from '../src/db/migrator.js';
+import { migration as kaijuTables } from './20260101000001_kaiju_auth_tables.js';
+import { migration as indexesKeystoreAudit } from './20260101000002_indexes_keystore_audit.js';
+
+export const MIGRATIONS: readonly Migration[] = [kaijuTables, indexesKeystoreAudit];

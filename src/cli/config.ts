@@ -1,0 +1,127 @@
+/**
+ * Configuration, resolved once per run into a typed object. Precedence: flag > environment >
+ * default. The only module that reads the environment for settings.
+ */
+import os from 'node:os';
+import type { DatabaseTarget } from '../db/target.js';
+import { authError } from '../core/errors.js';
+
+/** Bad settings are usage errors (exit 2). */
+function usageError(message: string) {
+  return authError('cli.usage', message);
+}
+
+export interface GlobalFlags {
+  databaseUrl?: string;
+  dataDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+  yes?: boolean;
+  color?: boolean;
+  verbose?: boolean;
+  actor?: string;
+  lockTimeout?: string;
+}
+
+export interface CliConfig {
+  target: DatabaseTarget;
+  json: boolean;
+  quiet: boolean;
+  yes: boolean;
+  color: boolean;
+  verbose: boolean;
+  /** Who is recorded in the audit log for writes. */
+  actor: string;
+  /** bcrypt cost for new hashes. */
+  bcryptRounds: number;
+  /** kaiju's `default_group`: the permissions of a user that has no group. */
+  defaultGroup: string | null;
+  /** Failed-login delay: base + random jitter, in ms. */
+  failedLoginDelayMs: { base: number; jitter: number };
+}
+
+export const DEFAULT_DATA_DIR = './.kaiju-auth';
+export const DEFAULT_BCRYPT_ROUNDS = 13;
+
+type Env = Record<string, string | undefined>;
+
+/** An env value, with empty strings treated as unset (as `VAR= cmd` means "no value"). */
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function parseIntSetting(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw usageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
+  const url = flags.databaseUrl ?? envValue(env, 'KAIJU_AUTH_DATABASE_URL') ?? envValue(env, 'DATABASE_URL');
+  if (url !== undefined) {
+    if (!/^postgres(ql)?:\/\//i.test(url)) {
+      throw authError('db.invalid_url', 'the database URL must start with postgres:// or postgresql://');
+    }
+    const port = envValue(env, 'PGPORT');
+    const connection: NonNullable<Extract<DatabaseTarget, { kind: 'postgres' }>['connection']> = {};
+    const host = envValue(env, 'PGHOST');
+    const user = envValue(env, 'PGUSER');
+    const password = env.PGPASSWORD;
+    const database = envValue(env, 'PGDATABASE');
+    if (host) connection.host = host;
+    if (port) connection.port = parseIntSetting('PGPORT', port, 1, 65535);
+    if (user) connection.user = user;
+    if (password !== undefined) connection.password = password;
+    if (database) connection.database = database;
+    return { kind: 'postgres', url, connection };
+  }
+  const timeout = flags.lockTimeout ?? envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
+  return {
+    kind: 'embedded',
+    dataDir: flags.dataDir ?? envValue(env, 'KAIJU_AUTH_DATA_DIR') ?? DEFAULT_DATA_DIR,
+    lockTimeoutMs: timeout === undefined ? 10_000 : parseDurationMs(timeout, 'lock timeout'),
+  };
+}
+
+/** `90s`, `15m`, `12h`, `7d` (and `500ms`, or bare seconds) -> milliseconds. */
+export function parseDurationMs(raw: string, what = 'duration'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/.exec(raw.trim());
+  if (!m) throw usageError(`invalid ${what} "${raw}": use a number with a unit, e.g. 90s, 15m, 12h, 7d`);
+  const unit = m[2] ?? 's';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] ?? 1000;
+  return Math.round(Number(m[1]) * factor);
+}
+
+function defaultActor(env: Env): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return envValue(env, 'USER') ?? envValue(env, 'LOGNAME') ?? 'unknown';
+  }
+}
+
+export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean): CliConfig {
+  const json = flags.json ?? false;
+  const noColorEnv = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  const rounds = envValue(env, 'KAIJU_AUTH_BCRYPT_ROUNDS');
+  const delay = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_DELAY');
+  const jitter = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_JITTER');
+  return {
+    target: resolveTarget(flags, env),
+    json,
+    quiet: flags.quiet ?? false,
+    yes: flags.yes ?? false,
+    color: flags.color !== false && !noColorEnv && stdoutIsTTY && !json,
+    verbose: flags.verbose ?? false,
+    actor: flags.actor ?? envValue(env, 'KAIJU_AUTH_ACTOR') ?? defaultActor(env),
+    bcryptRounds: rounds === undefined ? DEFAULT_BCRYPT_ROUNDS : parseIntSetting('KAIJU_AUTH_BCRYPT_ROUNDS', rounds, 4, 31),
+    defaultGroup: envValue(env, 'KAIJU_AUTH_DEFAULT_GROUP') ?? null,
+    failedLoginDelayMs: {
+      base: delay === undefined ? 500 : parseDurationMs(delay, 'KAIJU_AUTH_FAILED_LOGIN_DELAY'),
+      jitter: jitter === undefined ? 500 : parseDurationMs(jitter, 'KAIJU_AUTH_FAILED_LOGIN_JITTER'),
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The command tree. Registers commands and global options only; every handler is imported lazily
+ * when its command runs.
+ */
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import type { Kit } from './command-kit.js';
+import { registerSchemaCommands } from './register/schema.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export function buildProgram(kit: Kit): Command {
+  const program = new Command('kaiju-auth');
+  program
+    .description('Administer kaiju auth data (users, groups, permissions, sessions, keys, tokens) in PostgreSQL or an embedded database')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .option('--database-url <url>', 'PostgreSQL URL (env KAIJU_AUTH_DATABASE_URL, then DATABASE_URL); default: embedded database')
+    .option('--data-dir <dir>', 'embedded database directory (env KAIJU_AUTH_DATA_DIR; default ./.kaiju-auth)')
+    .option('--json', 'machine output: one JSON document on stdout')
+    .option('-q, --quiet', 'no notices on stderr')
+    .option('-y, --yes', 'confirm destructive actions without asking')
+    .option('--no-color', 'no colours (also NO_COLOR)')
+    .option('--actor <name>', 'who to record in the audit log (env KAIJU_AUTH_ACTOR; default: OS user)')
+    .addOption(new Option('--lock-timeout <duration>', 'how long to wait for a busy embedded database (default 10s)'))
+    .option('--verbose', 'show stack traces of internal errors')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => kit.io.stdout.write(s),
+      writeErr: (s) => kit.io.stderr.write(s),
+      // Errors are reported by main, as text or JSON; commander's own line would duplicate it.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ kaiju-auth init                      create/upgrade the embedded database in ./.kaiju-auth
+  $ kaiju-auth status
+  $ DATABASE_URL=postgres://app@db/app kaiju-auth migrate
+
+Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
+            6 invalid data, 7 database unavailable or schema missing, 8 refused.
+`,
+    );
+
+  registerSchemaCommands(program, kit);
+  return program;
+}

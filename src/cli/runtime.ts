@@ -1,0 +1,106 @@
+/**
+ * What a command handler gets: the resolved configuration, the output, and lazily the database
+ * and the core. Opening happens at most once per run and is announced once on stderr; closing
+ * (which releases the embedded data directory) always happens, even on errors and Ctrl-C.
+ */
+import type { Command } from 'commander';
+import { authError } from '../core/errors.js';
+import type { Database } from '../db/open.js';
+import { resolveConfig, type CliConfig, type GlobalFlags } from './config.js';
+import { Output } from './output.js';
+
+export interface Io {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: unknown };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export class Runtime {
+  readonly config: CliConfig;
+  readonly out: Output;
+  readonly io: Io;
+  readonly commandName: string;
+  private db: Promise<Database> | null = null;
+  private closers: (() => Promise<void>)[] = [];
+
+  constructor(io: Io, flags: GlobalFlags, commandName: string) {
+    this.io = io;
+    this.commandName = commandName;
+    this.config = resolveConfig(flags, io.env, !!io.stdout.isTTY);
+    this.out = new Output(io, this.config);
+  }
+
+  /** True when a person can be asked: stdin and stderr are terminals. */
+  get interactive(): boolean {
+    return !!this.io.stdin.isTTY && !!this.io.stderr.isTTY;
+  }
+
+  /**
+   * Open the database once. With `schema: true` (the default), fail with exit 7 unless migrated.
+   * Only commands that build a schema (`create: true`) may create an embedded database; a dry
+   * run (`create: 'scratch'`) on a directory with none works on a throwaway in-memory one.
+   */
+  async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
+    if (!this.db) {
+      this.db = (async () => {
+        const { openDatabase } = await import('../db/open.js');
+        let target = this.config.target;
+        if (options.create === 'scratch' && target.kind === 'embedded' && target.dataDir !== null) {
+          const { embeddedDatabaseExists } = await import('../db/embedded.js');
+          if (!(await embeddedDatabaseExists(target.dataDir))) {
+            this.out.notice(`kaiju-auth: no database at ${target.dataDir} yet; working on a scratch copy in memory`);
+            target = { ...target, dataDir: null };
+          }
+        }
+        const db = await openDatabase(target, {
+          command: `kaiju-auth ${this.commandName}`,
+          create: options.create === true,
+        });
+        this.closers.push(() => db.close());
+        this.out.notice(`kaiju-auth: using ${db.description}`);
+        return db;
+      })();
+    }
+    const db = await this.db;
+    if (options.schema ?? true) {
+      const [{ assertSchemaCurrent }, { MIGRATIONS }] = await Promise.all([
+        import('../db/migrator.js'),
+        import('../../migrations/index.js'),
+      ]);
+      await assertSchemaCurrent(db.knex, MIGRATIONS);
+    }
+    return db;
+  }
+
+  /** Register cleanup to run when the command ends (in reverse order). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /**
+   * Confirm a destructive action: `-y` confirms; on a terminal, ask; otherwise refuse (exit 8).
+   */
+  async confirm(question: string): Promise<void> {
+    if (this.config.yes) return;
+    if (!this.interactive) {
+      throw authError('cli.not_confirmed', `${question.replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);
+    }
+    const { askConfirm } = await import('./prompts.js');
+    const ok = await askConfirm(question, this.io);
+    if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');
+  }
+
+  async close(): Promise<void> {
+    const closers = this.closers.reverse();
+    this.closers = [];
+    for (const close of closers) {
+      await close().catch(() => undefined);
+    }
+  }
+}
+
+/** Global flags as commander parsed them, for a command at any depth. */
+export function globalFlags(command: Command): GlobalFlags {
+  return command.optsWithGlobals() as GlobalFlags;
+}

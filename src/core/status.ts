@@ -1,0 +1,77 @@
+/**
+ * A snapshot of a database for `status`: schema state and row counts, in as few round trips as
+ * possible (one for the migrations, one for all counts).
+ */
+import type { Knex } from 'knex';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { readAppliedMigrations } from '../db/migrator.js';
+
+export interface SchemaStatus {
+  /** Name of the newest applied migration, or null when never migrated. */
+  version: string | null;
+  applied: number;
+  pending: string[];
+  /** True when every known migration is applied. */
+  current: boolean;
+}
+
+export interface CountStatus {
+  users: number;
+  blockedUsers: number;
+  inactiveUsers: number;
+  groups: number;
+  permissions: number;
+  liveSessions: number;
+  expiredSessions: number;
+}
+
+export interface DatabaseStatus {
+  schema: SchemaStatus;
+  /** Null when the schema is missing. */
+  counts: CountStatus | null;
+}
+
+export async function readSchemaStatus(knex: Knex): Promise<SchemaStatus> {
+  const applied = await readAppliedMigrations(knex);
+  const names = new Set(applied?.map((r) => r.name) ?? []);
+  const pending = MIGRATIONS.filter((m) => !names.has(m.name)).map((m) => m.name);
+  return {
+    version: applied && applied.length > 0 ? (applied[applied.length - 1]?.name ?? null) : null,
+    applied: names.size,
+    pending,
+    current: pending.length === 0,
+  };
+}
+
+export async function readCounts(knex: Knex, now: Date): Promise<CountStatus> {
+  const epoch = Math.floor(now.getTime() / 1000);
+  const row = (
+    await knex.raw(
+      `select
+        (select count(*) from users) as users,
+        (select count(*) from users where is_blocked) as blocked_users,
+        (select count(*) from users where not is_active) as inactive_users,
+        (select count(*) from groups) as groups,
+        (select count(*) from permissions) as permissions,
+        (select count(*) from sessions where expires > ?) as live_sessions,
+        (select count(*) from sessions where expires <= ?) as expired_sessions`,
+      [epoch, epoch],
+    )
+  ).rows[0] as Record<string, number>;
+  return {
+    users: Number(row.users),
+    blockedUsers: Number(row.blocked_users),
+    inactiveUsers: Number(row.inactive_users),
+    groups: Number(row.groups),
+    permissions: Number(row.permissions),
+    liveSessions: Number(row.live_sessions),
+    expiredSessions: Number(row.expired_sessions),
+  };
+}
+
+export async function readDatabaseStatus(knex: Knex, now: Date = new Date()): Promise<DatabaseStatus> {
+  const schema = await readSchemaStatus(knex);
+  // Counts need the kaiju tables, which the first migration guarantees.
+  const counts = schema.applied > 0 ? await readCounts(knex, now) : null;
+  return { schema, counts };
+}

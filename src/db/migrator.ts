@@ -1,0 +1,194 @@
+/**
+ * Our migration runner. Migrations have knex's shape (`up(knex)`, `down(knex)`); bookkeeping lives
+ * in `kaiju_auth_migrations`, never in knex's default tables, so an app's own knex migrations in
+ * the same database are not confused with ours.
+ *
+ * Each run (latest, down, dry run) is ONE transaction that first takes a transaction-scoped
+ * advisory lock: two concurrent `migrate` processes serialise, and the second finds nothing to do.
+ * Transaction-scoped, so it works through PgBouncer in transaction mode. A failing migration rolls
+ * the whole run back. A dry run does the real work and rolls back, so the SQL it prints is exactly
+ * what would run.
+ */
+import type { Knex } from 'knex';
+import { authError } from '../core/errors.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const MIGRATIONS_TABLE = 'kaiju_auth_migrations';
+/** Advisory lock key ("kaijumig" in ASCII); a constant so every process agrees. */
+const MIGRATION_LOCK_KEY = '7737002446011574631';
+
+export interface MigrationState {
+  name: string;
+  applied: boolean;
+  batch: number | null;
+  appliedAt: Date | null;
+}
+
+export interface MigrationRun {
+  /** Names run, in order (for `down`, in the order they were rolled back). */
+  migrations: string[];
+  batch: number | null;
+  /** The SQL statements issued, when a dry run asked for them. */
+  sql?: string[];
+  dryRun: boolean;
+}
+
+interface AppliedRow {
+  name: string;
+  batch: number;
+  migration_time: Date;
+}
+
+class DryRunRollback extends Error {}
+
+async function ensureBookkeeping(trx: Knex.Transaction): Promise<void> {
+  await trx.raw(
+    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+      id SERIAL PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      batch INTEGER NOT NULL,
+      migration_time TIMESTAMPTZ NOT NULL DEFAULT now()
+    )`,
+  );
+}
+
+async function readApplied(knex: Knex): Promise<AppliedRow[]> {
+  return knex(MIGRATIONS_TABLE).select('name', 'batch', 'migration_time').orderBy('id');
+}
+
+/** Applied rows, or null when the bookkeeping table does not exist (schema never migrated). */
+export async function readAppliedMigrations(knex: Knex): Promise<AppliedRow[] | null> {
+  const exists = await knex.raw('select to_regclass(?) as t', [MIGRATIONS_TABLE]);
+  if (!exists.rows[0]?.t) return null;
+  return readApplied(knex);
+}
+
+export async function migrationStatus(knex: Knex, migrations: readonly Migration[]): Promise<MigrationState[]> {
+  const applied = new Map((await readAppliedMigrations(knex))?.map((r) => [r.name, r]) ?? []);
+  return migrations.map((m) => {
+    const row = applied.get(m.name);
+    return { name: m.name, applied: !!row, batch: row?.batch ?? null, appliedAt: row?.migration_time ?? null };
+  });
+}
+
+/**
+ * Run `work` in one transaction under the migration lock. With `dryRun`, capture the SQL and roll
+ * back. Errors from a migration keep their cause but get a message naming it.
+ */
+async function runLocked<T>(
+  knex: Knex,
+  dryRun: boolean,
+  work: (trx: Knex.Transaction) => Promise<T>,
+): Promise<{ result: T; sql?: string[] }> {
+  const sql: string[] = [];
+  const listener = (q: { sql: string; bindings?: readonly unknown[] }) => {
+    const bindings = q.bindings ?? [];
+    // Events carry the driver's `$n` placeholders; print the values inline, quoted by knex.
+    sql.push(q.sql.replace(/\$(\d+)/g, (_m, i: string) => knex.raw('?', [bindings[Number(i) - 1] as never]).toQuery()));
+  };
+  let result: T | undefined;
+  if (dryRun) knex.on('query', listener);
+  try {
+    await knex.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?::bigint)', [MIGRATION_LOCK_KEY]);
+      await ensureBookkeeping(trx);
+      result = await work(trx);
+      if (dryRun) throw new DryRunRollback();
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunRollback)) throw err;
+  } finally {
+    if (dryRun) knex.off('query', listener);
+  }
+  return dryRun ? { result: result as T, sql } : { result: result as T };
+}
+
+async function applyEach(
+  list: readonly Migration[],
+  step: (m: Migration) => Promise<void>,
+): Promise<void> {
+  for (const m of list) {
+    try {
+      await step(m);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw authError('db.migration_failed', `migration ${m.name} failed, nothing was changed: ${reason}`, { migration: m.name }, err);
+    }
+  }
+}
+
+export async function migrateLatest(
+  knex: Knex,
+  migrations: readonly Migration[],
+  options: { dryRun?: boolean } = {},
+): Promise<MigrationRun> {
+  const dryRun = options.dryRun ?? false;
+  const { result, sql } = await runLocked(knex, dryRun, async (trx) => {
+    const applied = await readApplied(trx);
+    const done = new Set(applied.map((r) => r.name));
+    const pending = migrations.filter((m) => !done.has(m.name));
+    if (pending.length === 0) return { names: [] as string[], batch: null };
+    const batch = Math.max(0, ...applied.map((r) => r.batch)) + 1;
+    await applyEach(pending, async (m) => {
+      await m.up(trx);
+      await trx(MIGRATIONS_TABLE).insert({ name: m.name, batch });
+    });
+    return { names: pending.map((m) => m.name), batch };
+  });
+  return { migrations: result.names, batch: result.batch, dryRun, ...(sql ? { sql } : {}) };
+}
+
+/** Roll back the last batch, newest first. Unknown names (from a newer tool) are refused. */
+export async function migrateDown(
+  knex: Knex,
+  migrations: readonly Migration[],
+  options: { dryRun?: boolean } = {},
+): Promise<MigrationRun> {
+  const dryRun = options.dryRun ?? false;
+  const byName = new Map(migrations.map((m) => [m.name, m]));
+  const { result, sql } = await runLocked(knex, dryRun, async (trx) => {
+    const applied = await readApplied(trx);
+    if (applied.length === 0) return { names: [] as string[], batch: null };
+    const batch = Math.max(...applied.map((r) => r.batch));
+    const last = applied.filter((r) => r.batch === batch).reverse();
+    const unknown = last.filter((r) => !byName.has(r.name));
+    if (unknown.length > 0) {
+      throw authError(
+        'cli.refused',
+        `cannot roll back ${unknown.map((r) => r.name).join(', ')}: applied by a newer kaiju-auth`,
+      );
+    }
+    const list = last.map((r) => byName.get(r.name) as Migration);
+    await applyEach(list, async (m) => {
+      await m.down(trx);
+      await trx(MIGRATIONS_TABLE).where({ name: m.name }).delete();
+    });
+    return { names: list.map((m) => m.name), batch };
+  });
+  return { migrations: result.names, batch: result.batch, dryRun, ...(sql ? { sql } : {}) };
+}
+
+/**
+ * Fail with exit-7 errors unless every known migration is applied. One query; run by every
+ * command that needs the schema.
+ */
+export async function assertSchemaCurrent(knex: Knex, migrations: readonly Migration[]): Promise<void> {
+  const applied = await readAppliedMigrations(knex);
+  if (applied === null) {
+    throw authError('db.schema_missing', 'the database has no kaiju-auth schema: run `kaiju-auth migrate`');
+  }
+  const done = new Set(applied.map((r) => r.name));
+  const pending = migrations.filter((m) => !done.has(m.name));
+  if (pending.length > 0) {
+    throw authError(
+      'db.schema_outdated',
+      `the database schema is out of date (${pending.length} pending migration${pending.length > 1 ? 's' : ''}): run \`kaiju-auth migrate\``,
+      { pending: pending.map((m) => m.name) },
+    );
+  }
+}
