@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { authError } from '../core/errors.js';
+import type { KaijuAuth } from '../core/auth.js';
 import type { Database } from '../db/open.js';
 import { resolveConfig, type CliConfig, type GlobalFlags } from './config.js';
 import { Output } from './output.js';
@@ -71,6 +72,23 @@ export class Runtime {
       await assertSchemaCurrent(db.knex, MIGRATIONS);
     }
     return db;
+  }
+
+  /** The core bound to this run's database and settings (actor, bcrypt cost, delays...). */
+  async auth(options: { schema?: boolean } = {}): Promise<KaijuAuth> {
+    const db = await this.database(options);
+    const { KaijuAuth } = await import('../core/auth.js');
+    const { resolveSettings } = await import('../core/context.js');
+    const c = this.config;
+    return new KaijuAuth(
+      db.knex,
+      resolveSettings({
+        actor: c.actor,
+        bcryptRounds: c.bcryptRounds,
+        defaultGroup: c.defaultGroup,
+        failedLoginDelayMs: c.failedLoginDelayMs,
+      }),
+    );
   }
 
   /** Register cleanup to run when the command ends (in reverse order). */

@@ -1,5 +1,5 @@
 /** Declares `init`, `status` and `migrate` (with `status`, `down`); handlers in commands/schema.ts. */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/schema.js');

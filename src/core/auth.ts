@@ -1,0 +1,68 @@
+/**
+ * `KaijuAuth`: the core in one object, as the CLI and TypeScript services use it.
+ *
+ *   const auth = await openAuth({ target: { kind: 'postgres', url } });
+ *   const user = await auth.users.authenticate('alice', password);
+ *
+ * Each domain is a service over the same context; `transaction()` gives a KaijuAuth whose services
+ * all run in one transaction.
+ */
+import type { Knex } from 'knex';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { migrateLatest, type MigrationRun } from '../db/migrator.js';
+import { openDatabase, type Database } from '../db/open.js';
+import type { EmbeddedOptions } from '../db/embedded.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+
+export interface OpenAuthOptions extends Partial<AuthSettings> {
+  /** Where the data is. Either this or `knex`. */
+  target?: DatabaseTarget;
+  /** An existing knex handle on a kaiju database (not closed by `close()`). */
+  knex?: Knex;
+  /** Create an embedded database if the directory has none. */
+  create?: boolean;
+  embedded?: EmbeddedOptions;
+}
+
+export class KaijuAuth {
+  readonly ctx: CoreContext;
+  private readonly closeDb: (() => Promise<void>) | null;
+
+  constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
+    this.ctx = { db, settings };
+    this.closeDb = closeDb;
+  }
+
+  get knex(): Knex {
+    return this.ctx.db;
+  }
+
+  /** Run `work` with services bound to one transaction: all of it commits, or none. */
+  async transaction<T>(work: (tx: KaijuAuth) => Promise<T>): Promise<T> {
+    return this.ctx.db.transaction((trx) => work(new KaijuAuth(trx, this.ctx.settings)));
+  }
+
+  /** Apply pending migrations (adopting a kaiju_auth 2.1.0 database). */
+  migrate(options: { dryRun?: boolean } = {}): Promise<MigrationRun> {
+    return migrateLatest(this.ctx.db, MIGRATIONS, options);
+  }
+
+  status(): Promise<DatabaseStatus> {
+    return readDatabaseStatus(this.ctx.db, this.ctx.settings.now());
+  }
+
+  async close(): Promise<void> {
+    await this.closeDb?.();
+  }
+}
+
+export async function openAuth(options: OpenAuthOptions): Promise<KaijuAuth> {
+  const { target, knex, create, embedded, ...partial } = options;
+  const settings = resolveSettings(partial);
+  if (knex) return new KaijuAuth(knex, settings);
+  if (!target) throw new TypeError('openAuth needs a `target` or a `knex` handle');
+  const db: Database = await openDatabase(target, { create: create ?? false, ...(embedded ? { embedded } : {}) });
+  return new KaijuAuth(db.knex, settings, () => db.close());
+}

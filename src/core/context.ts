@@ -1,0 +1,47 @@
+/**
+ * What every service is built from: a knex handle (the database, or a transaction on it) and the
+ * settings, explicit and typed. No globals, no environment: the CLI resolves settings from flags
+ * and env; a library caller passes them.
+ */
+import type { Knex } from 'knex';
+
+export interface AuthSettings {
+  /** Who the audit log records for writes. */
+  actor: string;
+  /** bcrypt cost for new hashes (kaiju: 13). Hashes below it are upgraded on login. */
+  bcryptRounds: number;
+  /** Delay before answering a failed login: base + random jitter, ms (kaiju: 500 + 0..500). */
+  failedLoginDelayMs: { base: number; jitter: number };
+  /** kaiju's `default_group`: what a user without groups gets. */
+  defaultGroup: string | null;
+  /** Current time; injectable for tests. */
+  now: () => Date;
+  /** Waiting; injectable for tests. */
+  sleep: (ms: number) => Promise<void>;
+  /** Randomness in [0, 1) for jitter; injectable for tests. */
+  random: () => number;
+}
+
+export const DEFAULT_SETTINGS: AuthSettings = {
+  actor: 'kaiju-auth',
+  bcryptRounds: 13,
+  failedLoginDelayMs: { base: 500, jitter: 500 },
+  defaultGroup: null,
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+export interface CoreContext {
+  /** The database, or a transaction on it; services nest their own transactions as savepoints. */
+  readonly db: Knex;
+  readonly settings: AuthSettings;
+}
+
+export function resolveSettings(partial: Partial<AuthSettings> = {}): AuthSettings {
+  const s: AuthSettings = { ...DEFAULT_SETTINGS, ...partial };
+  if (!Number.isInteger(s.bcryptRounds) || s.bcryptRounds < 4 || s.bcryptRounds > 31) {
+    throw new RangeError(`bcryptRounds must be an integer from 4 to 31, got ${s.bcryptRounds}`);
+  }
+  return s;
+}

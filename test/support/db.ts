@@ -1,0 +1,96 @@
+/**
+ * Shared test setup (as kysely's test-setup.ts): every integration test runs on embedded PGlite,
+ * and on real PostgreSQL when KAIJU_AUTH_TEST_DATABASE_URL is set. Each `initTest` gives a fresh
+ * database: PGlite in memory from a snapshot, or `CREATE DATABASE kaiju_test_<random>` on the
+ * server, dropped by `destroyTest`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { inject } from 'vitest';
+import type { Knex } from 'knex';
+import { openDatabase, type Database } from '../../src/db/open.js';
+import type { EmbeddedOptions } from '../../src/db/embedded.js';
+import type { DatabaseTarget } from '../../src/db/target.js';
+import { migrateLatest } from '../../src/db/migrator.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+
+export type Backend = 'pglite' | 'postgres';
+
+export const ADMIN_URL = process.env.KAIJU_AUTH_TEST_DATABASE_URL || null;
+export const BACKENDS: Backend[] = ADMIN_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+export interface TestDb {
+  backend: Backend;
+  db: Database;
+  knex: Knex;
+  target: DatabaseTarget;
+  /** For PostgreSQL: the URL of this test's own database. */
+  url: string | null;
+}
+
+let snapshot: Blob | null = null;
+export async function pgliteSnapshot(): Promise<Blob> {
+  if (!snapshot) snapshot = new Blob([await readFile(inject('pgliteSnapshot'))]);
+  return snapshot;
+}
+
+export function databaseUrl(adminUrl: string, name: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function withAdmin<T>(fn: (admin: Knex) => Promise<T>): Promise<T> {
+  const { default: knex } = await import('knex');
+  const admin = knex({ client: 'pg', connection: ADMIN_URL as string, pool: { min: 0, max: 1 } });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** A new empty PostgreSQL database on the test server; returns its URL. */
+export async function createPgDatabase(): Promise<{ name: string; url: string }> {
+  if (!ADMIN_URL) throw new Error('KAIJU_AUTH_TEST_DATABASE_URL is not set');
+  const name = `kaiju_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin((admin) => admin.raw(`CREATE DATABASE ${name}`));
+  return { name, url: databaseUrl(ADMIN_URL, name) };
+}
+
+export async function dropPgDatabase(name: string): Promise<void> {
+  await withAdmin((admin) => admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+export interface InitOptions {
+  /** Apply the migrations (default true). */
+  migrate?: boolean;
+  /** Extra PGlite options (e.g. the uuid-ossp extension for adoption tests). */
+  embedded?: EmbeddedOptions;
+}
+
+const pgNames = new WeakMap<TestDb, string>();
+
+export async function initTest(backend: Backend, options: InitOptions = {}): Promise<TestDb> {
+  let t: TestDb;
+  if (backend === 'postgres') {
+    const { name, url } = await createPgDatabase();
+    const target: DatabaseTarget = { kind: 'postgres', url };
+    const db = await openDatabase(target);
+    t = { backend, db, knex: db.knex, target, url };
+    pgNames.set(t, name);
+  } else {
+    const target: DatabaseTarget = { kind: 'embedded', dataDir: null };
+    const db = await openDatabase(target, { embedded: { loadDataDir: await pgliteSnapshot(), ...options.embedded } });
+    t = { backend, db, knex: db.knex, target, url: null };
+  }
+  if (options.migrate ?? true) await migrateLatest(t.knex, MIGRATIONS);
+  return t;
+}
+
+export async function destroyTest(t: TestDb | undefined): Promise<void> {
+  if (!t) return;
+  await t.db.close();
+  const name = pgNames.get(t);
+  if (name) await dropPgDatabase(name);
+}
