@@ -1,0 +1,81 @@
+/**
+ * Where secrets come from (docs/CLI.md, Secrets), in order: `--password-stdin` (lines of stdin),
+ * `--password-file FILE`, env `KAIJU_AUTH_PASSWORD`, a masked prompt on a terminal (typed twice
+ * when setting one), else a usage error saying how to pass it. Never from argv.
+ */
+import { readFile } from 'node:fs/promises';
+import { authError } from '../core/errors.js';
+import type { Runtime } from './runtime.js';
+
+export interface SecretFlags {
+  passwordStdin?: boolean;
+  passwordFile?: string;
+}
+
+/** Options every command that takes a password declares. */
+export const SECRET_OPTIONS: [flags: string, description: string][] = [
+  ['--password-stdin', 'read the password from the first line of stdin'],
+  ['--password-file <file>', 'read the password from the first line of a file'],
+];
+
+let stdinLines: Promise<string[]> | null = null;
+
+/** All of stdin as lines (read once per process; a trailing CR is dropped). */
+export function readStdinLines(rt: Runtime): Promise<string[]> {
+  stdinLines ??= (async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of rt.io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    const text = Buffer.concat(chunks).toString('utf8');
+    const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  })();
+  return stdinLines;
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? '').replace(/\r$/, '');
+}
+
+export interface SecretRequest {
+  /** What the secret is, for prompts and errors: "password for alice", "new password". */
+  label: string;
+  /** Ask twice on a terminal (setting a password). */
+  confirm?: boolean;
+  /** With several secrets from one `--password-stdin` (old, new): which line. Default 0. */
+  stdinLine?: number;
+}
+
+/** One secret from the first channel that has it. */
+export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretRequest): Promise<string> {
+  if (flags.passwordStdin) {
+    const lines = await readStdinLines(rt);
+    const index = req.stdinLine ?? 0;
+    const line = lines[index];
+    if (line === undefined) {
+      throw authError('cli.secret_missing', `--password-stdin: expected the ${req.label} on line ${index + 1} of stdin`);
+    }
+    return line;
+  }
+  if (flags.passwordFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.passwordFile, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: cannot read it (${code})`);
+    }
+    return firstLine(text);
+  }
+  const env = rt.io.env.KAIJU_AUTH_PASSWORD;
+  if (env !== undefined && env !== '' && (req.stdinLine ?? 0) === 0) return env;
+  if (rt.interactive) {
+    const { askSecret } = await import('./prompts.js');
+    const label = req.label.charAt(0).toUpperCase() + req.label.slice(1);
+    return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined);
+  }
+  throw authError(
+    'cli.secret_missing',
+    `no ${req.label} given: use --password-stdin, --password-file FILE or KAIJU_AUTH_PASSWORD (not on the command line), or run on a terminal`,
+  );
+}
