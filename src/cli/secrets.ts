@@ -42,6 +42,8 @@ export interface SecretRequest {
   line?: number;
   /** The environment variable for this secret (default KAIJU_AUTH_PASSWORD). */
   env?: string;
+  /** Checked at an interactive prompt so a bad value is asked again (returns a message or true). */
+  validate?: (value: string) => string | true;
 }
 
 /** One secret from the first channel that has it. */
@@ -75,10 +77,23 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
   if (rt.interactive) {
     const { askSecret } = await import('./prompts.js');
     const label = req.label.charAt(0).toUpperCase() + req.label.slice(1);
-    return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined);
+    return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined, req.validate);
   }
   throw authError(
     'cli.secret_missing',
     `no ${req.label} given: use --password-stdin, --password-file FILE or ${envName} (never on the command line), or run on a terminal`,
   );
+}
+
+/** For new passwords at a prompt: kaiju's rules, checked before the value is typed twice. */
+export async function passwordRules(): Promise<(value: string) => string | true> {
+  const { validatePassword } = await import('../core/validation.js');
+  return (value) => {
+    try {
+      validatePassword(value);
+      return true;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
 }

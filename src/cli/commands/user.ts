@@ -3,7 +3,7 @@ import { authError } from '../../core/errors.js';
 import type { User, UserDetail, UserFlag } from '../../core/users.js';
 import type { GroupChange } from '../../core/user-permissions.js';
 import type { Runtime } from '../runtime.js';
-import { readSecret, type SecretFlags } from '../secrets.js';
+import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
 
 /** The JSON shape of docs/CLI.md: never `password` or `salt`. */
 export function userJson(u: User) {
@@ -49,7 +49,7 @@ export async function runRegister(
   opts: SecretFlags & { username: string; email: string; fullName?: string; group?: string[]; rounds?: number },
 ): Promise<void> {
   const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
-  const password = await readSecret(rt, opts, { label: `password for ${opts.username}`, confirm: true });
+  const password = await readSecret(rt, opts, { label: `password for ${opts.username}`, confirm: true, validate: await passwordRules() });
   const u = await auth.users.register({
     username: opts.username,
     email: opts.email,
