@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { FixtureService } from './fixtures/seed.js';
 import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
@@ -34,6 +35,7 @@ export class KaijuAuth {
   readonly permissions: PermissionService;
   readonly groups: GroupService;
   readonly users: UserService;
+  readonly fixtures: FixtureService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
@@ -42,6 +44,7 @@ export class KaijuAuth {
     this.permissions = new PermissionService(this.ctx);
     this.groups = new GroupService(this.ctx);
     this.users = new UserService(this.ctx);
+    this.fixtures = new FixtureService(this.ctx);
   }
 
   get knex(): Knex {
