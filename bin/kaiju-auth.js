@@ -1,3 +1,14 @@
 #!/usr/bin/env node
 // Thin launcher: all logic lives in the compiled CLI so startup loads only what a command needs.
-import '../dist/src/cli/main.js';
+//
+// CommonJS on purpose (bin/package.json): libuv sizes its thread pool from UV_THREADPOOL_SIZE the
+// first time the pool is used, and loading an ES module entry already uses it. Here nothing has
+// touched the pool yet, so bcrypt (whose async API runs there) gets one thread per CPU, while never
+// fewer than libuv's default of 4 (file and DNS work share the pool). A value the user set wins.
+/* global require */
+'use strict';
+if (!process.env.UV_THREADPOOL_SIZE) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  process.env.UV_THREADPOOL_SIZE = String(Math.max(4, require('node:os').availableParallelism()));
+}
+import('../dist/src/cli/main.js');

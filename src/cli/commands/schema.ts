@@ -1,4 +1,4 @@
-/** `init`, `status`, `migrate`, `migrate status`, `migrate down`. */
+/** `init` (migrate, then seed ./fixtures/users when present), `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '../../db/migrator.js';
 import { readDatabaseStatus } from '../../core/status.js';
@@ -90,8 +90,10 @@ export async function runStatus(rt: Runtime): Promise<void> {
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
   const run = await migrateLatest(db.knex, MIGRATIONS);
+  const { seedForInit, seedJson, seedSummary } = await import('./seed.js');
+  const seeded = await seedForInit(rt);
   const status = await readDatabaseStatus(db.knex);
-  const doc = { database: db.description, migrations: runJson(run), schema: status.schema, counts: status.counts };
+  const doc = { database: db.description, migrations: runJson(run), seed: seeded && seedJson(seeded), schema: status.schema, counts: status.counts };
   await rt.out.result(doc, () => {
     const { out } = rt;
     out.line(
@@ -99,6 +101,7 @@ export async function runInit(rt: Runtime): Promise<void> {
         ? `schema is up to date (${status.schema.version})`
         : `applied ${run.migrations.length} migration(s): ${run.migrations.join(', ')}`,
     );
+    if (seeded) out.line(seedSummary(seeded));
     out.line(`ready: ${db.description}`);
   });
 }
