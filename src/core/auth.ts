@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { BulkUserService } from './bulk/service.js';
 import { FixtureService } from './fixtures/seed.js';
 import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
@@ -36,6 +37,7 @@ export class KaijuAuth {
   readonly groups: GroupService;
   readonly users: UserService;
   readonly fixtures: FixtureService;
+  readonly bulk: BulkUserService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
@@ -45,6 +47,7 @@ export class KaijuAuth {
     this.groups = new GroupService(this.ctx);
     this.users = new UserService(this.ctx);
     this.fixtures = new FixtureService(this.ctx);
+    this.bulk = new BulkUserService(this.ctx);
   }
 
   get knex(): Knex {

@@ -12,7 +12,7 @@ const base = () => ({
     { id: 'docs.read', tag: 'docs', description: 'Read documents' },
     { id: 'docs.write', tag: 'docs' },
     { id: 'admin.all', enabled: false },
-  ],
+  ] as { id: string; tag?: string; description?: string; enabled?: boolean }[],
   groups: [
     { data: { id: 'readers', description: 'Readers' }, permissions: ['docs.read'] },
     { data: { id: 'writers', tag: 'staff' }, permissions: ['docs.read', 'docs.write'] },
