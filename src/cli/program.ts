@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { Kit } from './command-kit.js';
 import { registerSchemaCommands } from './register/schema.js';
+import { registerSessionCommands } from './register/session.js';
+import { registerAuditCommands } from './register/audit.js';
+import { registerCompletionCommand } from './register/completion.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -46,5 +49,8 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
     );
 
   registerSchemaCommands(program, kit);
+  registerSessionCommands(program, kit);
+  registerAuditCommands(program, kit);
+  registerCompletionCommand(program, kit);
   return program;
 }

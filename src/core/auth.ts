@@ -15,6 +15,8 @@ import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+import { SessionService } from './sessions.js';
+import { AuditService } from './audit.js';
 
 export interface OpenAuthOptions extends Partial<AuthSettings> {
   /** Where the data is. Either this or `knex`. */
@@ -28,11 +30,15 @@ export interface OpenAuthOptions extends Partial<AuthSettings> {
 
 export class KaijuAuth {
   readonly ctx: CoreContext;
+  readonly sessions: SessionService;
+  readonly audit: AuditService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
     this.ctx = { db, settings };
     this.closeDb = closeDb;
+    this.sessions = new SessionService(this.ctx);
+    this.audit = new AuditService(this.ctx);
   }
 
   get knex(): Knex {
