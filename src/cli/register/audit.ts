@@ -19,7 +19,13 @@ export function registerAuditCommands(program: Command, kit: Kit): void {
         .option('--target <target>', 'only rows about this target (username, group, permission, kid, session id)')
         .option('--command <command>', 'only this command (session.revoke) or command group (session)')
         .option('--limit <n>', 'at most N rows (default 100)', intIn(1, 1_000_000))
-        .option('--offset <n>', 'skip the first N', intIn(0, Number.MAX_SAFE_INTEGER)),
+        .option('--offset <n>', 'skip the first N', intIn(0, Number.MAX_SAFE_INTEGER))
+        // The program's global --actor (who to record for writes) takes the flag wherever it is
+        // typed; on this read-only command it means the filter.
+        .hook('preAction', (cmd) => {
+          const given = (cmd.optsWithGlobals() as { actor?: string }).actor;
+          if (given !== undefined) cmd.setOptionValue('actor', given);
+        }),
       async () => (await load()).runAuditList,
     ),
     ['kaiju-auth audit list --since 1d', 'kaiju-auth audit list --target alice --json', 'kaiju-auth audit list --command session'],
