@@ -6,7 +6,10 @@ import { duration, intIn } from '../arg-parsers.js';
 const load = () => import('../commands/audit.js');
 
 export function registerAuditCommands(program: Command, kit: Kit): void {
-  const audit = program.command('audit').description('the audit trail of every write made with this tool');
+  const audit = examples(program.command('audit').description('the audit trail of every write made with this tool'), [
+    'kaiju-auth audit list --since 7d',
+    'kaiju-auth audit prune --older-than 180d -y',
+  ]);
 
   examples(
     lazyAction(

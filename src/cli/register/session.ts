@@ -6,9 +6,10 @@ import { intIn } from '../arg-parsers.js';
 const load = () => import('../commands/session.js');
 
 export function registerSessionCommands(program: Command, kit: Kit): void {
-  const session = program
-    .command('session')
-    .description('kaiju sessions: list, show, revoke, prune expired ones');
+  const session = examples(program.command('session').description('kaiju sessions: list, show, revoke, prune expired ones'), [
+    'kaiju-auth session list --user alice',
+    'kaiju-auth session prune --quiet',
+  ]);
 
   examples(
     lazyAction(
