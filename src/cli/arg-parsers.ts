@@ -1,20 +1,10 @@
 /**
- * Parsers for option values, used in command declarations so that a bad value is a usage error
- * (exit 2) reported by commander with the option's name, before anything is opened.
+ * Parsers for option values beyond command-kit's `intArg`, used in command declarations so that
+ * a bad value is a usage error (exit 2) reported by commander with the option's name, before
+ * anything is opened.
  */
 import { InvalidArgumentError } from 'commander';
 import { parseDurationMs } from './config.js';
-
-/** `--limit N`, `--batch-size N`...: an integer from `min` to `max`. */
-export function intIn(min: number, max: number): (raw: string) => number {
-  return (raw) => {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
 
 /** `90s`, `15m`, `12h`, `7d` -> milliseconds (more than zero). */
 export function duration(raw: string): number {

@@ -14,7 +14,10 @@ import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { GroupService } from './groups.js';
+import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+import { UserService } from './users.js';
 import { SessionService } from './sessions.js';
 import { AuditService } from './audit.js';
 
@@ -30,6 +33,9 @@ export interface OpenAuthOptions extends Partial<AuthSettings> {
 
 export class KaijuAuth {
   readonly ctx: CoreContext;
+  readonly permissions: PermissionService;
+  readonly groups: GroupService;
+  readonly users: UserService;
   readonly sessions: SessionService;
   readonly audit: AuditService;
   private readonly closeDb: (() => Promise<void>) | null;
@@ -37,6 +43,9 @@ export class KaijuAuth {
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
     this.ctx = { db, settings };
     this.closeDb = closeDb;
+    this.permissions = new PermissionService(this.ctx);
+    this.groups = new GroupService(this.ctx);
+    this.users = new UserService(this.ctx);
     this.sessions = new SessionService(this.ctx);
     this.audit = new AuditService(this.ctx);
   }

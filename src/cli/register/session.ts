@@ -1,7 +1,6 @@
 /** Declares `session list|show|revoke|prune`; handlers in commands/session.ts. */
 import type { Command } from 'commander';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
-import { intIn } from '../arg-parsers.js';
+import { examples, intArg, lazyAction, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/session.js');
 
@@ -20,8 +19,8 @@ export function registerSessionCommands(program: Command, kit: Kit): void {
         .option('--user <user>', 'only the sessions of this user (username or id)')
         .option('--expired', 'only expired sessions (most recently expired first)')
         .option('--all', 'live and expired sessions')
-        .option('--limit <n>', 'at most N sessions (default 100)', intIn(1, 1_000_000))
-        .option('--offset <n>', 'skip the first N', intIn(0, Number.MAX_SAFE_INTEGER)),
+        .option('--limit <n>', 'at most N sessions (default 100)', intArg(1, 1_000_000))
+        .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER)),
       async () => (await load()).runSessionList,
     ),
     ['kaiju-auth session list', 'kaiju-auth session list --user alice', 'kaiju-auth session list --expired --limit 20 --json'],
@@ -55,7 +54,7 @@ export function registerSessionCommands(program: Command, kit: Kit): void {
       session
         .command('prune')
         .description('delete expired sessions in short batches; prints how many, nothing when none (cron-safe)')
-        .option('--batch-size <n>', 'rows deleted per transaction (default 1000)', intIn(1, 100_000)),
+        .option('--batch-size <n>', 'rows deleted per transaction (default 1000)', intArg(1, 100_000)),
       async () => (await load()).runSessionPrune,
     ),
     ['kaiju-auth session prune', 'kaiju-auth session prune --quiet --batch-size 5000   # hourly from cron'],
