@@ -69,7 +69,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
     expect(doc).toMatchObject({
       backend: backend === 'postgres' ? 'postgres' : 'embedded',
       schema: { pending: [], current: true, applied: 2, version: '20260101000002_indexes_keystore_audit' },
-      counts: { users: 3, blockedUsers: 1, inactiveUsers: 1, groups: 1, permissions: 2, liveSessions: 2, expiredSessions: 1 },
+      counts: { users: 3, blocked_users: 1, inactive_users: 1, groups: 1, permissions: 2, live_sessions: 2, expired_sessions: 1 },
     });
     if (backend === 'postgres') expect(doc.database).not.toMatch(/:[^@/]*@/);
 

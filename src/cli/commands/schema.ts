@@ -84,12 +84,12 @@ function countLines(doc: StatusDoc): StatusLine[] {
   const counts = doc.counts;
   if (!counts) return [];
   return [
-    ['users', `${counts.users} (${counts.blockedUsers} blocked, ${counts.inactiveUsers} inactive)`],
+    ['users', `${counts.users} (${counts.blocked_users} blocked, ${counts.inactive_users} inactive)`],
     ['groups', counts.groups],
     ['permissions', counts.permissions],
     [
       'sessions',
-      `${counts.liveSessions} live, ${counts.expiredSessions} expired${counts.expiredSessions > 0 ? ' (kaiju-auth session prune deletes them)' : ''}`,
+      `${counts.live_sessions} live, ${counts.expired_sessions} expired${counts.expired_sessions > 0 ? ' (kaiju-auth session prune deletes them)' : ''}`,
     ],
   ];
 }
