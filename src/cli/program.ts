@@ -10,6 +10,9 @@ import { registerPermissionCommands } from './register/permission.js';
 import { registerSchemaCommands } from './register/schema.js';
 import { registerSeedCommands } from './register/seed.js';
 import { registerUserCommands } from './register/user.js';
+import { registerSessionCommands } from './register/session.js';
+import { registerAuditCommands } from './register/audit.js';
+import { registerCompletionCommand } from './register/completion.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -54,5 +57,8 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
   registerUserCommands(program, kit);
   registerGroupCommands(program, kit);
   registerPermissionCommands(program, kit);
+  registerSessionCommands(program, kit);
+  registerAuditCommands(program, kit);
+  registerCompletionCommand(program, kit);
   return program;
 }

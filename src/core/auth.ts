@@ -20,6 +20,8 @@ import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
 import { UserService } from './users.js';
+import { SessionService } from './sessions.js';
+import { AuditService } from './audit.js';
 
 export interface OpenAuthOptions extends Partial<AuthSettings> {
   /** Where the data is. Either this or `knex`. */
@@ -36,6 +38,8 @@ export class KaijuAuth {
   readonly permissions: PermissionService;
   readonly groups: GroupService;
   readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly audit: AuditService;
   readonly fixtures: FixtureService;
   readonly bulk: BulkUserService;
   private readonly closeDb: (() => Promise<void>) | null;
@@ -46,6 +50,8 @@ export class KaijuAuth {
     this.permissions = new PermissionService(this.ctx);
     this.groups = new GroupService(this.ctx);
     this.users = new UserService(this.ctx);
+    this.sessions = new SessionService(this.ctx);
+    this.audit = new AuditService(this.ctx);
     this.fixtures = new FixtureService(this.ctx);
     this.bulk = new BulkUserService(this.ctx);
   }
