@@ -94,7 +94,14 @@ export function checkRecord(rec: RawRecord, csv: boolean): RowCheck {
       add('groups', 'data.invalid', csv ? 'groups must be group ids separated by ;' : 'groups must be an array of group ids (or a ;-separated string)');
     } else {
       groups = [...new Set(list as string[])];
-      for (const g of groups) rule('groups', () => validateGroupId(g), false);
+      for (const g of groups) {
+        try {
+          validateGroupId(g);
+        } catch (err) {
+          if (!isKaijuAuthError(err)) throw err;
+          add('groups', err.code, err.message, g);
+        }
+      }
     }
   }
   const isActive = bool('is_active');
