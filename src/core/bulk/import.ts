@@ -90,7 +90,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: Impor
     for await (const rec of readRecords(file, options.format)) {
       if (rec.fatal) return;
       if (validation.invalidRows.has(rec.row)) continue;
-      const checked = checkRecord(rec, options.format === 'csv');
+      const checked = checkRecord(rec, options.format === 'csv', true);
       if (checked.row) yield checked.row;
     }
   }
@@ -171,11 +171,18 @@ export async function importUsers(ctx: CoreContext, file: string, options: Impor
         break;
       }
       report.errors.push(...batch.conflicts);
-      await pull();
       let rows = batch.rows;
+      // Read (and start hashing) the batch after next while this one is written.
+      let pulled: Promise<void> | null = pull();
       for (;;) {
         try {
-          const r = await writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+          const writing = writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+          if (pulled) {
+            writing.catch(() => undefined);
+            await pulled;
+            pulled = null;
+          }
+          const r = await writing;
           report.created.users += r.created;
           report.updated.users += r.updated;
           report.unchanged.users += r.unchanged;

@@ -42,28 +42,32 @@ function record(r: PreparedRow) {
 }
 
 /** Make each user's groups exactly its list; returns the ids of users whose groups changed. */
-async function replaceGroups(db: Knex, sets: { id: string; groups: string[] }[]): Promise<Set<string>> {
-  if (sets.length === 0) return new Set();
-  const payload = jsonb(sets);
-  const removed = rowsOf<{ user_id: string }>(
-    await db.raw(
+async function replaceGroups(db: Knex, sets: { id: string; groups: string[]; existing: boolean }[]): Promise<Set<string>> {
+  // New users have no groups to remove; users given no groups have none to add.
+  const existing = sets.filter((s) => s.existing).map(({ id, groups }) => ({ id, groups }));
+  const adding = sets.filter((s) => s.groups.length > 0).map(({ id, groups }) => ({ id, groups }));
+  const changed = new Set<string>();
+  if (existing.length > 0) {
+    const removed = await db.raw(
       `delete from user_groups ug using jsonb_to_recordset(?::jsonb) as x(id uuid, groups jsonb)
         where ug.user_id = x.id
           and not exists (select 1 from jsonb_array_elements_text(x.groups) g where g = ug.group_id)
         returning ug.user_id`,
-      [payload],
-    ),
-  );
-  const added = rowsOf<{ user_id: string }>(
-    await db.raw(
+      [jsonb(existing)],
+    );
+    for (const r of rowsOf<{ user_id: string }>(removed)) changed.add(r.user_id);
+  }
+  if (adding.length > 0) {
+    const added = await db.raw(
       `insert into user_groups (group_id, user_id)
        select g, x.id from jsonb_to_recordset(?::jsonb) as x(id uuid, groups jsonb) cross join jsonb_array_elements_text(x.groups) g
        on conflict do nothing
        returning user_id`,
-      [payload],
-    ),
-  );
-  return new Set([...removed, ...added].map((r) => r.user_id));
+      [jsonb(adding)],
+    );
+    for (const r of rowsOf<{ user_id: string }>(added)) changed.add(r.user_id);
+  }
+  return changed;
 }
 
 export async function writeBatch(
@@ -112,7 +116,7 @@ export async function writeBatch(
     const written = [...creates.filter((r) => insertedIds.has(r.id)), ...updates];
     const regrouped = await replaceGroups(
       trx,
-      written.map((r) => ({ id: r.id, groups: r.groups })),
+      written.map((r) => ({ id: r.id, groups: r.groups, existing: r.action === 'update' })),
     );
     const updatedIds = new Set([...changed.map((r) => r.id), ...updates.filter((r) => regrouped.has(r.id)).map((r) => r.id)]);
     const result: BatchResult = {
