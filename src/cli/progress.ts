@@ -29,6 +29,11 @@ export async function progressBar(rt: Runtime, label: string, unit = 'items'): P
   let bar: InstanceType<typeof SingleBar> | null = null;
   let started = 0;
   let stopped = false;
+  let last = 0;
+  const rate = (done: number) => {
+    const seconds = (Date.now() - started) / 1000;
+    return seconds > 0.05 ? Math.round(done / seconds).toString() : '-';
+  };
   rt.onClose(async () => {
     if (bar && !stopped) bar.stop();
   });
@@ -48,16 +53,19 @@ export async function progressBar(rt: Runtime, label: string, unit = 'items'): P
           // main.ts owns SIGINT/SIGTERM; the bar must not install its own handlers.
           gracefulExit: false,
         });
-        bar.start(total, done, { rate: '0' });
+        bar.start(total, done, { rate: '-' });
+        last = done;
         return;
       }
       if (total !== undefined && total !== bar.getTotal()) bar.setTotal(total);
-      const seconds = (Date.now() - started) / 1000;
-      bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toString() : '0' });
+      last = done;
+      bar.update(done, { rate: rate(done) });
     },
     stop() {
       if (stopped) return;
       stopped = true;
+      // The last frame shows the overall rate, however few updates there were.
+      bar?.update(last, { rate: rate(last) });
       bar?.stop();
     },
   };
