@@ -13,10 +13,11 @@ import { migrateLatest, type MigrationRun } from '../db/migrator.js';
 import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
-import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { resolveSettings, type AuthSettings, type AuthSettingsInput, type CoreContext } from './context.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+import { KeystoreService } from './keys/keystore.js';
 
-export interface OpenAuthOptions extends Partial<AuthSettings> {
+export interface OpenAuthOptions extends AuthSettingsInput {
   /** Where the data is. Either this or `knex`. */
   target?: DatabaseTarget;
   /** An existing knex handle on a kaiju database (not closed by `close()`). */
@@ -28,10 +29,13 @@ export interface OpenAuthOptions extends Partial<AuthSettings> {
 
 export class KaijuAuth {
   readonly ctx: CoreContext;
+  /** Signing keys: rotate, import, list, JWKS, prune (private keys need `settings.keySecret`). */
+  readonly keys: KeystoreService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
     this.ctx = { db, settings };
+    this.keys = new KeystoreService(this.ctx);
     this.closeDb = closeDb;
   }
 
