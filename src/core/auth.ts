@@ -14,8 +14,12 @@ import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type AuthSettingsInput, type CoreContext } from './context.js';
+import { GroupService } from './groups.js';
+import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+import { UserService } from './users.js';
 import { KeystoreService } from './keys/keystore.js';
+import { TokenService } from './tokens/token-service.js';
 
 export interface OpenAuthOptions extends AuthSettingsInput {
   /** Where the data is. Either this or `knex`. */
@@ -29,14 +33,23 @@ export interface OpenAuthOptions extends AuthSettingsInput {
 
 export class KaijuAuth {
   readonly ctx: CoreContext;
+  readonly permissions: PermissionService;
+  readonly groups: GroupService;
+  readonly users: UserService;
   /** Signing keys: rotate, import, list, JWKS, prune (private keys need `settings.keySecret`). */
   readonly keys: KeystoreService;
+  /** Tokens: issue (after authentication), verify against the keystore, refresh. */
+  readonly tokens: TokenService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
     this.ctx = { db, settings };
-    this.keys = new KeystoreService(this.ctx);
     this.closeDb = closeDb;
+    this.permissions = new PermissionService(this.ctx);
+    this.groups = new GroupService(this.ctx);
+    this.users = new UserService(this.ctx);
+    this.keys = new KeystoreService(this.ctx);
+    this.tokens = new TokenService(this.ctx, this.keys, this.users);
   }
 
   get knex(): Knex {

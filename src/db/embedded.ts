@@ -24,6 +24,26 @@ export interface OpenedEmbedded {
 
 export const PGDATA_SUBDIR = 'pgdata';
 
+type ProcessResponse = (obj: { method?: string; response: Record<string, unknown> }, runner: unknown) => unknown;
+
+/**
+ * knex-pglite labels a response with the knex method (`DEL`) where knex's PostgreSQL client
+ * expects the SQL command (`DELETE`), so `delete()` and `update()` returned the raw response
+ * instead of the affected row count. Label it as `pg` does.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withPgResponses<T extends new (...args: any[]) => object>(Base: T): T {
+  const pgProcess = (Object.getPrototypeOf(Base.prototype) as { processResponse: ProcessResponse }).processResponse;
+  const commands: Record<string, string> = { first: 'SELECT', pluck: 'SELECT', select: 'SELECT', del: 'DELETE', update: 'UPDATE', counter: 'UPDATE', insert: 'INSERT' };
+  class PgLiteClient extends Base {
+    processResponse(obj: { method?: string; response: Record<string, unknown> }, runner: unknown): unknown {
+      const command = commands[obj.method ?? ''] ?? (obj.method ?? '').toUpperCase();
+      return pgProcess.call(this, { ...obj, response: { ...obj.response, rowCount: obj.response.affectedRows, command } }, runner);
+    }
+  }
+  return PgLiteClient;
+}
+
 /** True when the data directory already holds a database (so opening it will not create one). */
 export async function embeddedDatabaseExists(dataDir: string): Promise<boolean> {
   try {
@@ -72,7 +92,7 @@ export async function openEmbeddedKnex(
       pglitePromise,
     ]);
     const knex = knexFactory({
-      client: ClientPgLite as unknown as Knex.Config['client'],
+      client: withPgResponses(ClientPgLite as unknown as new (...args: unknown[]) => object) as unknown as Knex.Config['client'],
       connection: (() => ({ pglite })) as unknown as Knex.Config['connection'],
     });
     return { knex, lock };

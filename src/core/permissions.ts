@@ -1,0 +1,157 @@
+/**
+ * Permissions: the keys groups grant. As kaiju's PermissionService, with its search made literal
+ * (kaiju fed user text to a regex operator).
+ */
+import type { Knex } from 'knex';
+import { recordAudit } from './audit.js';
+import type { CoreContext } from './context.js';
+import { isUniqueViolation } from './db-errors.js';
+import { authError } from './errors.js';
+import { validatePermissionId } from './validation.js';
+
+export interface Permission {
+  id: string;
+  enabled: boolean;
+  tag: string | null;
+  description: string | null;
+}
+
+export interface TaggedPermissions {
+  tag: string | null;
+  permissions: Permission[];
+}
+
+export interface PermissionListOptions {
+  /** Include disabled permissions (default: enabled only, as kaiju). */
+  all?: boolean;
+  /** Literal, case-insensitive match on id, tag or description. */
+  search?: string;
+  /** Only these tags. */
+  tag?: string;
+}
+
+const COLUMNS = ['id', 'enabled', 'tag', 'description'] as const;
+
+/** `text` for a LIKE pattern that matches it literally (with `ESCAPE '\'`). */
+export function likeLiteral(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Group a tag-ordered list as kaiju's `get_all_permissions(group_by_tag=True)`. */
+export function groupByTag(permissions: Permission[]): TaggedPermissions[] {
+  const byTag = new Map<string | null, Permission[]>();
+  for (const p of permissions) {
+    const list = byTag.get(p.tag);
+    if (list) list.push(p);
+    else byTag.set(p.tag, [p]);
+  }
+  return [...byTag].map(([tag, list]) => ({ tag, permissions: list }));
+}
+
+/** Names from `wanted` that are not permission ids in the database, in the order given. */
+export async function missingPermissions(db: Knex, wanted: readonly string[]): Promise<string[]> {
+  if (wanted.length === 0) return [];
+  const found = new Set((await db('permissions').whereIn('id', [...new Set(wanted)]).pluck('id')) as string[]);
+  return wanted.filter((id) => !found.has(id));
+}
+
+export function permissionNotFound(missing: string[]) {
+  return authError(
+    'auth.permission.not_found',
+    `unknown permission${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+    { permissions: missing },
+  );
+}
+
+export class PermissionService {
+  constructor(private readonly ctx: CoreContext) {}
+
+  async create(id: string, fields: { tag?: string | null; description?: string | null; enabled?: boolean } = {}): Promise<Permission> {
+    validatePermissionId(id);
+    const row: Permission = {
+      id,
+      enabled: fields.enabled ?? true,
+      tag: fields.tag ?? null,
+      description: fields.description ?? null,
+    };
+    try {
+      await this.ctx.db.transaction(async (trx) => {
+        await trx('permissions').insert(row);
+        await recordAudit(trx, this.ctx.settings.actor, {
+          command: 'permission.create',
+          targetType: 'permission',
+          target: id,
+          summary: { enabled: row.enabled, tag: row.tag, description: row.description },
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'permissions_pkey')) {
+        throw authError('auth.permission.exists', `permission ${id} already exists`, { permission: id }, err);
+      }
+      throw err;
+    }
+    return row;
+  }
+
+  async get(id: string): Promise<Permission> {
+    const row = (await this.ctx.db('permissions').select(COLUMNS).where({ id }).first()) as Permission | undefined;
+    if (!row) throw permissionNotFound([id]);
+    return row;
+  }
+
+  /** Sorted by tag (untagged last), then id, as kaiju. */
+  async list(options: PermissionListOptions = {}): Promise<Permission[]> {
+    const q = this.ctx.db('permissions').select(COLUMNS).orderBy([{ column: 'tag', nulls: 'last' }, 'id']);
+    if (!options.all) q.where('enabled', true);
+    if (options.tag !== undefined) q.where('tag', options.tag);
+    if (options.search) {
+      const pattern = likeLiteral(options.search);
+      q.where((w) =>
+        w
+          .whereRaw(`id ILIKE ? ESCAPE '\\'`, [pattern])
+          .orWhereRaw(`tag ILIKE ? ESCAPE '\\'`, [pattern])
+          .orWhereRaw(`description ILIKE ? ESCAPE '\\'`, [pattern]),
+      );
+    }
+    return (await q) as Permission[];
+  }
+
+  async listByTag(options: PermissionListOptions = {}): Promise<TaggedPermissions[]> {
+    return groupByTag(await this.list(options));
+  }
+
+  /** Enable or disable; returns whether anything changed. Disabled permissions grant nothing. */
+  async setEnabled(id: string, enabled: boolean): Promise<{ permission: Permission; changed: boolean }> {
+    return this.ctx.db.transaction(async (trx) => {
+      const current = (await trx('permissions').select(COLUMNS).where({ id }).forUpdate().first()) as Permission | undefined;
+      if (!current) throw permissionNotFound([id]);
+      if (current.enabled === enabled) return { permission: current, changed: false };
+      await trx('permissions').where({ id }).update({ enabled });
+      await recordAudit(trx, this.ctx.settings.actor, {
+        command: enabled ? 'permission.enable' : 'permission.disable',
+        targetType: 'permission',
+        target: id,
+        summary: { enabled: { from: current.enabled, to: enabled } },
+      });
+      return { permission: { ...current, enabled }, changed: true };
+    });
+  }
+
+  /** Delete a permission; its grants go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<{ grantsRemoved: number }> {
+    return this.ctx.db.transaction(async (trx) => {
+      const grants = Number(
+        ((await trx('group_permissions').where({ permission_id: id }).count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0,
+      );
+      const deleted = await trx('permissions').where({ id }).delete();
+      if (deleted === 0) throw permissionNotFound([id]);
+      await recordAudit(trx, this.ctx.settings.actor, {
+        command: 'permission.delete',
+        targetType: 'permission',
+        target: id,
+        summary: { grants_removed: grants },
+      });
+      return { grantsRemoved: grants };
+    });
+  }
+}

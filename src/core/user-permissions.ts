@@ -1,0 +1,143 @@
+/**
+ * A user's groups and effective permissions. Effective permissions are the enabled permissions of
+ * the user's groups, or of the default group when the user has none (kaiju's `default_group`),
+ * resolved in ONE round trip, with the user's existence in the same answer.
+ */
+import type { Knex } from 'knex';
+import { recordAudit } from './audit.js';
+import type { CoreContext } from './context.js';
+import { authError } from './errors.js';
+import { groupNotFound, missingGroups } from './groups.js';
+import { isUuid } from './validation.js';
+
+export interface GroupChange {
+  /** The user's groups afterwards, sorted. */
+  groups: string[];
+  added: string[];
+  removed: string[];
+}
+
+/** `where` on `users` (aliased or not) for an id or a username. */
+export function userKey(idOrUsername: string, column = (c: string) => c): Record<string, string> {
+  return isUuid(idOrUsername) ? { [column('id')]: idOrUsername.toLowerCase() } : { [column('username')]: idOrUsername };
+}
+
+export function userNotFound(idOrUsername: string) {
+  return authError('auth.user.not_found', `user ${idOrUsername} not found`, { user: idOrUsername });
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
+
+/** Effective permissions of a user, or null when there is no such user. One statement. */
+export async function resolveUserPermissions(
+  db: Knex,
+  idOrUsername: string,
+  defaultGroup: string | null,
+): Promise<{ userId: string; permissions: string[] } | null> {
+  const byId = isUuid(idOrUsername);
+  const result = await db.raw(
+    `with u as (select id from users where ${byId ? 'id = ?::uuid' : 'username = ?'}),
+          ug as (select group_id from user_groups where user_id = (select id from u)),
+          g as (select group_id from ug
+                union all
+                select ?::text where ?::text is not null and not exists (select 1 from ug))
+     select (select id from u) as user_id,
+            coalesce((select array_agg(distinct p.id order by p.id)
+                        from group_permissions gp
+                        join permissions p on p.id = gp.permission_id and p.enabled
+                       where gp.group_id in (select group_id from g)), '{}') as permissions`,
+    [byId ? idOrUsername.toLowerCase() : idOrUsername, defaultGroup, defaultGroup],
+  );
+  const row = result.rows[0] as { user_id: string | null; permissions: string[] | string };
+  if (!row.user_id) return null;
+  return { userId: row.user_id, permissions: parseTextArray(row.permissions) };
+}
+
+/** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */
+function parseTextArray(value: string[] | string): string[] {
+  if (Array.isArray(value)) return value;
+  const inner = value.replace(/^\{|\}$/g, '');
+  if (inner === '') return [];
+  return inner.split(',').map((s) => s.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1'));
+}
+
+export class UserGroupService {
+  constructor(private readonly ctx: CoreContext) {}
+
+  /** The user's own groups (not the default group), sorted. */
+  async groups(idOrUsername: string): Promise<string[]> {
+    const db = this.ctx.db;
+    const user = await db('users').select('id').where(userKey(idOrUsername)).first();
+    if (!user) throw userNotFound(idOrUsername);
+    return (await db('user_groups').where({ user_id: user.id }).orderBy('group_id').pluck('group_id')) as string[];
+  }
+
+  async permissions(idOrUsername: string): Promise<string[]> {
+    const resolved = await resolveUserPermissions(this.ctx.db, idOrUsername, this.ctx.settings.defaultGroup);
+    if (!resolved) throw userNotFound(idOrUsername);
+    return resolved.permissions;
+  }
+
+  /**
+   * Change a user's groups in one transaction under the user's row lock (concurrent callers
+   * serialise). Unknown user or groups: not found, nothing changed.
+   */
+  private async change(
+    idOrUsername: string,
+    command: string,
+    named: readonly string[],
+    target: (current: Set<string>) => Set<string>,
+  ): Promise<GroupChange> {
+    return this.ctx.db.transaction(async (trx) => {
+      const user = await trx('users').select('id', 'username').where(userKey(idOrUsername)).forUpdate().first();
+      if (!user) throw userNotFound(idOrUsername);
+      const missing = await missingGroups(trx, named);
+      if (missing.length > 0) throw groupNotFound(missing);
+      const current = new Set((await trx('user_groups').where({ user_id: user.id }).pluck('group_id')) as string[]);
+      const wanted = target(current);
+      const added = sorted([...wanted].filter((g) => !current.has(g)));
+      const removed = sorted([...current].filter((g) => !wanted.has(g)));
+      if (removed.length > 0) await trx('user_groups').where({ user_id: user.id }).whereIn('group_id', removed).delete();
+      if (added.length > 0) {
+        await trx('user_groups')
+          .insert(added.map((group_id) => ({ group_id, user_id: user.id })))
+          .onConflict(['group_id', 'user_id'])
+          .ignore();
+      }
+      if (added.length > 0 || removed.length > 0) {
+        await recordAudit(trx, this.ctx.settings.actor, {
+          command,
+          targetType: 'user',
+          target: user.username,
+          summary: { added, removed },
+        });
+      }
+      return { groups: sorted(wanted), added, removed };
+    });
+  }
+
+  setGroups(idOrUsername: string, groups: readonly string[]): Promise<GroupChange> {
+    return this.change(idOrUsername, 'user.groups.set', groups, () => new Set(groups));
+  }
+
+  addGroups(idOrUsername: string, groups: readonly string[]): Promise<GroupChange> {
+    return this.change(idOrUsername, 'user.groups.add', groups, (current) => new Set([...current, ...groups]));
+  }
+
+  removeGroups(idOrUsername: string, groups: readonly string[]): Promise<GroupChange> {
+    const drop = new Set(groups);
+    return this.change(idOrUsername, 'user.groups.remove', groups, (current) => new Set([...current].filter((g) => !drop.has(g))));
+  }
+
+  /** Adds and removes in one change (`user groups U --add A --remove B`). */
+  modifyGroups(idOrUsername: string, add: readonly string[], remove: readonly string[]): Promise<GroupChange> {
+    const drop = new Set(remove);
+    return this.change(idOrUsername, 'user.groups.modify', [...add, ...remove], (current) => {
+      const next = new Set([...current, ...add]);
+      for (const g of drop) next.delete(g);
+      return next;
+    });
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * Users: registration, profile, flags, passwords and authentication, as kaiju's UserService with
+ * its bugs fixed. Uniqueness comes from the table's constraints (never select-then-insert);
+ * authentication answers the same error after the same work and delay whether the user is
+ * unknown, the password wrong, or the user blocked or inactive.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { jsonb, utcTimestampLiteral } from '../db/values.js';
+import { recordAudit } from './audit.js';
+import type { CoreContext } from './context.js';
+import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
+import { authError } from './errors.js';
+import { groupNotFound, missingGroups } from './groups.js';
+import { likeLiteral } from './permissions.js';
+import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
+import { resolveUserPermissions, UserGroupService, userKey, userNotFound } from './user-permissions.js';
+import { validateEmail, validatePassword, validateUsername } from './validation.js';
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  full_name: string | null;
+  is_active: boolean;
+  is_blocked: boolean;
+  settings: Record<string, unknown>;
+  created: Date;
+}
+
+export interface UserDetail extends User {
+  groups: string[];
+  permissions: string[];
+}
+
+export interface AuthenticatedUser extends User {
+  permissions: string[];
+}
+
+export interface RegisterInput {
+  username: string;
+  email: string;
+  password: string;
+  fullName?: string | null;
+  settings?: Record<string, unknown>;
+  groups?: readonly string[];
+}
+
+export interface UserListOptions {
+  group?: string;
+  /** Literal, case-insensitive match on username, email or full name. */
+  search?: string;
+  blocked?: boolean;
+  inactive?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface UserUpdate {
+  email?: string;
+  /** null clears it. */
+  fullName?: string | null;
+  /** Settings keys to set (merged into the JSONB). */
+  set?: Record<string, unknown>;
+  /** Settings keys to remove. */
+  unset?: readonly string[];
+}
+
+export type UserFlag = 'block' | 'unblock' | 'activate' | 'deactivate';
+
+export const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'is_active', 'is_blocked', 'settings', 'created'] as const;
+
+const FLAGS: Record<UserFlag, { column: 'is_blocked' | 'is_active'; value: boolean }> = {
+  block: { column: 'is_blocked', value: true },
+  unblock: { column: 'is_blocked', value: false },
+  activate: { column: 'is_active', value: true },
+  deactivate: { column: 'is_active', value: false },
+};
+
+function authFailed() {
+  return authError('auth.user.authentication_failed', 'authentication failed: wrong username or password, or the user is blocked or inactive');
+}
+
+export class UserService extends UserGroupService {
+  private readonly hasher: PasswordHasher;
+
+  constructor(
+    private readonly core: CoreContext,
+    deps: { hasher?: PasswordHasher } = {},
+  ) {
+    super(core);
+    this.hasher = deps.hasher ?? bcryptHasher;
+  }
+
+  private get db(): Knex {
+    return this.core.db;
+  }
+
+  private audit(trx: Knex, command: string, target: string, summary: Record<string, unknown>) {
+    return recordAudit(trx, this.core.settings.actor, { command, targetType: 'user', target, summary });
+  }
+
+  /** Hash a validated password at the configured cost (on libuv's pool). */
+  hashPassword(password: string): Promise<PasswordHash> {
+    return this.hasher.hash(password, this.core.settings.bcryptRounds);
+  }
+
+  async register(input: RegisterInput): Promise<UserDetail> {
+    validateUsername(input.username);
+    validateEmail(input.email);
+    const password = validatePassword(input.password);
+    const groups = [...new Set(input.groups ?? [])];
+    const missing = await missingGroups(this.db, groups);
+    if (missing.length > 0) throw groupNotFound(missing);
+    const { hash, salt } = await this.hashPassword(password);
+    const row = {
+      id: randomUUID(),
+      username: input.username,
+      email: input.email,
+      full_name: input.fullName ?? null,
+      password: hash,
+      salt,
+      is_active: true,
+      is_blocked: false,
+      settings: jsonb(input.settings ?? {}),
+      created: utcTimestampLiteral(this.core.settings.now()),
+    };
+    try {
+      await this.db.transaction(async (trx) => {
+        await trx('users').insert(row);
+        if (groups.length > 0) await trx('user_groups').insert(groups.map((group_id) => ({ group_id, user_id: row.id })));
+        await this.audit(trx, 'user.register', row.username, {
+          email: row.email,
+          full_name: row.full_name,
+          groups: [...groups].sort(),
+          settings_keys: Object.keys(input.settings ?? {}).sort(),
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_username_key') || isUniqueViolation(err, 'users_email_key')) {
+        const field = isUniqueViolation(err, 'users_username_key') ? 'username' : 'email';
+        throw authError('auth.user.exists', `a user with this ${field} is already registered`, { field }, err);
+      }
+      if (isForeignKeyViolation(err)) throw groupNotFound(await missingGroups(this.db, groups));
+      throw err;
+    }
+    return this.show(row.id);
+  }
+
+  async get(idOrUsername: string): Promise<User> {
+    const row = (await this.db('users').select(USER_COLUMNS).where(userKey(idOrUsername)).first()) as User | undefined;
+    if (!row) throw userNotFound(idOrUsername);
+    return row;
+  }
+
+  /** Profile, own groups and effective permissions. */
+  async show(idOrUsername: string): Promise<UserDetail> {
+    const user = await this.get(idOrUsername);
+    const [groups, permissions] = await Promise.all([this.groups(user.id), this.permissions(user.id)]);
+    return { ...user, groups, permissions };
+  }
+
+  async list(options: UserListOptions = {}): Promise<{ total: number; users: User[] }> {
+    const db = this.db;
+    const filtered = () => {
+      const q = db('users as u');
+      if (options.group !== undefined) {
+        q.whereExists(db('user_groups as ug').select(db.raw('1')).whereRaw('ug.user_id = u.id').where('ug.group_id', options.group));
+      }
+      if (options.search) {
+        const pattern = likeLiteral(options.search);
+        q.where((w) =>
+          w
+            .whereRaw(`u.username ILIKE ? ESCAPE '\\'`, [pattern])
+            .orWhereRaw(`u.email ILIKE ? ESCAPE '\\'`, [pattern])
+            .orWhereRaw(`u.full_name ILIKE ? ESCAPE '\\'`, [pattern]),
+        );
+      }
+      if (options.blocked) q.where('u.is_blocked', true);
+      if (options.inactive) q.where('u.is_active', false);
+      return q;
+    };
+    const page = filtered()
+      .select(USER_COLUMNS.map((c) => `u.${c}`))
+      .orderBy('u.username')
+      .offset(options.offset ?? 0);
+    if (options.limit !== undefined) page.limit(options.limit);
+    const [users, count] = await Promise.all([page, filtered().count({ n: '*' }).first()]);
+    return { total: Number(count?.n ?? 0), users: users as User[] };
+  }
+
+  async update(idOrUsername: string, change: UserUpdate): Promise<User> {
+    if (change.email !== undefined) validateEmail(change.email);
+    const set = change.set ?? {};
+    const unset = [...(change.unset ?? [])];
+    const patch: Record<string, unknown> = {};
+    if (change.email !== undefined) patch.email = change.email;
+    if (change.fullName !== undefined) patch.full_name = change.fullName;
+    if (Object.keys(set).length > 0 || unset.length > 0) {
+      // Merged in SQL so concurrent updates of different keys both survive.
+      patch.settings = this.db.raw(`(settings || ?::jsonb)${' - ?::text'.repeat(unset.length)}`, [jsonb(set), ...unset]);
+    }
+    if (Object.keys(patch).length === 0) return this.get(idOrUsername);
+    try {
+      return await this.db.transaction(async (trx) => {
+        const before = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
+        if (!before) throw userNotFound(idOrUsername);
+        const [after] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as User[];
+        const summary: Record<string, unknown> = {};
+        if (change.email !== undefined && change.email !== before.email) summary.email = { from: before.email, to: change.email };
+        if (change.fullName !== undefined && change.fullName !== before.full_name) {
+          summary.full_name = { from: before.full_name, to: change.fullName };
+        }
+        if (Object.keys(set).length > 0) summary.settings_set = Object.keys(set).sort();
+        if (unset.length > 0) summary.settings_unset = [...unset].sort();
+        await this.audit(trx, 'user.update', before.username, summary);
+        return after as User;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_email_key')) {
+        throw authError('auth.user.exists', 'a user with this email is already registered', { field: 'email' }, err);
+      }
+      throw err;
+    }
+  }
+
+  /** Block, unblock, activate or deactivate; `changed` is false when it already was so. */
+  async setFlag(idOrUsername: string, flag: UserFlag): Promise<{ user: User; changed: boolean }> {
+    const { column, value } = FLAGS[flag];
+    return this.db.transaction(async (trx) => {
+      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
+      if (!user) throw userNotFound(idOrUsername);
+      if (user[column] === value) return { user, changed: false };
+      await trx('users').where({ id: user.id }).update({ [column]: value });
+      await this.audit(trx, `user.${flag}`, user.username, { [column]: { from: user[column], to: value } });
+      return { user: { ...user, [column]: value }, changed: true };
+    });
+  }
+
+  /** Delete a user, its group memberships (cascade) and its sessions. */
+  async delete(idOrUsername: string): Promise<{ user: User; sessionsRemoved: number }> {
+    return this.db.transaction(async (trx) => {
+      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
+      if (!user) throw userNotFound(idOrUsername);
+      const sessionsRemoved = await trx('sessions').where({ user_id: user.id }).delete();
+      await trx('users').where({ id: user.id }).delete();
+      await this.audit(trx, 'user.delete', user.username, { id: user.id, email: user.email, sessions_removed: sessionsRemoved });
+      return { user, sessionsRemoved };
+    });
+  }
+
+  /**
+   * Check a password. Unknown user, wrong password, blocked or inactive: the same error, after a
+   * bcrypt comparison of the same cost (a dummy hash for an unknown user) and the failed-login
+   * delay. A stored hash cheaper than the configured cost is upgraded on success.
+   */
+  async authenticate(username: string, password: string): Promise<AuthenticatedUser> {
+    const { settings } = this.core;
+    const row = (await this.db('users')
+      .select([...USER_COLUMNS, 'password'])
+      .where({ username: String(username) })
+      .first()) as (User & { password: Buffer }) | undefined;
+    const ok = row
+      ? await this.hasher.verify(password, row.password)
+      : await verifyAgainstDummy(this.hasher, password, settings.bcryptRounds);
+    if (!row || !ok || !row.is_active || row.is_blocked) {
+      const { base, jitter } = settings.failedLoginDelayMs;
+      await settings.sleep(base + settings.random() * jitter);
+      throw authFailed();
+    }
+    const { password: stored, ...user } = row;
+    const cost = bcryptCost(stored);
+    if (cost !== null && cost < settings.bcryptRounds) {
+      const upgraded = await this.hashPassword(password);
+      await this.db.transaction(async (trx) => {
+        await trx('users').where({ id: user.id }).update({ password: upgraded.hash, salt: upgraded.salt });
+        await this.audit(trx, 'user.rehash', user.username, { cost: { from: cost, to: settings.bcryptRounds } });
+      });
+    }
+    const resolved = await resolveUserPermissions(this.db, user.id, settings.defaultGroup);
+    return { ...user, permissions: resolved?.permissions ?? [] };
+  }
+
+  /**
+   * Change one's own password: the old one must authenticate (a wrong one is an authentication
+   * failure, not kaiju's crash), and the new one must differ.
+   */
+  async changePassword(username: string, oldPassword: string, newPassword: string): Promise<void> {
+    if (oldPassword === newPassword) {
+      throw authError('auth.user.identical_passwords_supplied', 'the new password is the same as the old one', { field: 'password' });
+    }
+    const next = validatePassword(newPassword);
+    const user = await this.authenticate(username, oldPassword);
+    await this.storePassword(user.id, next, 'user.passwd');
+  }
+
+  /** Administrative reset: no old password. */
+  async setPassword(idOrUsername: string, newPassword: string): Promise<void> {
+    const next = validatePassword(newPassword);
+    const user = await this.get(idOrUsername);
+    await this.storePassword(user.id, next, 'user.set_password');
+  }
+
+  private async storePassword(id: string, password: string, command: string): Promise<void> {
+    const { hash, salt } = await this.hashPassword(password);
+    await this.db.transaction(async (trx) => {
+      const updated = (await trx('users').where({ id }).update({ password: hash, salt }).returning(['username'])) as { username: string }[];
+      if (updated.length === 0) throw userNotFound(id);
+      await this.audit(trx, command, updated[0]?.username ?? id, { cost: this.core.settings.bcryptRounds });
+    });
+  }
+}
