@@ -4,6 +4,7 @@ import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '
 import { readDatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
+import { keyStatusLine, readKeyStatusOf } from './key-status.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -63,7 +64,8 @@ export async function runStatus(rt: Runtime): Promise<void> {
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
-  const doc = { database: db.description, schema: status.schema, counts: status.counts };
+  const keys = await readKeyStatusOf(db.knex);
+  const doc = { database: db.description, schema: status.schema, counts: status.counts, keys };
   await rt.out.result(doc, () => {
     const { out } = rt;
     const s = status.schema;
@@ -83,6 +85,7 @@ export async function runStatus(rt: Runtime): Promise<void> {
             ['sessions', `${counts.liveSessions} live, ${counts.expiredSessions} expired`],
           ] as [string, string | number][])
         : []),
+      ...(keys ? ([['signing key', keyStatusLine(out, keys)]] as [string, string][]) : []),
     ]);
   });
 }
@@ -90,14 +93,29 @@ export async function runStatus(rt: Runtime): Promise<void> {
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
   const run = await migrateLatest(db.knex, MIGRATIONS);
+  // A signing key when none can sign (needs the key secret: exit 2 on PostgreSQL without one).
+  const signing = await (await rt.auth()).keys.ensureSigningKey();
   const status = await readDatabaseStatus(db.knex);
-  const doc = { database: db.description, migrations: runJson(run), schema: status.schema, counts: status.counts };
+  const keys = await readKeyStatusOf(db.knex);
+  const doc = {
+    database: db.description,
+    migrations: runJson(run),
+    schema: status.schema,
+    counts: status.counts,
+    key: { created: signing.rotated, kid: signing.key.kid, alg: signing.key.alg },
+    keys,
+  };
   await rt.out.result(doc, () => {
     const { out } = rt;
     out.line(
       run.migrations.length === 0
         ? `schema is up to date (${status.schema.version})`
         : `applied ${run.migrations.length} migration(s): ${run.migrations.join(', ')}`,
+    );
+    out.line(
+      signing.rotated
+        ? `made signing key ${signing.key.kid} (${signing.key.alg})`
+        : `signing key ${signing.key.kid} (${signing.key.alg}) is in place`,
     );
     out.line(`ready: ${db.description}`);
   });

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCallback, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { authError } from '../errors.js';
 import { assertKid, MIN_RSA_BITS, type PublicJwk, type SigningAlgorithm, DEFAULT_ALGORITHM } from './algorithms.js';
 
@@ -45,11 +45,20 @@ export function algorithmForKey(key: KeyObject): SigningAlgorithm {
   });
 }
 
-/** The key's public JWK with a thumbprint kid (or the given one). */
+/**
+ * The default kid: the first 128 bits of the key's RFC 7638 SHA-256 thumbprint, in hex (32
+ * characters, the shape of kaiju's `uuid4().hex` kids). Hex rather than base64url so a kid never
+ * starts with '-' and is taken for an option on a command line.
+ */
+export async function defaultKid(publicJwk: JWK): Promise<string> {
+  const thumbprint = await calculateJwkThumbprint(publicJwk, 'sha256');
+  return Buffer.from(thumbprint, 'base64url').subarray(0, 16).toString('hex');
+}
+
+/** The key's public JWK with the default kid (or the given one). */
 export async function publicJwkOf(privateKey: KeyObject, alg: SigningAlgorithm, kid?: string): Promise<PublicJwk> {
   const jwk = await exportJWK(createPublicKey(privateKey));
-  const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
-  return { ...jwk, kid: kid ?? thumbprint, alg, use: 'sig' };
+  return { ...jwk, kid: kid ?? (await defaultKid(jwk)), alg, use: 'sig' };
 }
 
 async function materialOf(privateKey: KeyObject, alg: SigningAlgorithm, kid?: string): Promise<KeyMaterial> {
