@@ -85,8 +85,9 @@ export class TokenService {
       command: 'token.issue',
       targetType: 'user',
       target: user.username,
+      // "authenticated: false", not "without_password": the audit scrubber redacts password-ish keys.
       summary: {
-        without_password: true,
+        authenticated: false,
         user_id: user.id,
         access_jti: issued.claims.access.jti,
         refresh_jti: issued.claims.refresh.jti,
