@@ -15,7 +15,10 @@ export const migration: Migration = {
   name: '20260101000002_indexes_keystore_audit',
   async up(knex) {
     // Raw because knex cannot say IF NOT EXISTS for an index: an adopted database may have them.
-    await knex.raw('CREATE INDEX IF NOT EXISTS user_groups_user_id_idx ON user_groups (user_id)');
+    // (user_id, group_id): a user's groups come from the index alone (index-only scan).
+    await knex.raw('CREATE INDEX IF NOT EXISTS user_groups_user_id_idx ON user_groups (user_id, group_id)');
+    // Disabled permissions are few: checking a grant against this index is one cheap probe.
+    await knex.raw('CREATE INDEX IF NOT EXISTS permissions_disabled_idx ON permissions (id) WHERE NOT enabled');
     await knex.raw('CREATE INDEX IF NOT EXISTS sessions_user_id_idx ON sessions (user_id)');
     await knex.raw('CREATE INDEX IF NOT EXISTS sessions_expires_idx ON sessions (expires)');
 
@@ -55,6 +58,7 @@ export const migration: Migration = {
     await knex.schema.dropTableIfExists('keystore');
     await knex.raw('DROP INDEX IF EXISTS sessions_expires_idx');
     await knex.raw('DROP INDEX IF EXISTS sessions_user_id_idx');
+    await knex.raw('DROP INDEX IF EXISTS permissions_disabled_idx');
     await knex.raw('DROP INDEX IF EXISTS user_groups_user_id_idx');
   },
 };

@@ -2,7 +2,7 @@
  * Helpers for declaring commands: lazy actions (the handler module is imported only when the
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { Runtime, globalFlags, type Io } from './runtime.js';
 
 /** A command handler: parsed options, then positional arguments as commander gives them. */
@@ -40,4 +40,32 @@ export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handl
 /** Adds an "Examples:" section to a command's help. */
 export function examples(command: Command, lines: string[]): Command {
   return command.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+/** A commander argument parser for an integer in [min, max] (bad values are usage errors, exit 2). */
+export function intArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** A commander parser that collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A repeatable option whose values may also be comma-separated (`--set a,b --set c`). */
+export function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** Declare the password options of docs/CLI.md (never a password flag). */
+export function withSecretOptions(command: Command): Command {
+  return command
+    .option('--password-stdin', 'read the password from stdin (first line)')
+    .option('--password-file <file>', 'read the password from the first line of a file');
 }

@@ -5,7 +5,10 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { Kit } from './command-kit.js';
+import { registerGroupCommands } from './register/group.js';
+import { registerPermissionCommands } from './register/permission.js';
 import { registerSchemaCommands } from './register/schema.js';
+import { registerUserCommands } from './register/user.js';
 import { registerKeysCommands } from './register/keys.js';
 import { registerTokenCommands } from './register/token.js';
 
@@ -49,6 +52,9 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
     );
 
   registerSchemaCommands(program, kit);
+  registerUserCommands(program, kit);
+  registerGroupCommands(program, kit);
+  registerPermissionCommands(program, kit);
   registerKeysCommands(program, kit);
   registerTokenCommands(program, kit);
   return program;

@@ -2,21 +2,41 @@
  * Interactive prompts (inquirer), loaded only when a person must be asked. Output of prompts goes
  * to stderr so stdout stays clean for results.
  */
+import { authError } from '../core/errors.js';
 import type { Io } from './runtime.js';
+
+/** Ctrl-C at a prompt (inquirer's ExitPromptError) ends the run as an interruption. */
+async function interruptible<T>(prompt: Promise<T>): Promise<T> {
+  try {
+    return await prompt;
+  } catch (err) {
+    if ((err as Error | null)?.name === 'ExitPromptError') throw authError('cli.interrupted', 'interrupted');
+    throw err;
+  }
+}
 
 export async function askConfirm(message: string, io: Io): Promise<boolean> {
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message, default: false }, { input: io.stdin, output: io.stderr } as never);
+  return interruptible(confirm({ message, default: false }, { input: io.stdin, output: io.stderr } as never));
 }
 
-/** A masked prompt; when `confirmMessage` is given, the value must be typed twice alike. */
-export async function askSecret(message: string, io: Io, confirmMessage?: string): Promise<string> {
+/**
+ * A masked prompt; when `confirmMessage` is given, the value must be typed twice alike.
+ * `validate` (returns an error message or true) is checked on the first entry, so a weak new
+ * password is refused before it is typed twice.
+ */
+export async function askSecret(
+  message: string,
+  io: Io,
+  confirmMessage?: string,
+  validate?: (value: string) => string | true,
+): Promise<string> {
   const { password } = await import('@inquirer/prompts');
   const ctx = { input: io.stdin, output: io.stderr } as never;
   for (;;) {
-    const first = await password({ message, mask: '*' }, ctx);
+    const first = await interruptible(password({ message, mask: '*', ...(validate ? { validate } : {}) }, ctx));
     if (!confirmMessage) return first;
-    const second = await password({ message: confirmMessage, mask: '*' }, ctx);
+    const second = await interruptible(password({ message: confirmMessage, mask: '*' }, ctx));
     if (first === second) return first;
     io.stderr.write('The two entries differ; try again.\n');
   }

@@ -75,7 +75,7 @@ export class Runtime {
   }
 
   /** The core bound to this run's database and settings (actor, bcrypt cost, delays...). */
-  async auth(options: { schema?: boolean } = {}): Promise<KaijuAuth> {
+  async auth(options: { schema?: boolean; rounds?: number } = {}): Promise<KaijuAuth> {
     const db = await this.database(options);
     const { KaijuAuth } = await import('../core/auth.js');
     const { resolveSettings } = await import('../core/context.js');
@@ -85,7 +85,7 @@ export class Runtime {
       db.knex,
       resolveSettings({
         actor: c.actor,
-        bcryptRounds: c.bcryptRounds,
+        bcryptRounds: options.rounds ?? c.bcryptRounds,
         defaultGroup: c.defaultGroup,
         failedLoginDelayMs: c.failedLoginDelayMs,
         keySecret: keySecretSource(this),

@@ -15,7 +15,7 @@ export interface SecretFlags {
 /** Options every command that takes a password declares. */
 export const SECRET_OPTIONS: [flags: string, description: string][] = [
   ['--password-stdin', 'read the password from the first line of stdin'],
-  ['--password-file <file>', 'read the password from the first line of a file'],
+  ['--password-file <file>', 'read the password from the first line of a file (mode 0600 advised)'],
 ];
 
 let stdinLines: Promise<string[]> | null = null;
@@ -33,24 +33,24 @@ export function readStdinLines(rt: Runtime): Promise<string[]> {
   return stdinLines;
 }
 
-function firstLine(text: string): string {
-  return (text.split('\n')[0] ?? '').replace(/\r$/, '');
-}
-
 export interface SecretRequest {
   /** What the secret is, for prompts and errors: "password for alice", "new password". */
   label: string;
   /** Ask twice on a terminal (setting a password). */
   confirm?: boolean;
-  /** With several secrets from one `--password-stdin` (old, new): which line. Default 0. */
-  stdinLine?: number;
+  /** With several secrets from one `--password-stdin` or `--password-file` (old, new): which line. Default 0. */
+  line?: number;
+  /** The environment variable for this secret (default KAIJU_AUTH_PASSWORD). */
+  env?: string;
+  /** Checked at an interactive prompt so a bad value is asked again (returns a message or true). */
+  validate?: (value: string) => string | true;
 }
 
 /** One secret from the first channel that has it. */
 export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretRequest): Promise<string> {
   if (flags.passwordStdin) {
     const lines = await readStdinLines(rt);
-    const index = req.stdinLine ?? 0;
+    const index = req.line ?? 0;
     const line = lines[index];
     if (line === undefined) {
       throw authError('cli.secret_missing', `--password-stdin: expected the ${req.label} on line ${index + 1} of stdin`);
@@ -65,17 +65,35 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
       throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: cannot read it (${code})`);
     }
-    return firstLine(text);
+    const line = text.split('\n')[req.line ?? 0]?.replace(/\r$/, '');
+    if (line === undefined || (line === '' && (req.line ?? 0) > 0)) {
+      throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: expected the ${req.label} on line ${(req.line ?? 0) + 1}`);
+    }
+    return line;
   }
-  const env = rt.io.env.KAIJU_AUTH_PASSWORD;
-  if (env !== undefined && env !== '' && (req.stdinLine ?? 0) === 0) return env;
+  const envName = req.env ?? 'KAIJU_AUTH_PASSWORD';
+  const env = rt.io.env[envName];
+  if (env !== undefined && env !== '') return env;
   if (rt.interactive) {
     const { askSecret } = await import('./prompts.js');
     const label = req.label.charAt(0).toUpperCase() + req.label.slice(1);
-    return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined);
+    return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined, req.validate);
   }
   throw authError(
     'cli.secret_missing',
-    `no ${req.label} given: use --password-stdin, --password-file FILE or KAIJU_AUTH_PASSWORD (not on the command line), or run on a terminal`,
+    `no ${req.label} given: use --password-stdin, --password-file FILE or ${envName} (never on the command line), or run on a terminal`,
   );
+}
+
+/** For new passwords at a prompt: kaiju's rules, checked before the value is typed twice. */
+export async function passwordRules(): Promise<(value: string) => string | true> {
+  const { validatePassword } = await import('../core/validation.js');
+  return (value) => {
+    try {
+      validatePassword(value);
+      return true;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
 }

@@ -14,7 +14,8 @@ export type ErrorKind =
   | 'conflict'
   | 'invalid'
   | 'unavailable'
-  | 'refused';
+  | 'refused'
+  | 'interrupted';
 
 /** Error codes and their kinds. The `auth.*` codes are kaiju_auth's own (UserService.ErrorCode). */
 export const ERROR_KINDS = {
@@ -60,6 +61,7 @@ export const ERROR_KINDS = {
   'cli.secret_missing': 'usage',
   'cli.not_confirmed': 'refused',
   'cli.refused': 'refused',
+  'cli.interrupted': 'interrupted',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 

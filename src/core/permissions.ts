@@ -99,6 +99,13 @@ export class PermissionService {
     return row;
   }
 
+  /** The permission and the groups that grant it (sorted). */
+  async show(id: string): Promise<Permission & { groups: string[] }> {
+    const permission = await this.get(id);
+    const groups = (await this.ctx.db('group_permissions').where({ permission_id: id }).orderBy('group_id').pluck('group_id')) as string[];
+    return { ...permission, groups };
+  }
+
   /** Sorted by tag (untagged last), then id, as kaiju. */
   async list(options: PermissionListOptions = {}): Promise<Permission[]> {
     const q = this.ctx.db('permissions').select(COLUMNS).orderBy([{ column: 'tag', nulls: 'last' }, 'id']);

@@ -98,7 +98,7 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
       ].sort(),
     );
     expect(schema.user_groups?.indexes.user_groups_user_id_idx).toBe(
-      'CREATE INDEX user_groups_user_id_idx ON user_groups USING btree (user_id)',
+      'CREATE INDEX user_groups_user_id_idx ON user_groups USING btree (user_id, group_id)',
     );
     expect(Object.keys(schema.keystore?.columns ?? {})).toEqual([
       'kid',

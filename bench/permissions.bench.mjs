@@ -1,0 +1,76 @@
+/**
+ * Issue 3 benchmark: effective-permission resolution for a user in 5 groups, in a PostgreSQL
+ * database of 100k users, 1k groups and 10k permissions (50 grants a group), as a ratio of median
+ * latencies to a `SELECT 1` round trip on the same connection. Target <= 2x.
+ *
+ * Needs PostgreSQL: KAIJU_AUTH_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
+ * works in a database of its own, dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import { openDatabase } from '../dist/src/db/open.js';
+import { migrateLatest } from '../dist/src/db/migrator.js';
+import { MIGRATIONS } from '../dist/migrations/index.js';
+import { resolveUserPermissions } from '../dist/src/core/user-permissions.js';
+import { recordResult, median, adminUrlFor } from './lib.mjs';
+
+const ADMIN = process.env.KAIJU_AUTH_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const USERS = 100_000, GROUPS = 1_000, PERMISSIONS = 10_000, GRANTS_PER_GROUP = 50, GROUPS_PER_USER = 5;
+const ROUNDS = Number(process.env.BENCH_ITERATIONS || 3000);
+
+const name = `kaiju_bench_${randomBytes(4).toString('hex')}`;
+const admin = knexFactory({ client: 'pg', connection: ADMIN, pool: { min: 0, max: 1 } });
+await admin.raw(`CREATE DATABASE ${name}`);
+const db = await openDatabase({ kind: 'postgres', url: adminUrlFor(ADMIN, name), poolMax: 1 });
+try {
+  const k = db.knex;
+  await migrateLatest(k, MIGRATIONS);
+  const t0 = Date.now();
+  await k.raw(`insert into permissions (id, enabled, tag) select 'perm.' || i, i % 10 <> 0, 'tag' || (i % 50) from generate_series(1, ${PERMISSIONS}) i`);
+  await k.raw(`insert into groups (id) select 'group.' || i from generate_series(1, ${GROUPS}) i`);
+  await k.raw(
+    `insert into group_permissions select 'group.' || g, 'perm.' || (1 + ((g * 7919 + j * 104729) % ${PERMISSIONS}))
+       from generate_series(1, ${GROUPS}) g, generate_series(1, ${GRANTS_PER_GROUP}) j on conflict do nothing`,
+  );
+  await k.raw(
+    `insert into users (id, username, email, password, salt, is_active, is_blocked, settings, created)
+       select gen_random_uuid(), 'user' || i, 'user' || i || '@example.com', '\\x00', '\\x00', true, false, '{}', now()
+         from generate_series(1, ${USERS}) i`,
+  );
+  await k.raw(
+    `insert into user_groups select distinct 'group.' || (1 + ((u.n * 31 + j * 997) % ${GROUPS})), u.id
+       from (select id, row_number() over () as n from users) u, generate_series(1, ${GROUPS_PER_USER}) j`,
+  );
+  await k.raw('analyze');
+  console.log(`permissions bench: data loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+  const ids = (await k('users').select('id').orderByRaw('random()').limit(500)).map((r) => r.id);
+  // Warm up both paths (plan cache, connection).
+  for (let i = 0; i < 200; i++) {
+    await k.raw('select 1');
+    await resolveUserPermissions(k, ids[i % ids.length], null);
+  }
+  const base = [], perm = [];
+  let count = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    let s = process.hrtime.bigint();
+    await k.raw('select 1');
+    base.push(Number(process.hrtime.bigint() - s) / 1e6);
+    s = process.hrtime.bigint();
+    const r = await resolveUserPermissions(k, ids[i % ids.length], null);
+    perm.push(Number(process.hrtime.bigint() - s) / 1e6);
+    count += r.permissions.length;
+  }
+  const mb = median(base), mp = median(perm);
+  const ratio = mp / mb;
+  console.log(`permissions bench: SELECT 1 median ${mb.toFixed(3)} ms, effective permissions median ${mp.toFixed(3)} ms (avg ${(count / ROUNDS).toFixed(0)} permissions a user)`);
+  console.log(`permissions bench: ratio ${ratio.toFixed(2)}x (target <= 2x) ${ratio <= 2 ? 'OK' : 'MISSED'}`);
+  await recordResult('effective_permissions', {
+    users: USERS, groups: GROUPS, permissions: PERMISSIONS, groups_per_user: GROUPS_PER_USER, iterations: ROUNDS,
+    select1_median_ms: mb, resolve_median_ms: mp, ratio, target: 2, met: ratio <= 2,
+  });
+} finally {
+  await db.close();
+  await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.destroy();
+}

@@ -1,0 +1,181 @@
+/** `user register | list | show | update | block... | delete | groups | permissions`. */
+import { authError } from '../../core/errors.js';
+import type { User, UserDetail, UserFlag } from '../../core/users.js';
+import type { GroupChange } from '../../core/user-permissions.js';
+import type { Runtime } from '../runtime.js';
+import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
+
+/** The JSON shape of docs/CLI.md: never `password` or `salt`. */
+export function userJson(u: User) {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    full_name: u.full_name,
+    is_active: u.is_active,
+    is_blocked: u.is_blocked,
+    settings: u.settings,
+    created: u.created,
+  };
+}
+
+function userDetailJson(u: UserDetail) {
+  return { ...userJson(u), groups: u.groups, permissions: u.permissions };
+}
+
+function state(rt: Runtime, u: User): string {
+  const { c } = rt.out;
+  if (u.is_blocked) return c.red('blocked');
+  if (!u.is_active) return c.yellow('inactive');
+  return c.green('active');
+}
+
+function printDetail(rt: Runtime, u: UserDetail): void {
+  rt.out.keyValues([
+    ['username', u.username],
+    ['id', u.id],
+    ['email', u.email],
+    ['full name', u.full_name],
+    ['state', state(rt, u)],
+    ['created', u.created],
+    ['groups', u.groups.join(', ') || '(none)'],
+    ['permissions', u.permissions.join(', ') || '(none)'],
+    ['settings', Object.keys(u.settings).length > 0 ? JSON.stringify(u.settings) : '{}'],
+  ]);
+}
+
+export async function runRegister(
+  rt: Runtime,
+  opts: SecretFlags & { username: string; email: string; fullName?: string; group?: string[]; rounds?: number },
+): Promise<void> {
+  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const password = await readSecret(rt, opts, { label: `password for ${opts.username}`, confirm: true, validate: await passwordRules() });
+  const u = await auth.users.register({
+    username: opts.username,
+    email: opts.email,
+    password,
+    fullName: opts.fullName ?? null,
+    groups: opts.group ?? [],
+  });
+  await rt.out.result(userDetailJson(u), () => {
+    rt.out.line(`registered user ${u.username} (${u.id})`);
+    if (u.groups.length > 0) rt.out.line(`groups: ${u.groups.join(', ')}`);
+  });
+}
+
+export async function runList(
+  rt: Runtime,
+  opts: { group?: string; search?: string; blocked?: boolean; inactive?: boolean; limit?: number; offset?: number },
+): Promise<void> {
+  const auth = await rt.auth();
+  const { total, users } = await auth.users.list(opts);
+  const from = opts.offset ?? 0;
+  rt.out.notice(users.length === total ? `${total} user(s)` : `${users.length} of ${total} user(s), from offset ${from}`);
+  await rt.out.result(users.map(userJson), async () => {
+    if (users.length === 0) return;
+    await rt.out.table(
+      ['username', 'email', 'full name', 'state', 'created'],
+      users.map((u) => [u.username, u.email, u.full_name, state(rt, u), u.created.toISOString().slice(0, 19).replace('T', ' ')]),
+    );
+  });
+}
+
+export async function runShow(rt: Runtime, _opts: unknown, user: string): Promise<void> {
+  const auth = await rt.auth();
+  const u = await auth.users.show(user);
+  await rt.out.result(userDetailJson(u), () => printDetail(rt, u));
+}
+
+/** `KEY=VALUE`: the value as JSON where it parses (`5`, `true`, `{"a":1}`), else the string. */
+export function parseSetting(pair: string): [string, unknown] {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) {
+    throw authError('auth.user.invalid_settings', `--set expects KEY=VALUE, got "${pair}"`, { field: 'settings' });
+  }
+  const key = pair.slice(0, eq);
+  const raw = pair.slice(eq + 1);
+  try {
+    return [key, JSON.parse(raw)];
+  } catch {
+    return [key, raw];
+  }
+}
+
+export async function runUpdate(
+  rt: Runtime,
+  opts: { email?: string; fullName?: string; clearFullName?: boolean; set?: string[]; unset?: string[] },
+  user: string,
+): Promise<void> {
+  if (opts.fullName !== undefined && opts.clearFullName) {
+    throw authError('cli.usage', '--full-name and --clear-full-name contradict each other');
+  }
+  const set = Object.fromEntries((opts.set ?? []).map(parseSetting));
+  const change = {
+    ...(opts.email !== undefined ? { email: opts.email } : {}),
+    ...(opts.fullName !== undefined ? { fullName: opts.fullName } : {}),
+    ...(opts.clearFullName ? { fullName: null } : {}),
+    ...(Object.keys(set).length > 0 ? { set } : {}),
+    ...(opts.unset?.length ? { unset: opts.unset } : {}),
+  };
+  if (Object.keys(change).length === 0) {
+    throw authError('cli.usage', 'nothing to update: give --email, --full-name, --clear-full-name, --set or --unset');
+  }
+  const auth = await rt.auth();
+  const u = await auth.users.update(user, change);
+  await rt.out.result(userJson(u), () => rt.out.line(`updated user ${u.username}`));
+}
+
+export function flagHandler(flag: UserFlag) {
+  const past = { block: 'blocked', unblock: 'unblocked', activate: 'activated', deactivate: 'deactivated' }[flag];
+  return async (rt: Runtime, _opts: unknown, user: string): Promise<void> => {
+    const auth = await rt.auth();
+    const { user: u, changed } = await auth.users.setFlag(user, flag);
+    await rt.out.result(userJson(u), () => rt.out.line(changed ? `${past} user ${u.username}` : `user ${u.username} was already ${past}`));
+  };
+}
+
+export async function runDelete(rt: Runtime, _opts: unknown, user: string): Promise<void> {
+  const auth = await rt.auth();
+  const u = await auth.users.get(user);
+  await rt.confirm(`Delete user ${u.username} (${u.email}) with its group memberships and sessions?`);
+  const r = await auth.users.delete(u.id);
+  await rt.out.result({ ...userJson(r.user), deleted: true, sessions_removed: r.sessionsRemoved }, () =>
+    rt.out.line(`deleted user ${r.user.username}${r.sessionsRemoved > 0 ? ` and ${r.sessionsRemoved} session(s)` : ''}`),
+  );
+}
+
+function printGroupChange(rt: Runtime, username: string, change: GroupChange) {
+  return rt.out.result({ username, ...change }, () => {
+    if (change.added.length === 0 && change.removed.length === 0) return rt.out.line(`user ${username}: groups unchanged`);
+    if (change.added.length > 0) rt.out.line(`${rt.out.c.green('+')} ${change.added.join(', ')}`);
+    if (change.removed.length > 0) rt.out.line(`${rt.out.c.red('-')} ${change.removed.join(', ')}`);
+    rt.out.line(`groups of ${username}: ${change.groups.join(', ') || '(none)'}`);
+  });
+}
+
+export async function runGroups(rt: Runtime, opts: { set?: string; add?: string[]; remove?: string[] }, user: string): Promise<void> {
+  const auth = await rt.auth();
+  const modifying = opts.add !== undefined || opts.remove !== undefined;
+  if (opts.set !== undefined && modifying) {
+    throw authError('cli.usage', '--set replaces the groups; it cannot be combined with --add or --remove');
+  }
+  if (opts.set !== undefined) {
+    const groups = opts.set.split(',').map((g) => g.trim()).filter((g) => g !== '');
+    return printGroupChange(rt, user, await auth.users.setGroups(user, groups));
+  }
+  if (modifying) return printGroupChange(rt, user, await auth.users.modifyGroups(user, opts.add ?? [], opts.remove ?? []));
+  const groups = await auth.users.groups(user);
+  await rt.out.result(groups, () => {
+    if (groups.length === 0) rt.out.notice(`user ${user} is in no group`);
+    for (const g of groups) rt.out.line(g);
+  });
+}
+
+export async function runPermissions(rt: Runtime, _opts: unknown, user: string): Promise<void> {
+  const auth = await rt.auth();
+  const permissions = await auth.users.permissions(user);
+  await rt.out.result(permissions, () => {
+    if (permissions.length === 0) rt.out.notice(`user ${user} has no permissions`);
+    for (const p of permissions) rt.out.line(p);
+  });
+}

@@ -1,0 +1,131 @@
+/** Declares `user ...`; handlers in commands/user.ts and commands/user-password.ts. */
+import type { Command } from 'commander';
+import { collect, collectList, examples, intArg, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
+
+const load = () => import('../commands/user.js');
+const loadPassword = () => import('../commands/user-password.js');
+const ROUNDS = ['--rounds <n>', 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'] as const;
+
+export function registerUserCommands(program: Command, kit: Kit): void {
+  const user = program.command('user').description('users: accounts, passwords, groups and permissions');
+
+  examples(
+    lazyAction(
+      kit,
+      withSecretOptions(
+        user
+          .command('register')
+          .description('register a user (password: --password-stdin, --password-file, KAIJU_AUTH_PASSWORD or a prompt)')
+          .requiredOption('--username <username>', '4-32 letters, digits, _ or -')
+          .requiredOption('--email <email>', 'e-mail address (unique)')
+          .option('--full-name <name>', 'full name')
+          .option('--group <group>', 'add to a group (repeatable, or comma-separated)', collectList)
+          .option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+      ),
+      async () => (await load()).runRegister,
+    ),
+    [
+      'kaiju-auth user register --username alice --email alice@example.com --group editors',
+      "printf '%s\\n' \"$PW\" | kaiju-auth user register --username ci_bot --email bot@example.com --password-stdin --json",
+    ],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      user
+        .command('list')
+        .description('list users (sorted by username) with the total count')
+        .option('--group <group>', 'only members of this group')
+        .option('--search <text>', 'literal, case-insensitive match on username, email or full name')
+        .option('--blocked', 'only blocked users')
+        .option('--inactive', 'only inactive users')
+        .option('--limit <n>', 'at most this many', intArg(0, 1_000_000_000))
+        .option('--offset <n>', 'skip this many', intArg(0, Number.MAX_SAFE_INTEGER)),
+      async () => (await load()).runList,
+    ),
+    ['kaiju-auth user list --group editors', 'kaiju-auth user list --blocked --json | jq -r ".[].username"'],
+  );
+
+  examples(
+    lazyAction(kit, user.command('show <user>').description('profile, groups and effective permissions (user: username or id)'), async () => (await load()).runShow),
+    ['kaiju-auth user show alice'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      user
+        .command('update <user>')
+        .description('change email, full name or settings keys (a JSON value where it parses, else a string)')
+        .option('--email <email>', 'new e-mail address')
+        .option('--full-name <name>', 'new full name')
+        .option('--clear-full-name', 'remove the full name')
+        .option('--set <key=value>', 'set a settings key (repeatable)', collect)
+        .option('--unset <key>', 'remove a settings key (repeatable)', collect),
+      async () => (await load()).runUpdate,
+    ),
+    ['kaiju-auth user update alice --email alice@new.example.com', "kaiju-auth user update alice --set theme=dark --set 'limits={\"daily\": 5}' --unset beta"],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      withSecretOptions(
+        user
+          .command('passwd <username>')
+          .description("change a user's password with the old one (--password-stdin: old, then new, one per line)")
+          .option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+      ),
+      async () => (await loadPassword()).runPasswd,
+    ),
+    ['kaiju-auth user passwd alice', "printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | kaiju-auth user passwd alice --password-stdin"],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      withSecretOptions(
+        user.command('set-password <user>').description('administrative password reset (no old password)').option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+      ),
+      async () => (await loadPassword()).runSetPassword,
+    ),
+    ['kaiju-auth user set-password alice', 'kaiju-auth user set-password alice --password-file ./new-password'],
+  );
+
+  for (const [name, description] of [
+    ['block', 'block a user (authentication fails until unblocked)'],
+    ['unblock', 'unblock a user'],
+    ['activate', 'activate a user'],
+    ['deactivate', 'deactivate a user (authentication fails until activated)'],
+  ] as const) {
+    examples(
+      lazyAction(kit, user.command(`${name} <user>`).description(description), async () => (await load()).flagHandler(name)),
+      [`kaiju-auth user ${name} alice`],
+    );
+  }
+
+  examples(
+    lazyAction(kit, user.command('delete <user>').description('delete a user, its memberships and sessions (asks; -y)'), async () => (await load()).runDelete),
+    ['kaiju-auth user delete alice', 'kaiju-auth user delete alice -y --json'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      user
+        .command('groups <user>')
+        .description("show a user's groups, or change them")
+        .option('--set <groups>', 'replace with exactly these (comma-separated; "" for none)')
+        .option('--add <group>', 'add to a group (repeatable, or comma-separated)', collectList)
+        .option('--remove <group>', 'remove from a group (repeatable, or comma-separated)', collectList),
+      async () => (await load()).runGroups,
+    ),
+    ['kaiju-auth user groups alice', 'kaiju-auth user groups alice --add editors --remove interns', 'kaiju-auth user groups alice --set editors,reviewers'],
+  );
+
+  examples(
+    lazyAction(kit, user.command('permissions <user>').description('effective permissions (enabled ones, through groups)'), async () => (await load()).runPermissions),
+    ['kaiju-auth user permissions alice --json'],
+  );
+}
