@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/open.js';
 import { KaijuAuth } from '../../src/core/auth.js';
@@ -7,7 +7,7 @@ import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 import { TEST_SETTINGS } from '../support/auth.js';
 import { Clock, HOUR, KEY_SECRET, codeOf, keyAuth } from '../support/keys.js';
 
-const pem = (k: { export: (o: object) => string | Buffer }, type = 'pkcs8') => String(k.export({ format: 'pem', type }));
+const pem = (k: KeyObject, type: 'pkcs8' | 'pkcs1' | 'sec1' = 'pkcs8') => String(k.export({ format: 'pem', type } as never));
 
 describe.each(BACKENDS)('keystore on %s', (backend) => {
   let t: TestDb;

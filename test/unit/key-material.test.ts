@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyMaterial, importPemKeyMaterial } from '../../src/core/keys/key-material.js';
 import { parseJwks } from '../../src/core/keys/jwks.js';
@@ -14,7 +14,7 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
   throw new Error('expected a KaijuAuthError');
 }
 
-const pem = (k: { export: (o: object) => string | Buffer }, type = 'pkcs8') => String(k.export({ format: 'pem', type }));
+const pem = (k: KeyObject, type: 'pkcs8' | 'pkcs1' | 'sec1' = 'pkcs8') => String(k.export({ format: 'pem', type } as never));
 
 describe('key material', () => {
   it.each(['ES256', 'RS256', 'EdDSA'] as const)('generates %s with a public JWK and a 32-hex kid', async (alg) => {
