@@ -1,7 +1,6 @@
 /** Declares `token issue|verify|refresh|inspect`; handlers in commands/token.ts. */
 import { Option, type Command } from 'commander';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
-import { SECRET_OPTIONS } from '../secrets.js';
+import { examples, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/token.js');
 
@@ -10,14 +9,13 @@ export function registerTokenCommands(program: Command, kit: Kit): void {
     .command('token')
     .description('JWTs: issue a pair for a user, verify (online or offline with a JWKS), refresh, inspect');
 
-  const issue = token
+  const issue = withSecretOptions(token
     .command('issue')
     .description('authenticate a user and print {access, refresh}')
     .requiredOption('--username <username>', 'the user')
     .option('--without-password', 'issue without checking a password (administrative; recorded in the audit log)')
     .option('--ttl <duration>', 'access token lifetime (at least 60s; env KAIJU_AUTH_ACCESS_TTL; default 1000s)')
-    .option('--refresh-ttl <duration>', 'refresh token lifetime (never below --ttl; env KAIJU_AUTH_REFRESH_TTL; default 24h)');
-  for (const [flags, description] of SECRET_OPTIONS) issue.option(flags, description);
+    .option('--refresh-ttl <duration>', 'refresh token lifetime (never below --ttl; env KAIJU_AUTH_REFRESH_TTL; default 24h)'));
   examples(
     lazyAction(kit, issue, async () => (await load()).runTokenIssue),
     [
