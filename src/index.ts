@@ -11,7 +11,26 @@ export {
   type ErrorKind,
   type ErrorDetails,
 } from './core/errors.js';
-export { recordAudit, scrubSecrets, type AuditEntry, type AuditRow } from './core/audit.js';
+export {
+  recordAudit,
+  scrubSecrets,
+  AuditService,
+  REDACTED,
+  type AuditEntry,
+  type AuditRow,
+  type AuditFilter,
+} from './core/audit.js';
+export {
+  SessionService,
+  DEFAULT_PRUNE_BATCH,
+  MAX_PRUNE_BATCH,
+  type SessionRecord,
+  type SessionDetail,
+  type SessionFilter,
+  type PruneOptions,
+  type PruneReport,
+  type UserRef,
+} from './core/sessions.js';
 export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';

@@ -45,6 +45,8 @@ try {
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version') await finish(EXIT.ok);
+  // A command group without its subcommand: commander has printed the group's help already.
+  if (code === 'commander.help') await finish(EXIT.usage);
   const report = toErrorReport(err);
   const argv = process.argv.slice(2);
   if (wantsJson(argv)) {

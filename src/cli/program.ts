@@ -9,6 +9,9 @@ import { registerGroupCommands } from './register/group.js';
 import { registerPermissionCommands } from './register/permission.js';
 import { registerSchemaCommands } from './register/schema.js';
 import { registerUserCommands } from './register/user.js';
+import { registerSessionCommands } from './register/session.js';
+import { registerAuditCommands } from './register/audit.js';
+import { registerCompletionCommand } from './register/completion.js';
 import { registerKeysCommands } from './register/keys.js';
 import { registerTokenCommands } from './register/token.js';
 
@@ -55,6 +58,9 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
   registerUserCommands(program, kit);
   registerGroupCommands(program, kit);
   registerPermissionCommands(program, kit);
+  registerSessionCommands(program, kit);
+  registerAuditCommands(program, kit);
+  registerCompletionCommand(program, kit);
   registerKeysCommands(program, kit);
   registerTokenCommands(program, kit);
   return program;

@@ -18,6 +18,8 @@ import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
 import { UserService } from './users.js';
+import { SessionService } from './sessions.js';
+import { AuditService } from './audit.js';
 import { KeystoreService } from './keys/keystore.js';
 import { TokenService } from './tokens/token-service.js';
 
@@ -36,6 +38,8 @@ export class KaijuAuth {
   readonly permissions: PermissionService;
   readonly groups: GroupService;
   readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly audit: AuditService;
   /** Signing keys: rotate, import, list, JWKS, prune (private keys need `settings.keySecret`). */
   readonly keys: KeystoreService;
   /** Tokens: issue (after authentication), verify against the keystore, refresh. */
@@ -48,6 +52,8 @@ export class KaijuAuth {
     this.permissions = new PermissionService(this.ctx);
     this.groups = new GroupService(this.ctx);
     this.users = new UserService(this.ctx);
+    this.sessions = new SessionService(this.ctx);
+    this.audit = new AuditService(this.ctx);
     this.keys = new KeystoreService(this.ctx);
     this.tokens = new TokenService(this.ctx, this.keys, this.users);
   }

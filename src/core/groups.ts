@@ -86,9 +86,9 @@ export class GroupService {
     return row;
   }
 
-  async list(options: { tag?: string } = {}): Promise<GroupSummary[]> {
+  private summaries() {
     const db = this.ctx.db;
-    const q = db('groups as g')
+    return db('groups as g')
       .select(
         'g.id',
         'g.tag',
@@ -97,9 +97,20 @@ export class GroupService {
         db('user_groups as ug').count('*').where('ug.group_id', db.ref('g.id')).as('user_count'),
       )
       .orderBy('g.id');
+  }
+
+  async list(options: { tag?: string } = {}): Promise<GroupSummary[]> {
+    const q = this.summaries();
     if (options.tag !== undefined) q.where('g.tag', options.tag);
     const rows = (await q) as GroupSummary[];
     return rows.map((r) => ({ ...r, permission_count: Number(r.permission_count), user_count: Number(r.user_count) }));
+  }
+
+  /** One group with its grant and member counts. */
+  async summary(id: string): Promise<GroupSummary> {
+    const row = (await this.summaries().where('g.id', id).first()) as GroupSummary | undefined;
+    if (!row) throw groupNotFound([id]);
+    return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
   }
 
   async get(id: string): Promise<Group> {

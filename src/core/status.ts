@@ -17,12 +17,12 @@ export interface SchemaStatus {
 
 export interface CountStatus {
   users: number;
-  blockedUsers: number;
-  inactiveUsers: number;
+  blocked_users: number;
+  inactive_users: number;
   groups: number;
   permissions: number;
-  liveSessions: number;
-  expiredSessions: number;
+  live_sessions: number;
+  expired_sessions: number;
 }
 
 export interface DatabaseStatus {
@@ -60,12 +60,12 @@ export async function readCounts(knex: Knex, now: Date): Promise<CountStatus> {
   ).rows[0] as Record<string, number>;
   return {
     users: Number(row.users),
-    blockedUsers: Number(row.blocked_users),
-    inactiveUsers: Number(row.inactive_users),
+    blocked_users: Number(row.blocked_users),
+    inactive_users: Number(row.inactive_users),
     groups: Number(row.groups),
     permissions: Number(row.permissions),
-    liveSessions: Number(row.live_sessions),
-    expiredSessions: Number(row.expired_sessions),
+    live_sessions: Number(row.live_sessions),
+    expired_sessions: Number(row.expired_sessions),
   };
 }
 

@@ -82,7 +82,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     expect(JSON.parse((await ok(['token', 'verify', pair.refresh, '--type', 'refresh', '--json'])).stdout).typ).toBe('refresh');
     const garbage = await cli(['token', 'verify', 'not-a-token', '--json']);
     expect([garbage.code, jsonError(garbage).code]).toEqual([3, 'auth.token.invalid']);
-    const [h, p, s] = pair.access.split('.') as [string, string, string];
+    const [h, , s] = pair.access.split('.') as [string, string, string];
     const forged = Buffer.from(JSON.stringify({ ...claimsOf(pair.access), permissions: ['system'] })).toString('base64url');
     const tampered = await cli(['token', 'verify', `${h}.${forged}.${s}`, '--json']);
     expect([tampered.code, jsonError(tampered).code]).toEqual([3, 'auth.token.bad_signature']);

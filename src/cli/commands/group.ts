@@ -37,9 +37,8 @@ export async function runShow(rt: Runtime, _opts: unknown, id: string): Promise<
 
 export async function runDelete(rt: Runtime, _opts: unknown, id: string): Promise<void> {
   const auth = await rt.auth();
-  const summary = (await auth.groups.list()).find((g) => g.id === id);
-  if (!summary) await auth.groups.get(id); // throws not found
-  await rt.confirm(`Delete group ${id} (${summary?.permission_count ?? 0} grant(s), ${summary?.user_count ?? 0} member(s))?`);
+  const summary = await auth.groups.summary(id);
+  await rt.confirm(`Delete group ${id} (${summary.permission_count} grant(s), ${summary.user_count} member(s))?`);
   const r = await auth.groups.delete(id);
   await rt.out.result({ id, deleted: true, permissions_removed: r.permissionsRemoved, members_removed: r.usersRemoved }, () =>
     rt.out.line(`deleted group ${id}`),

@@ -1,10 +1,12 @@
 /** `init`, `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '../../db/migrator.js';
-import { readDatabaseStatus } from '../../core/status.js';
+import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
+import type { Cell } from '../output.js';
 import { keyStatusLine, readKeyStatusOf } from './key-status.js';
+import type { KeyStatus } from '../../core/keys/keystore.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -58,35 +60,64 @@ export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean }): P
   await rt.out.result(runJson(run), () => printRun(rt, run, 'roll back'));
 }
 
+/** The `status` document: also the `--json` shape. */
+interface StatusDoc {
+  database: string;
+  backend: 'postgres' | 'embedded';
+  schema: DatabaseStatus['schema'];
+  counts: DatabaseStatus['counts'];
+  /** The signing key's age and whether rotation is due; null before the keystore exists. */
+  keys: KeyStatus | null;
+}
+
+type StatusLine = [string, Cell];
+
+function schemaLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
+  const { c } = rt.out;
+  const s = doc.schema;
+  return [
+    ['schema', s.version ?? '(none)'],
+    [
+      'pending',
+      s.pending.length === 0 ? c.green('none') : c.yellow(`${s.pending.length}: ${s.pending.join(', ')} (run kaiju-auth migrate)`),
+    ],
+  ];
+}
+
+function countLines(doc: StatusDoc): StatusLine[] {
+  const counts = doc.counts;
+  if (!counts) return [];
+  return [
+    ['users', `${counts.users} (${counts.blocked_users} blocked, ${counts.inactive_users} inactive)`],
+    ['groups', counts.groups],
+    ['permissions', counts.permissions],
+    [
+      'sessions',
+      `${counts.live_sessions} live, ${counts.expired_sessions} expired${counts.expired_sessions > 0 ? ' (kaiju-auth session prune deletes them)' : ''}`,
+    ],
+  ];
+}
+
+function keyLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
+  return doc.keys ? [['signing key', keyStatusLine(rt.out, doc.keys)]] : [];
+}
+
 export async function runStatus(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false });
   const status = await readDatabaseStatus(db.knex);
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
-  const keys = await readKeyStatusOf(db.knex);
-  const doc = { database: db.description, schema: status.schema, counts: status.counts, keys };
+  const doc: StatusDoc = {
+    database: db.description,
+    backend: db.target.kind,
+    schema: status.schema,
+    counts: status.counts,
+    keys: await readKeyStatusOf(db.knex),
+  };
+  if (!status.schema.current) rt.out.warn(`the schema is outdated: run \`kaiju-auth migrate\``);
   await rt.out.result(doc, () => {
-    const { out } = rt;
-    const s = status.schema;
-    const counts = status.counts;
-    out.keyValues([
-      ['database', db.description],
-      ['schema', s.version ?? '(none)'],
-      [
-        'pending',
-        s.pending.length === 0 ? out.c.green('none') : out.c.yellow(`${s.pending.length}: ${s.pending.join(', ')} (run kaiju-auth migrate)`),
-      ],
-      ...(counts
-        ? ([
-            ['users', `${counts.users} (${counts.blockedUsers} blocked, ${counts.inactiveUsers} inactive)`],
-            ['groups', counts.groups],
-            ['permissions', counts.permissions],
-            ['sessions', `${counts.liveSessions} live, ${counts.expiredSessions} expired`],
-          ] as [string, string | number][])
-        : []),
-      ...(keys ? ([['signing key', keyStatusLine(out, keys)]] as [string, string][]) : []),
-    ]);
+    rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
   });
 }
 

@@ -1,0 +1,76 @@
+/** `audit list`, `audit prune`. */
+import type { AuditRow } from '../../core/audit.js';
+import type { Runtime } from '../runtime.js';
+import { formatRelative } from '../time-format.js';
+
+const DEFAULT_LIMIT = 100;
+const SUMMARY_WIDTH = 80;
+
+function auditJson(r: AuditRow) {
+  return {
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    command: r.command,
+    target_type: r.target_type,
+    target: r.target,
+    summary: r.summary,
+  };
+}
+
+function summaryCell(summary: Record<string, unknown>, truncate: boolean): string {
+  const text = Object.keys(summary).length === 0 ? '' : JSON.stringify(summary);
+  return truncate && text.length > SUMMARY_WIDTH ? `${text.slice(0, SUMMARY_WIDTH - 1)}…` : text;
+}
+
+export async function runAuditList(
+  rt: Runtime,
+  opts: { since?: number; actor?: string; target?: string; command?: string; limit?: number; offset?: number },
+): Promise<void> {
+  const auth = await rt.auth();
+  const now = auth.ctx.settings.now();
+  const limit = opts.limit ?? DEFAULT_LIMIT;
+  const rows = await auth.audit.list({
+    limit: limit + 1,
+    ...(opts.since !== undefined ? { since: new Date(now.getTime() - opts.since) } : {}),
+    ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+    ...(opts.command !== undefined ? { command: opts.command } : {}),
+    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
+  });
+  const shown = rows.slice(0, limit);
+  if (rows.length > limit) rt.out.notice(`kaiju-auth: showing the newest ${limit} rows; use --limit/--offset for more`);
+  await rt.out.result(shown.map(auditJson), async () => {
+    const { out } = rt;
+    if (shown.length === 0) {
+      out.notice('no audit rows');
+      return;
+    }
+    await out.table(
+      ['at', '', 'actor', 'command', 'target', 'summary'],
+      shown.map((r) => [
+        r.at,
+        out.c.dim(formatRelative(r.at, now)),
+        r.actor,
+        r.command,
+        r.target === null ? (r.target_type ?? '') : `${r.target_type ?? ''}${r.target_type ? ':' : ''}${r.target}`,
+        summaryCell(r.summary, out.isTTY),
+      ]),
+    );
+  });
+}
+
+export async function runAuditPrune(rt: Runtime, opts: { olderThan: number }): Promise<void> {
+  const auth = await rt.auth();
+  const before = new Date(auth.ctx.settings.now().getTime() - opts.olderThan);
+  const count = await auth.audit.countOlderThan(before);
+  if (count === 0) {
+    await rt.out.result({ deleted: 0, older_than: before.toISOString() }, () => undefined);
+    return;
+  }
+  await rt.confirm(`Delete ${count} audit row(s) older than ${before.toISOString()}?`);
+  const result = await auth.audit.prune(before);
+  await rt.out.result({ deleted: result.deleted, older_than: before.toISOString() }, () =>
+    rt.out.line(`pruned ${result.deleted} audit row(s) older than ${before.toISOString()}`),
+  );
+}

@@ -1,0 +1,128 @@
+/** `session list`, `session show`, `session revoke`, `session prune`. */
+import type { SessionDetail, SessionRecord } from '../../core/sessions.js';
+import { authError } from '../../core/errors.js';
+import type { Runtime } from '../runtime.js';
+import { formatExpiry } from '../time-format.js';
+
+const DEFAULT_LIMIT = 100;
+
+/** The JSON shape of a session (never `h_agent`; `expires` stays kaiju's epoch seconds). */
+function sessionJson(s: SessionRecord) {
+  return {
+    id: s.id,
+    user_id: s.user_id,
+    username: s.username,
+    expires: s.expires,
+    expires_at: s.expires_at.toISOString(),
+    expired: s.expired,
+    permissions: s.permissions,
+    created: s.created,
+    agent_bound: s.agent_bound,
+  };
+}
+
+function userCell(s: SessionRecord): string {
+  if (s.username !== null) return s.username;
+  return s.user_id === null ? '(anonymous)' : `(deleted ${s.user_id})`;
+}
+
+export async function runSessionList(
+  rt: Runtime,
+  opts: { user?: string; expired?: boolean; all?: boolean; limit?: number; offset?: number },
+): Promise<void> {
+  if (opts.expired && opts.all) throw authError('cli.usage', '--expired and --all cannot be used together');
+  const auth = await rt.auth();
+  const limit = opts.limit ?? DEFAULT_LIMIT;
+  const state = opts.all ? 'all' : opts.expired ? 'expired' : 'live';
+  // One more than asked tells whether there are more, without counting a large table.
+  const rows = await auth.sessions.list({
+    state,
+    limit: limit + 1,
+    ...(opts.user !== undefined ? { user: opts.user } : {}),
+    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
+  });
+  const more = rows.length > limit;
+  const shown = rows.slice(0, limit);
+  if (more) rt.out.notice(`kaiju-auth: showing the first ${limit} sessions; use --limit/--offset for more`);
+  const now = auth.ctx.settings.now();
+  await rt.out.result(shown.map(sessionJson), async () => {
+    const { out } = rt;
+    if (shown.length === 0) {
+      out.notice(`no ${state === 'all' ? '' : `${state} `}sessions`);
+      return;
+    }
+    await out.table(
+      ['id', 'user', 'expires', '', 'permissions', 'created'],
+      shown.map((s) => [
+        s.id,
+        userCell(s),
+        s.expires_at,
+        s.expired ? out.c.red(formatExpiry(s.expires_at, now)) : out.c.green(formatExpiry(s.expires_at, now)),
+        s.permissions.length,
+        s.created,
+      ]),
+      { align: ['left', 'left', 'left', 'left', 'right', 'left'] },
+    );
+  });
+}
+
+export async function runSessionShow(rt: Runtime, _opts: unknown, id: string): Promise<void> {
+  const auth = await rt.auth();
+  const s: SessionDetail = await auth.sessions.show(id);
+  const now = auth.ctx.settings.now();
+  await rt.out.result({ ...sessionJson(s), data: s.data }, () => {
+    const { out } = rt;
+    out.keyValues([
+      ['id', s.id],
+      ['user', userCell(s)],
+      ['user id', s.user_id ?? ''],
+      ['expires', `${s.expires_at.toISOString()} (${formatExpiry(s.expires_at, now)})`],
+      ['created', s.created],
+      ['agent bound', s.agent_bound ? 'yes' : 'no'],
+      ['permissions', s.permissions.length === 0 ? '(none)' : s.permissions.map(String).join(', ')],
+      ['data', JSON.stringify(s.data)],
+    ]);
+  });
+}
+
+export async function runSessionRevoke(rt: Runtime, opts: { user?: string }, ids: string[] = []): Promise<void> {
+  if (opts.user !== undefined && ids.length > 0) {
+    throw authError('cli.usage', 'give session ids or --user, not both');
+  }
+  if (opts.user === undefined && ids.length === 0) {
+    throw authError('cli.usage', 'give the session ids to revoke, or --user U for all of a user\'s sessions');
+  }
+  const auth = await rt.auth();
+  if (opts.user !== undefined) {
+    const user = await auth.sessions.resolveUser(opts.user);
+    const total = await auth.sessions.count({ user: user.id, state: 'all' });
+    if (total === 0) {
+      await rt.out.result({ user: user.username, user_id: user.id, revoked: 0 }, () =>
+        rt.out.notice(`${user.username} has no sessions`),
+      );
+      return;
+    }
+    await rt.confirm(`Revoke all ${total} session(s) of ${user.username}?`);
+    const result = await auth.sessions.revokeUser(user.id);
+    await rt.out.result({ user: user.username, user_id: user.id, revoked: result.revoked }, () =>
+      rt.out.line(`revoked ${result.revoked} session(s) of ${user.username}`),
+    );
+    return;
+  }
+  const result = await auth.sessions.revoke(ids);
+  await rt.out.result({ revoked: result.revoked }, () =>
+    rt.out.line(`revoked ${result.revoked.length} session(s)`),
+  );
+}
+
+export async function runSessionPrune(rt: Runtime, opts: { batchSize?: number }): Promise<void> {
+  const auth = await rt.auth();
+  const report = await auth.sessions.prune(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
+  const doc = { deleted: report.deleted, batches: report.batches, expired_before: report.expired_before.toISOString() };
+  // Nothing to do prints nothing: cron mails only when there is something to say.
+  await rt.out.result(doc, () => {
+    if (report.deleted > 0) {
+      rt.out.line(`pruned ${report.deleted} expired session(s) in ${report.batches} batch(es)`);
+    }
+  });
+}

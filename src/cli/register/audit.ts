@@ -1,0 +1,48 @@
+/** Declares `audit list` and `audit prune`; handlers in commands/audit.ts. */
+import type { Command } from 'commander';
+import { examples, intArg, lazyAction, type Kit } from '../command-kit.js';
+import { duration } from '../arg-parsers.js';
+
+const load = () => import('../commands/audit.js');
+
+export function registerAuditCommands(program: Command, kit: Kit): void {
+  const audit = examples(program.command('audit').description('the audit trail of every write made with this tool'), [
+    'kaiju-auth audit list --since 7d',
+    'kaiju-auth audit prune --older-than 180d -y',
+  ]);
+
+  examples(
+    lazyAction(
+      kit,
+      audit
+        .command('list')
+        .description('audit rows, newest first')
+        .option('--since <duration>', 'only rows from the last DURATION (90s, 15m, 12h, 7d)', duration)
+        .option('--actor <actor>', 'only rows recorded for this actor')
+        .option('--target <target>', 'only rows about this target (username, group, permission, kid, session id)')
+        .option('--command <command>', 'only this command (session.revoke) or command group (session)')
+        .option('--limit <n>', 'at most N rows (default 100)', intArg(1, 1_000_000))
+        .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER))
+        // The program's global --actor (who to record for writes) takes the flag wherever it is
+        // typed; on this read-only command it means the filter.
+        .hook('preAction', (cmd) => {
+          const given = (cmd.optsWithGlobals() as { actor?: string }).actor;
+          if (given !== undefined) cmd.setOptionValue('actor', given);
+        }),
+      async () => (await load()).runAuditList,
+    ),
+    ['kaiju-auth audit list --since 1d', 'kaiju-auth audit list --target alice --json', 'kaiju-auth audit list --command session'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      audit
+        .command('prune')
+        .description('delete audit rows older than DURATION (asks; -y); the prune itself is recorded')
+        .requiredOption('--older-than <duration>', 'age of the rows to delete (e.g. 90d)', duration),
+      async () => (await load()).runAuditPrune,
+    ),
+    ['kaiju-auth audit prune --older-than 180d', 'kaiju-auth audit prune --older-than 90d -y --quiet'],
+  );
+}
