@@ -162,3 +162,32 @@ describe.each(BACKENDS)('tokens on %s', (backend) => {
     expect(calls).toEqual(['authenticate fake', 'get f-1', 'permissions f-1']);
   });
 });
+
+describe.each(BACKENDS)('the library API on %s', (backend) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await initTest(backend);
+  });
+  afterAll(async () => destroyTest(t));
+
+  it('openAuth with a key secret: rotate, issue, then verify offline from the exported JWKS', async () => {
+    const lib = await import('../../src/index.js');
+    const auth = await lib.openAuth({
+      knex: t.knex,
+      keySecret: 'library key secret, long enough',
+      bcryptRounds: 4,
+      failedLoginDelayMs: { base: 0, jitter: 0 },
+      tokens: { accessTtl: 600, issuer: 'https://auth.example' },
+    });
+    await auth.keys.rotate({ alg: 'EdDSA' });
+    await auth.users.register({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
+    const pair: import('../../src/index.js').IssuedTokens = await auth.tokens.issue('carol', PASSWORD);
+    const resolver = lib.jwksResolver(lib.parseJwks(JSON.parse(JSON.stringify(await auth.keys.jwks()))));
+    const claims = await lib.verifyToken(pair.access, resolver, { issuer: 'https://auth.example' });
+    expect(claims).toMatchObject({ typ: 'access', iss: 'https://auth.example' });
+    expect(claims.exp - claims.iat).toBe(600);
+    const err = await lib.verifyToken(pair.refresh, resolver).catch((e: unknown) => e);
+    expect(lib.isKaijuAuthError(err) && err.code).toBe('auth.token.wrong_type');
+    expect(lib.inspectToken(pair.access).verified).toBe(false);
+  });
+});

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import { authError } from '../../core/errors.js';
-import { parseDurationMs } from '../config.js';
 import type { Output } from '../output.js';
 import type { Runtime } from '../runtime.js';
 
@@ -21,11 +20,11 @@ export function keyJson(k: KeyInfo) {
   };
 }
 
-function seconds(raw: string | undefined, what: string, min = 0): number | undefined {
-  if (raw === undefined) return undefined;
-  const s = parseDurationMs(raw, what) / 1000;
-  if (s < min) throw authError('cli.usage', `${what} must be at least ${humanDuration(min)}`);
-  return s;
+/** A duration option (ms, parsed by commander) in seconds, with a floor. */
+function seconds(ms: number | undefined, what: string, min = 0): number | undefined {
+  if (ms === undefined) return undefined;
+  if (ms / 1000 < min) throw authError('cli.usage', `${what} must be at least ${humanDuration(min)}`);
+  return ms / 1000;
 }
 
 function colourState(out: Output, state: KeyInfo['state']): string {
@@ -38,7 +37,7 @@ function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
   if (result.retired) rt.out.line(`retired ${result.retired}: it keeps verifying its tokens until they expire`);
 }
 
-export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: string; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: string }) {
+export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: number; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number }) {
   const ifOlderThan = seconds(opts.ifOlderThan, '--if-older-than');
   const lifetime = seconds(opts.lifetime, '--lifetime', 120);
   const auth = await rt.auth();
@@ -50,7 +49,7 @@ export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: string; a
   await rt.out.result({ rotated: result.rotated, key: keyJson(result.key), retired: result.retired }, () => {
     if (!result.rotated) {
       const age = (Date.now() - result.key.created.getTime()) / 1000;
-      rt.out.notice(`kaiju-auth: signing key ${result.key.kid} is ${humanDuration(age)} old, younger than ${opts.ifOlderThan}: nothing to do`);
+      rt.out.notice(`kaiju-auth: signing key ${result.key.kid} is ${humanDuration(age)} old, younger than ${humanDuration(ifOlderThan ?? 0)}: nothing to do`);
       return;
     }
     printInstalled(rt, result, 'new');
@@ -107,7 +106,7 @@ export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
   await rt.out.result({ out: opts.out, kids }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
 }
 
-export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: string }, file: string) {
+export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {
   const lifetime = seconds(opts.lifetime, '--lifetime', 120);
   let pem: string;
   try {

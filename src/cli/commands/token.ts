@@ -16,17 +16,18 @@ import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
 import { verifyLines } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
 
+/** Lifetimes as commander parsed them (ms). */
 interface TtlFlags {
-  ttl?: string;
-  refreshTtl?: string;
+  ttl?: number;
+  refreshTtl?: number;
 }
 
 function ttlOptions(flags: TtlFlags) {
-  const sec = (raw: string | undefined, what: string) => (raw === undefined ? undefined : parseDurationMs(raw, what) / 1000);
-  const accessTtl = sec(flags.ttl, '--ttl');
-  const refreshTtl = sec(flags.refreshTtl, '--refresh-ttl');
-  if (accessTtl !== undefined && accessTtl < 60) throw authError('cli.usage', '--ttl must be at least 60s (kaiju\'s minimum)');
-  return { ...(accessTtl !== undefined ? { accessTtl } : {}), ...(refreshTtl !== undefined ? { refreshTtl } : {}) };
+  if (flags.ttl !== undefined && flags.ttl < 60_000) throw authError('cli.usage', "--ttl must be at least 60s (kaiju's minimum)");
+  return {
+    ...(flags.ttl !== undefined ? { accessTtl: flags.ttl / 1000 } : {}),
+    ...(flags.refreshTtl !== undefined ? { refreshTtl: flags.refreshTtl / 1000 } : {}),
+  };
 }
 
 /** The token argument, or the first line of stdin for '-' (or no argument with piped stdin). */
@@ -125,7 +126,8 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
     audience: opts.audience ?? env.audience ?? null,
   };
   const resolver = opts.jwks !== undefined ? await jwksFileResolver(opts.jwks) : await (await rt.auth()).keys.resolver();
-  const verify = (t: string) => verifyToken(t, resolver, { ...settings, now: new Date() });
+  // No `now`: each verification reads the clock itself.
+  const verify = (t: string) => verifyToken(t, resolver, settings);
   if (!batch) {
     const claims = await verify(token as string);
     await rt.out.result(claims, () => describeClaims(rt, claims));

@@ -1,6 +1,7 @@
 /** Declares `token issue|verify|refresh|inspect`; handlers in commands/token.ts. */
 import { Option, type Command } from 'commander';
 import { examples, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
+import { duration } from '../arg-parsers.js';
 
 const load = () => import('../commands/token.js');
 
@@ -14,8 +15,8 @@ export function registerTokenCommands(program: Command, kit: Kit): void {
     .description('authenticate a user and print {access, refresh}')
     .requiredOption('--username <username>', 'the user')
     .option('--without-password', 'issue without checking a password (administrative; recorded in the audit log)')
-    .option('--ttl <duration>', 'access token lifetime (at least 60s; env KAIJU_AUTH_ACCESS_TTL; default 1000s)')
-    .option('--refresh-ttl <duration>', 'refresh token lifetime (never below --ttl; env KAIJU_AUTH_REFRESH_TTL; default 24h)'));
+    .option('--ttl <duration>', 'access token lifetime (at least 60s; env KAIJU_AUTH_ACCESS_TTL; default 1000s)', duration)
+    .option('--refresh-ttl <duration>', 'refresh token lifetime (never below --ttl; env KAIJU_AUTH_REFRESH_TTL; default 24h)', duration));
   examples(
     lazyAction(kit, issue, async () => (await load()).runTokenIssue),
     [
@@ -51,8 +52,8 @@ export function registerTokenCommands(program: Command, kit: Kit): void {
     .command('refresh')
     .description('a new pair from a refresh token: the user must still exist, be active and not blocked')
     .argument('[token]', "the refresh token, or '-' to read it from stdin")
-    .option('--ttl <duration>', 'access token lifetime of the new pair')
-    .option('--refresh-ttl <duration>', 'refresh token lifetime of the new pair');
+    .option('--ttl <duration>', 'access token lifetime of the new pair (at least 60s)', duration)
+    .option('--refresh-ttl <duration>', 'refresh token lifetime of the new pair', duration);
   examples(
     lazyAction(kit, refresh, async () => (await load()).runTokenRefresh),
     ['kaiju-auth token refresh "$REFRESH" --json', 'echo "$REFRESH" | kaiju-auth token refresh -'],

@@ -70,13 +70,13 @@ export interface ImportOptions {
   lifetime?: number;
 }
 
-export interface PruneOptions {
+export interface KeyPruneOptions {
   /** Drop these keys now (tokens they signed stop verifying), instead of the expired ones. */
   kids?: string[];
   dryRun?: boolean;
 }
 
-export interface PruneResult {
+export interface KeyPruneResult {
   pruned: KeyInfo[];
   dryRun: boolean;
 }
@@ -346,7 +346,7 @@ export class KeystoreService {
    * Drop keys that can no longer verify anything (past `verifies_until`), or, with `kids`, those
    * keys now. The signing key is never dropped: `auth.key.last_signing_key` (rotate first).
    */
-  async prune(options: PruneOptions = {}): Promise<PruneResult> {
+  async prune(options: KeyPruneOptions = {}): Promise<KeyPruneResult> {
     return this.ctx.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
       const now = this.now();

@@ -5,7 +5,7 @@
  * Every failure is a `KaijuAuthError` of kind `auth` whose code says why; the token text is never
  * in a message.
  */
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify } from 'jose';
 import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
 import type { KeyResolver } from '../keys/jwks.js';
 import { checkClaims, type TokenClaims, type TokenType } from './claims.js';
@@ -23,8 +23,6 @@ export interface VerifyOptions {
   now?: Date;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 function invalid(message: string, cause?: unknown): KaijuAuthError {
   return authError('auth.token.invalid', message, undefined, cause);
 }
@@ -41,40 +39,47 @@ export function tokenErrorFromJose(err: unknown): KaijuAuthError {
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
     return authError('auth.token.bad_signature', 'the token signature does not verify', undefined, err);
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return invalid('the token algorithm is not allowed for its key', err);
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return invalid('the token algorithm is not one a key of ours has', err);
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) {
+    return invalid('not a well-formed JWT (expected three base64url parts: JSON header, JSON claims, signature)', err);
+  }
   if (err instanceof joseErrors.JOSEError) return invalid(`malformed token (${err.code})`, err);
   return invalid('malformed token', err);
 }
 
+/** Every algorithm a key of ours can have; the key's own is enforced per token below. */
+const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
+
 /** Verify `token` against the keys `resolver` knows; its claims, or a coded `auth` error. */
 export async function verifyToken(token: string, resolver: KeyResolver, options: VerifyOptions = {}): Promise<TokenClaims> {
   const text = token.trim();
-  if (!COMPACT_JWS.test(text)) throw invalid('not a JWT (expected three base64url parts)');
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(text);
-  } catch (err) {
-    throw invalid('malformed token header', err);
-  }
-  if (typeof header.kid !== 'string' || header.kid === '') throw invalid('the token header has no "kid"');
-  const key = await resolver.resolve(header.kid);
-  if (header.alg !== key.alg) {
-    throw authError('auth.token.invalid', `the token algorithm ${JSON.stringify(header.alg)} is not the key's (${key.alg})`, {
-      alg: header.alg,
-      expected: key.alg,
-    });
-  }
-  const skew = options.clockSkew ?? 60;
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(text, key.key, {
-      algorithms: [key.alg],
-      clockTolerance: skew,
-      currentDate: options.now ?? new Date(),
-      requiredClaims: ['exp', 'iat'],
-      ...(options.issuer ? { issuer: options.issuer } : {}),
-      ...(options.audience ? { audience: options.audience } : {}),
-    }));
+    // jose parses the header once and hands it here: the kid picks the key, and the key's own
+    // algorithm must be the token's (jose has already refused anything outside KEY_ALGORITHMS,
+    // `none` and HMAC included).
+    ({ payload } = await jwtVerify(
+      text,
+      async (header) => {
+        if (typeof header.kid !== 'string' || header.kid === '') throw invalid('the token header has no "kid"');
+        const key = await resolver.resolve(header.kid);
+        if (header.alg !== key.alg) {
+          throw authError('auth.token.invalid', `the token algorithm ${JSON.stringify(header.alg)} is not the key's (${key.alg})`, {
+            alg: header.alg,
+            expected: key.alg,
+          });
+        }
+        return key.key;
+      },
+      {
+        algorithms: KEY_ALGORITHMS,
+        clockTolerance: options.clockSkew ?? 60,
+        currentDate: options.now ?? new Date(),
+        requiredClaims: ['exp', 'iat'],
+        ...(options.issuer ? { issuer: options.issuer } : {}),
+        ...(options.audience ? { audience: options.audience } : {}),
+      },
+    ));
   } catch (err) {
     throw tokenErrorFromJose(err);
   }
