@@ -6,9 +6,10 @@ import { duration } from '../arg-parsers.js';
 const load = () => import('../commands/keys.js');
 
 export function registerKeysCommands(program: Command, kit: Kit): void {
-  const keys = program
-    .command('keys')
-    .description('signing keys: rotate (cron-safe), list, export the JWKS, import a PEM key, prune');
+  const keys = examples(
+    program.command('keys').description('signing keys: rotate (cron-safe), list, export the JWKS, import a PEM key, prune'),
+    ['kaiju-auth keys list', '0 * * * *  kaiju-auth keys rotate --if-older-than 12h -q && kaiju-auth keys prune -q   # crontab'],
+  );
 
   examples(
     lazyAction(

@@ -6,9 +6,10 @@ import { duration } from '../arg-parsers.js';
 const load = () => import('../commands/token.js');
 
 export function registerTokenCommands(program: Command, kit: Kit): void {
-  const token = program
-    .command('token')
-    .description('JWTs: issue a pair for a user, verify (online or offline with a JWKS), refresh, inspect');
+  const token = examples(
+    program.command('token').description('JWTs: issue a pair for a user, verify (online or offline with a JWKS), refresh, inspect'),
+    ['kaiju-auth token issue --username alice', 'kaiju-auth token verify --jwks jwks.json "$ACCESS"'],
+  );
 
   const issue = withSecretOptions(token
     .command('issue')
