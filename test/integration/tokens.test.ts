@@ -2,6 +2,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { TokenService, type TokenUsers } from '../../src/core/tokens/token-service.js';
+import type { IssuedTokens } from '../../src/index.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 import { PASSWORD } from '../support/auth.js';
 import { Clock, HOUR, codeOf, keyAuth } from '../support/keys.js';
@@ -181,7 +182,7 @@ describe.each(BACKENDS)('the library API on %s', (backend) => {
     });
     await auth.keys.rotate({ alg: 'EdDSA' });
     await auth.users.register({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
-    const pair: import('../../src/index.js').IssuedTokens = await auth.tokens.issue('carol', PASSWORD);
+    const pair: IssuedTokens = await auth.tokens.issue('carol', PASSWORD);
     const resolver = lib.jwksResolver(lib.parseJwks(JSON.parse(JSON.stringify(await auth.keys.jwks()))));
     const claims = await lib.verifyToken(pair.access, resolver, { issuer: 'https://auth.example' });
     expect(claims).toMatchObject({ typ: 'access', iss: 'https://auth.example' });
