@@ -1,6 +1,6 @@
 /** The signing-key part of `status` and `init`: age of the active key and whether rotation is due. */
 import type { Knex } from 'knex';
-import { readKeyStatus, type KeyStatus } from '../../core/keys/keystore.js';
+import { readKeyStatus, type KeyStatus } from '../../core/keys/key-queries.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
 

@@ -6,7 +6,7 @@ import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
 import { keyStatusLine, readKeyStatusOf } from './key-status.js';
-import type { KeyStatus } from '../../core/keys/keystore.js';
+import type { KeyStatus } from '../../core/keys/key-queries.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
