@@ -5,6 +5,7 @@
  * keystore: one row per signing key. The private key is stored only encrypted (an AEAD envelope in
  * `private_key_enc`, parameters of the key derivation in `enc_params`), the public part as a JWK.
  * `signs_until` bounds every token's `exp`; `verifies_until` is when the key may be pruned.
+ * At most one row is `active` (the signing key): a partial unique index says so.
  *
  * audit_log: who did what to which target, with a secret-free summary; the tool only appends.
  */
@@ -37,6 +38,8 @@ export const migration: Migration = {
       t.check('verifies_until >= signs_until', [], 'keystore_deadlines_check');
       t.index(['verifies_until'], 'keystore_verifies_until_idx');
     });
+    // Raw: a partial unique index (one signing key at a time) is beyond knex's builder.
+    await knex.raw("CREATE UNIQUE INDEX keystore_one_active_idx ON keystore (state) WHERE state = 'active'");
 
     await knex.schema.createTable('audit_log', (t) => {
       t.bigIncrements('id').primary();

@@ -2,7 +2,13 @@
  * kaiju-auth as a library: the same core the CLI uses. Explicit named exports only.
  */
 export { openAuth, KaijuAuth, type OpenAuthOptions } from './core/auth.js';
-export { DEFAULT_SETTINGS, resolveSettings, type AuthSettings, type CoreContext } from './core/context.js';
+export {
+  DEFAULT_SETTINGS,
+  resolveSettings,
+  type AuthSettings,
+  type AuthSettingsInput,
+  type CoreContext,
+} from './core/context.js';
 export {
   KaijuAuthError,
   isKaijuAuthError,
@@ -31,6 +37,34 @@ export {
   type PruneReport,
   type UserRef,
 } from './core/sessions.js';
+export {
+  KeystoreService,
+  listKeys,
+  readJwks,
+  readKeyStatus,
+  keystoreResolver,
+  keyState,
+  rotationDueAt,
+  type KeyInfo,
+  type KeyState,
+  type KeyStatus,
+  type SigningKey,
+  type RotateOptions,
+  type RotateResult,
+  type ImportOptions,
+  type KeyPruneOptions,
+  type KeyPruneResult,
+} from './core/keys/keystore.js';
+export { SIGNING_ALGORITHMS, DEFAULT_ALGORITHM, type SigningAlgorithm, type PublicJwk } from './core/keys/algorithms.js';
+export { generateKeyMaterial, importPemKeyMaterial, type KeyMaterial } from './core/keys/key-material.js';
+export { parseJwks, jwksResolver, importPublicJwk, type Jwks, type KeyResolver, type VerificationKey } from './core/keys/jwks.js';
+export { type KeySecretSource } from './core/keys/key-crypto.js';
+export { TokenService, type TokenUsers, type TokenUser, type TokenVerifyOptions } from './core/tokens/token-service.js';
+export { verifyToken, type VerifyOptions } from './core/tokens/verify.js';
+export { signToken, signTokenPair, type IssueOptions, type IssuedTokens, type TokenSubject } from './core/tokens/issue.js';
+export { inspectToken, type InspectedToken } from './core/tokens/inspect.js';
+export { TOKEN_TYPES, type TokenClaims, type TokenPair, type TokenType } from './core/tokens/claims.js';
+export { DEFAULT_TOKEN_SETTINGS, resolveTokenSettings, type TokenSettings } from './core/tokens/settings.js';
 export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';
@@ -48,7 +82,7 @@ export { MIGRATIONS } from '../migrations/index.js';
 export { FixtureService, seedFixtures, type SeedOptions } from './core/fixtures/seed.js';
 export { loadFixtures } from './core/fixtures/load.js';
 export type { FixtureProblem, FixtureSet, SeedItem, SeedReport, SeedAction, FixtureKind } from './core/fixtures/types.js';
-export { importUsers, type ImportOptions, type ImportProgress } from './core/bulk/import.js';
+export { importUsers, type UserImportOptions, type ImportProgress } from './core/bulk/import.js';
 export { exportUsers, type ExportedUser, type ExportOptions } from './core/bulk/export.js';
 export { BulkUserService } from './core/bulk/service.js';
 export type { ImportFormat, ExportFormat, ConflictPolicy, ImportProblem, ImportReport, ImportRow } from './core/bulk/types.js';

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import type { DatabaseTarget } from '../db/target.js';
+import type { TokenSettings } from '../core/tokens/settings.js';
 import { authError } from '../core/errors.js';
 
 /** Bad settings are usage errors (exit 2). */
@@ -21,6 +22,7 @@ export interface GlobalFlags {
   verbose?: boolean;
   actor?: string;
   lockTimeout?: string;
+  secretFile?: string;
 }
 
 export interface CliConfig {
@@ -38,6 +40,10 @@ export interface CliConfig {
   defaultGroup: string | null;
   /** Failed-login delay: base + random jitter, in ms. */
   failedLoginDelayMs: { base: number; jitter: number };
+  /** `--secret-file`: the key secret's file (else KAIJU_AUTH_SECRET, else the data dir's own). */
+  secretFile: string | null;
+  /** Token and key settings from the environment (seconds); unset ones keep the core defaults. */
+  tokens: Partial<TokenSettings>;
 }
 
 export const DEFAULT_DATA_DIR = './.kaiju-auth';
@@ -95,6 +101,39 @@ export function parseDurationMs(raw: string, what = 'duration'): number {
   return Math.round(Number(m[1]) * factor);
 }
 
+/**
+ * KAIJU_AUTH_ACCESS_TTL, _REFRESH_TTL, _KEY_LIFETIME, _CLOCK_SKEW (durations), _KEY_ALG,
+ * _TOKEN_ISSUER, _TOKEN_AUDIENCE.
+ */
+export function resolveTokenConfig(env: Env): Partial<TokenSettings> {
+  const out: Partial<TokenSettings> = {};
+  const seconds = (name: string) => {
+    const raw = envValue(env, name);
+    return raw === undefined ? undefined : parseDurationMs(raw, name) / 1000;
+  };
+  const durations: [keyof TokenSettings, string][] = [
+    ['accessTtl', 'KAIJU_AUTH_ACCESS_TTL'],
+    ['refreshTtl', 'KAIJU_AUTH_REFRESH_TTL'],
+    ['keyLifetime', 'KAIJU_AUTH_KEY_LIFETIME'],
+    ['clockSkew', 'KAIJU_AUTH_CLOCK_SKEW'],
+  ];
+  for (const [key, name] of durations) {
+    const v = seconds(name);
+    if (v !== undefined) Object.assign(out, { [key]: v });
+  }
+  if (out.keyLifetime !== undefined && out.keyLifetime < 120) throw usageError('KAIJU_AUTH_KEY_LIFETIME must be at least 2m');
+  const alg = envValue(env, 'KAIJU_AUTH_KEY_ALG');
+  if (alg !== undefined) {
+    if (alg !== 'ES256' && alg !== 'RS256' && alg !== 'EdDSA') throw usageError(`KAIJU_AUTH_KEY_ALG must be ES256, RS256 or EdDSA, got "${alg}"`);
+    out.algorithm = alg;
+  }
+  const issuer = envValue(env, 'KAIJU_AUTH_TOKEN_ISSUER');
+  if (issuer !== undefined) out.issuer = issuer;
+  const audience = envValue(env, 'KAIJU_AUTH_TOKEN_AUDIENCE');
+  if (audience !== undefined) out.audience = audience;
+  return out;
+}
+
 function defaultActor(env: Env): string {
   try {
     return os.userInfo().username;
@@ -123,5 +162,7 @@ export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean
       base: delay === undefined ? 500 : parseDurationMs(delay, 'KAIJU_AUTH_FAILED_LOGIN_DELAY'),
       jitter: jitter === undefined ? 500 : parseDurationMs(jitter, 'KAIJU_AUTH_FAILED_LOGIN_JITTER'),
     },
+    secretFile: flags.secretFile ?? null,
+    tokens: resolveTokenConfig(env),
   };
 }

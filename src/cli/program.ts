@@ -13,6 +13,8 @@ import { registerUserCommands } from './register/user.js';
 import { registerSessionCommands } from './register/session.js';
 import { registerAuditCommands } from './register/audit.js';
 import { registerCompletionCommand } from './register/completion.js';
+import { registerKeysCommands } from './register/keys.js';
+import { registerTokenCommands } from './register/token.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -30,6 +32,7 @@ export function buildProgram(kit: Kit): Command {
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option('--actor <name>', 'who to record in the audit log (env KAIJU_AUTH_ACTOR; default: OS user)')
     .addOption(new Option('--lock-timeout <duration>', 'how long to wait for a busy embedded database (default 10s)'))
+    .option('--secret-file <file>', 'key secret for signing keys (else env KAIJU_AUTH_SECRET, else the embedded data dir\'s own)')
     .option('--verbose', 'show stack traces of internal errors')
     .exitOverride()
     .configureOutput({
@@ -60,5 +63,7 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
   registerSessionCommands(program, kit);
   registerAuditCommands(program, kit);
   registerCompletionCommand(program, kit);
+  registerKeysCommands(program, kit);
+  registerTokenCommands(program, kit);
   return program;
 }

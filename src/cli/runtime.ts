@@ -79,6 +79,7 @@ export class Runtime {
     const db = await this.database(options);
     const { KaijuAuth } = await import('../core/auth.js');
     const { resolveSettings } = await import('../core/context.js');
+    const { keySecretSource } = await import('./key-secret.js');
     const c = this.config;
     return new KaijuAuth(
       db.knex,
@@ -87,6 +88,8 @@ export class Runtime {
         bcryptRounds: options.rounds ?? c.bcryptRounds,
         defaultGroup: c.defaultGroup,
         failedLoginDelayMs: c.failedLoginDelayMs,
+        keySecret: keySecretSource(this),
+        tokens: c.tokens,
       }),
     );
   }

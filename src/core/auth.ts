@@ -13,7 +13,7 @@ import { migrateLatest, type MigrationRun } from '../db/migrator.js';
 import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
-import { resolveSettings, type AuthSettings, type CoreContext } from './context.js';
+import { resolveSettings, type AuthSettings, type AuthSettingsInput, type CoreContext } from './context.js';
 import { BulkUserService } from './bulk/service.js';
 import { FixtureService } from './fixtures/seed.js';
 import { GroupService } from './groups.js';
@@ -22,8 +22,10 @@ import { readDatabaseStatus, type DatabaseStatus } from './status.js';
 import { UserService } from './users.js';
 import { SessionService } from './sessions.js';
 import { AuditService } from './audit.js';
+import { KeystoreService } from './keys/keystore.js';
+import { TokenService } from './tokens/token-service.js';
 
-export interface OpenAuthOptions extends Partial<AuthSettings> {
+export interface OpenAuthOptions extends AuthSettingsInput {
   /** Where the data is. Either this or `knex`. */
   target?: DatabaseTarget;
   /** An existing knex handle on a kaiju database (not closed by `close()`). */
@@ -40,6 +42,10 @@ export class KaijuAuth {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly audit: AuditService;
+  /** Signing keys: rotate, import, list, JWKS, prune (private keys need `settings.keySecret`). */
+  readonly keys: KeystoreService;
+  /** Tokens: issue (after authentication), verify against the keystore, refresh. */
+  readonly tokens: TokenService;
   readonly fixtures: FixtureService;
   readonly bulk: BulkUserService;
   private readonly closeDb: (() => Promise<void>) | null;
@@ -52,6 +58,8 @@ export class KaijuAuth {
     this.users = new UserService(this.ctx);
     this.sessions = new SessionService(this.ctx);
     this.audit = new AuditService(this.ctx);
+    this.keys = new KeystoreService(this.ctx);
+    this.tokens = new TokenService(this.ctx, this.keys, this.users);
     this.fixtures = new FixtureService(this.ctx);
     this.bulk = new BulkUserService(this.ctx);
   }

@@ -4,6 +4,8 @@
  * and env; a library caller passes them.
  */
 import type { Knex } from 'knex';
+import type { KeySecretSource } from './keys/key-crypto.js';
+import { DEFAULT_TOKEN_SETTINGS, resolveTokenSettings, type TokenSettings } from './tokens/settings.js';
 
 export interface AuthSettings {
   /** Who the audit log records for writes. */
@@ -20,7 +22,14 @@ export interface AuthSettings {
   sleep: (ms: number) => Promise<void>;
   /** Randomness in [0, 1) for jitter; injectable for tests. */
   random: () => number;
+  /** The secret that encrypts private signing keys at rest (needed to sign, not to verify). */
+  keySecret: KeySecretSource;
+  /** Lifetimes of tokens and keys, issuer/audience, clock skew. */
+  tokens: TokenSettings;
 }
+
+/** What callers pass: any subset; `tokens` may be partial too. */
+export type AuthSettingsInput = Partial<Omit<AuthSettings, 'tokens'>> & { tokens?: Partial<TokenSettings> };
 
 export const DEFAULT_SETTINGS: AuthSettings = {
   actor: 'kaiju-auth',
@@ -30,6 +39,8 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,
+  keySecret: null,
+  tokens: DEFAULT_TOKEN_SETTINGS,
 };
 
 export interface CoreContext {
@@ -38,8 +49,8 @@ export interface CoreContext {
   readonly settings: AuthSettings;
 }
 
-export function resolveSettings(partial: Partial<AuthSettings> = {}): AuthSettings {
-  const s: AuthSettings = { ...DEFAULT_SETTINGS, ...partial };
+export function resolveSettings(partial: AuthSettingsInput = {}): AuthSettings {
+  const s: AuthSettings = { ...DEFAULT_SETTINGS, ...partial, tokens: resolveTokenSettings(partial.tokens) };
   if (!Number.isInteger(s.bcryptRounds) || s.bcryptRounds < 4 || s.bcryptRounds > 31) {
     throw new RangeError(`bcryptRounds must be an integer from 4 to 31, got ${s.bcryptRounds}`);
   }

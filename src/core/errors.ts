@@ -46,6 +46,7 @@ export const ERROR_KINDS = {
   'auth.token.not_yet_valid': 'auth',
   'auth.token.bad_signature': 'auth',
   'auth.token.unknown_key': 'auth',
+  'auth.token.key_retired': 'auth',
   'auth.token.wrong_type': 'auth',
   'auth.token.claim_invalid': 'auth',
   'data.invalid': 'invalid',

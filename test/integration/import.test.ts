@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
-import type { ImportOptions } from '../../src/core/bulk/import.js';
+import type { UserImportOptions } from '../../src/core/bulk/import.js';
 import type { ImportProblem } from '../../src/core/bulk/types.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
@@ -40,8 +40,8 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 describe.each(BACKENDS)('user import on %s', (backend) => {
   let t: TestDb;
   let auth: KaijuAuth;
-  const importFile = (f: string, o: Partial<ImportOptions> = {}) =>
-    auth.bulk.import(f, { format: (path.extname(f).slice(1) || 'csv') as ImportOptions['format'], rounds: 4, ...o });
+  const importFile = (f: string, o: Partial<UserImportOptions> = {}) =>
+    auth.bulk.import(f, { format: (path.extname(f).slice(1) || 'csv') as UserImportOptions['format'], rounds: 4, ...o });
 
   beforeAll(async () => {
     t = await initTest(backend);

@@ -5,6 +5,8 @@ import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
+import { keyStatusLine, readKeyStatusOf } from './key-status.js';
+import type { KeyStatus } from '../../core/keys/key-queries.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -64,6 +66,8 @@ interface StatusDoc {
   backend: 'postgres' | 'embedded';
   schema: DatabaseStatus['schema'];
   counts: DatabaseStatus['counts'];
+  /** The signing key's age and whether rotation is due; null before the keystore exists. */
+  keys: KeyStatus | null;
 }
 
 type StatusLine = [string, Cell];
@@ -94,6 +98,10 @@ function countLines(doc: StatusDoc): StatusLine[] {
   ];
 }
 
+function keyLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
+  return doc.keys ? [['signing key', keyStatusLine(rt.out, doc.keys)]] : [];
+}
+
 export async function runStatus(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false });
   const status = await readDatabaseStatus(db.knex);
@@ -105,12 +113,11 @@ export async function runStatus(rt: Runtime): Promise<void> {
     backend: db.target.kind,
     schema: status.schema,
     counts: status.counts,
-    // keys (issue 5): the active signing key's age and whether rotation is due go here, with a
-    // matching keyLines() section below.
+    keys: await readKeyStatusOf(db.knex),
   };
   if (!status.schema.current) rt.out.warn(`the schema is outdated: run \`kaiju-auth migrate\``);
   await rt.out.result(doc, () => {
-    rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc)]);
+    rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
   });
 }
 
@@ -119,8 +126,19 @@ export async function runInit(rt: Runtime): Promise<void> {
   const run = await migrateLatest(db.knex, MIGRATIONS);
   const { seedForInit, seedJson, seedSummary } = await import('./seed.js');
   const seeded = await seedForInit(rt);
+  // A signing key when none can sign (needs the key secret: exit 2 on PostgreSQL without one).
+  const signing = await (await rt.auth()).keys.ensureSigningKey();
   const status = await readDatabaseStatus(db.knex);
-  const doc = { database: db.description, migrations: runJson(run), seed: seeded && seedJson(seeded), schema: status.schema, counts: status.counts };
+  const keys = await readKeyStatusOf(db.knex);
+  const doc = {
+    database: db.description,
+    migrations: runJson(run),
+    seed: seeded && seedJson(seeded),
+    schema: status.schema,
+    counts: status.counts,
+    key: { created: signing.rotated, kid: signing.key.kid, alg: signing.key.alg },
+    keys,
+  };
   await rt.out.result(doc, () => {
     const { out } = rt;
     out.line(
@@ -129,6 +147,11 @@ export async function runInit(rt: Runtime): Promise<void> {
         : `applied ${run.migrations.length} migration(s): ${run.migrations.join(', ')}`,
     );
     if (seeded) out.line(seedSummary(seeded));
+    out.line(
+      signing.rotated
+        ? `made signing key ${signing.key.kid} (${signing.key.alg})`
+        : `signing key ${signing.key.kid} (${signing.key.alg}) is in place`,
+    );
     out.line(`ready: ${db.description}`);
   });
 }

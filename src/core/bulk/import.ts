@@ -27,7 +27,7 @@ export interface ImportProgress {
   total: number;
 }
 
-export interface ImportOptions {
+export interface UserImportOptions {
   format: ImportFormat;
   onConflict?: ConflictPolicy;
   /** Rows per transaction (default 1000). */
@@ -60,7 +60,7 @@ async function fileStamp(file: string): Promise<string> {
   return `${s.size}:${s.mtimeMs}`;
 }
 
-export async function importUsers(ctx: CoreContext, file: string, options: ImportOptions): Promise<ImportReport> {
+export async function importUsers(ctx: CoreContext, file: string, options: UserImportOptions): Promise<ImportReport> {
   const policy = options.onConflict ?? 'fail';
   const batchSize = options.batchSize ?? 1000;
   const rounds = options.rounds ?? ctx.settings.bcryptRounds;

@@ -1,0 +1,145 @@
+/** `keys rotate`, `keys list`, `keys jwks`, `keys import`, `keys prune`. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
+import { humanDuration } from '../../core/tokens/claims.js';
+import { authError } from '../../core/errors.js';
+import type { Output } from '../output.js';
+import type { Runtime } from '../runtime.js';
+
+/** The key JSON shape of docs/CLI.md (plus `source`). */
+export function keyJson(k: KeyInfo) {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    state: k.state,
+    created: k.created,
+    signs_until: k.signs_until,
+    verifies_until: k.verifies_until,
+    source: k.source,
+  };
+}
+
+/** A duration option (ms, parsed by commander) in seconds, with a floor. */
+function seconds(ms: number | undefined, what: string, min = 0): number | undefined {
+  if (ms === undefined) return undefined;
+  if (ms / 1000 < min) throw authError('cli.usage', `${what} must be at least ${humanDuration(min)}`);
+  return ms / 1000;
+}
+
+function colourState(out: Output, state: KeyInfo['state']): string {
+  return state === 'active' ? out.c.green(state) : state === 'retired' ? out.c.yellow(state) : out.c.dim(state);
+}
+
+function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
+  const k = result.key;
+  rt.out.line(`${verb} signing key ${k.kid} (${k.alg}), signs until ${k.signs_until.toISOString()}`);
+  if (result.retired) rt.out.line(`retired ${result.retired}: it keeps verifying its tokens until they expire`);
+}
+
+export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: number; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number }) {
+  const ifOlderThan = seconds(opts.ifOlderThan, '--if-older-than');
+  const lifetime = seconds(opts.lifetime, '--lifetime', 120);
+  const auth = await rt.auth();
+  const result = await auth.keys.rotate({
+    ...(ifOlderThan !== undefined ? { ifOlderThan } : {}),
+    ...(lifetime !== undefined ? { lifetime } : {}),
+    ...(opts.alg ? { alg: opts.alg } : {}),
+  });
+  await rt.out.result({ rotated: result.rotated, key: keyJson(result.key), retired: result.retired }, () => {
+    if (!result.rotated) {
+      const age = (Date.now() - result.key.created.getTime()) / 1000;
+      rt.out.notice(`kaiju-auth: signing key ${result.key.kid} is ${humanDuration(age)} old, younger than ${humanDuration(ifOlderThan ?? 0)}: nothing to do`);
+      return;
+    }
+    printInstalled(rt, result, 'new');
+  });
+}
+
+export async function runKeysList(rt: Runtime) {
+  const auth = await rt.auth();
+  const keys = await auth.keys.list();
+  await rt.out.result(keys.map(keyJson), async () => {
+    if (keys.length === 0) {
+      rt.out.line('no keys: run `kaiju-auth keys rotate` (or `kaiju-auth init`)');
+      return;
+    }
+    const now = Date.now();
+    await rt.out.table(
+      ['kid', 'alg', 'state', 'age', 'signs until', 'verifies until', 'source'],
+      keys.map((k) => [
+        k.kid,
+        k.alg,
+        colourState(rt.out, k.state),
+        humanDuration((now - k.created.getTime()) / 1000),
+        k.signs_until,
+        k.verifies_until,
+        k.source,
+      ]),
+    );
+  });
+}
+
+/** Write `text` to `file` via a temporary file and a rename: readers never see half a JWKS. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await fs.writeFile(tmp, text, { mode: 0o644 });
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw authError('cli.usage', `--out ${file}: cannot write it (${code})`, { file });
+  }
+}
+
+export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
+  const auth = await rt.auth();
+  const jwks = await auth.keys.jwks();
+  if (jwks.keys.length === 0) rt.out.warn('no key can verify tokens: the JWKS is empty (run `kaiju-auth keys rotate`)');
+  if (opts.out === undefined) {
+    rt.out.writeJson(jwks);
+    return;
+  }
+  await writeAtomically(opts.out, `${JSON.stringify(jwks, null, 2)}\n`);
+  const kids = jwks.keys.map((k) => k.kid);
+  await rt.out.result({ out: opts.out, kids }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
+}
+
+export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {
+  const lifetime = seconds(opts.lifetime, '--lifetime', 120);
+  let pem: string;
+  try {
+    pem = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw authError('cli.usage', `${file}: cannot read it (${code})`, { file });
+  }
+  const auth = await rt.auth();
+  const result = await auth.keys.importPem(pem, {
+    ...(opts.kid !== undefined ? { kid: opts.kid } : {}),
+    ...(lifetime !== undefined ? { lifetime } : {}),
+  });
+  await rt.out.result({ imported: true, key: keyJson(result.key), retired: result.retired }, () =>
+    printInstalled(rt, result, 'imported'),
+  );
+}
+
+export async function runKeysPrune(rt: Runtime, opts: { kid?: string[]; dryRun?: boolean }) {
+  const auth = await rt.auth();
+  const kids = opts.kid ?? [];
+  if (kids.length > 0 && !opts.dryRun) {
+    // Checked (not found, signing key) before asking, so the question is never a dead end.
+    await auth.keys.prune({ kids, dryRun: true });
+    await rt.confirm(`Drop key(s) ${kids.join(', ')} now? Tokens they signed stop verifying`);
+  }
+  const result = await auth.keys.prune({ ...(kids.length > 0 ? { kids } : {}), dryRun: !!opts.dryRun });
+  await rt.out.result({ pruned: result.pruned.map(keyJson), dryRun: result.dryRun }, () => {
+    if (result.pruned.length === 0) {
+      rt.out.notice('kaiju-auth: no key to prune');
+      return;
+    }
+    const verb = result.dryRun ? 'would drop' : 'dropped';
+    rt.out.line(`${verb} ${result.pruned.length} key(s): ${result.pruned.map((k) => k.kid).join(', ')}`);
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * `token issue`, `token verify`, `token refresh`, `token inspect`. Offline verification
+ * (`--jwks FILE`) never opens a database nor loads its drivers: the database path is imported
+ * only when needed.
+ */
+import { readFile } from 'node:fs/promises';
+import { authError } from '../../core/errors.js';
+import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
+import type { IssuedTokens } from '../../core/tokens/issue.js';
+import { verifyToken } from '../../core/tokens/verify.js';
+import { jwksResolver, parseJwks, type KeyResolver } from '../../core/keys/jwks.js';
+import { inspectToken } from '../../core/tokens/inspect.js';
+import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
+import { parseDurationMs } from '../config.js';
+import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
+import { verifyLines } from '../token-batch.js';
+import type { Runtime } from '../runtime.js';
+
+/** Lifetimes as commander parsed them (ms). */
+interface TtlFlags {
+  ttl?: number;
+  refreshTtl?: number;
+}
+
+function ttlOptions(flags: TtlFlags) {
+  if (flags.ttl !== undefined && flags.ttl < 60_000) throw authError('cli.usage', "--ttl must be at least 60s (kaiju's minimum)");
+  return {
+    ...(flags.ttl !== undefined ? { accessTtl: flags.ttl / 1000 } : {}),
+    ...(flags.refreshTtl !== undefined ? { refreshTtl: flags.refreshTtl / 1000 } : {}),
+  };
+}
+
+/** The token argument, or the first line of stdin for '-' (or no argument with piped stdin). */
+async function tokenArgument(rt: Runtime, token: string | undefined): Promise<string> {
+  if (token !== undefined && token !== '-') return token;
+  if (token === undefined && rt.io.stdin.isTTY) throw authError('cli.usage', "give the token as an argument, or '-' to read it from stdin");
+  const line = (await readStdinLines(rt)).find((l) => l.trim() !== '');
+  if (line === undefined) throw authError('cli.usage', 'no token on stdin');
+  return line.trim();
+}
+
+function printPair(rt: Runtime, issued: IssuedTokens): void | Promise<void> {
+  return rt.out.result({ access: issued.access, refresh: issued.refresh }, () => {
+    const now = Date.now() / 1000;
+    const { access, refresh } = issued.claims;
+    rt.out.notice(
+      `kaiju-auth: access token expires in ${humanDuration(access.exp - now)}, refresh token in ${humanDuration(refresh.exp - now)}; ` +
+        `${access.permissions.length} permission(s)`,
+    );
+    rt.out.line(`access:  ${issued.access}`);
+    rt.out.line(`refresh: ${issued.refresh}`);
+  });
+}
+
+export async function runTokenIssue(rt: Runtime, opts: SecretFlags & TtlFlags & { username: string; withoutPassword?: boolean }) {
+  const ttl = ttlOptions(opts);
+  if (opts.withoutPassword && (opts.passwordStdin || opts.passwordFile !== undefined)) {
+    throw authError('cli.usage', '--without-password takes no password: drop --password-stdin / --password-file');
+  }
+  const auth = await rt.auth();
+  // The signing key first: a missing or wrong key secret is reported before asking for a password.
+  await auth.keys.signingKey();
+  const issued = opts.withoutPassword
+    ? await auth.tokens.issueWithoutPassword(opts.username, ttl)
+    : await auth.tokens.issue(opts.username, await readSecret(rt, opts, { label: `password for ${opts.username}` }), ttl);
+  await printPair(rt, issued);
+}
+
+export async function runTokenRefresh(rt: Runtime, opts: TtlFlags, token?: string) {
+  const ttl = ttlOptions(opts);
+  const text = await tokenArgument(rt, token);
+  const auth = await rt.auth();
+  await printPair(rt, await auth.tokens.refresh(text, ttl));
+}
+
+interface VerifyFlags {
+  jwks?: string;
+  batch?: boolean;
+  type?: TokenType | 'any';
+  issuer?: string;
+  audience?: string;
+  clockSkew?: string;
+}
+
+async function jwksFileResolver(file: string): Promise<KeyResolver> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw authError('cli.usage', `--jwks ${file}: cannot read it (${code})`, { file });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw authError('data.file_invalid', `${file}: not JSON`, { file });
+  }
+  return jwksResolver(parseJwks(doc, file));
+}
+
+function describeClaims(rt: Runtime, claims: TokenClaims): void {
+  const now = Date.now() / 1000;
+  const { out } = rt;
+  out.line(`${out.c.green('valid')} ${claims.typ} token, expires in ${humanDuration(claims.exp - now)}`);
+  out.keyValues([
+    ['user id', claims.id],
+    ['permissions', claims.permissions.join(', ') || '(none)'],
+    ['issued', new Date(claims.iat * 1000)],
+    ['expires', new Date(claims.exp * 1000)],
+    ['jti', claims.jti],
+    ...(claims.iss !== undefined ? ([['iss', claims.iss]] as [string, string][]) : []),
+    ...(claims.aud !== undefined ? ([['aud', String(claims.aud)]] as [string, string][]) : []),
+  ]);
+}
+
+export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: string) {
+  const batch = !!opts.batch || token === '-' || (token === undefined && !rt.io.stdin.isTTY);
+  if (token === undefined && !batch) throw authError('cli.usage', "give the token as an argument, or '-' / --batch to read tokens from stdin");
+  if (opts.batch && token !== undefined && token !== '-') throw authError('cli.usage', '--batch reads tokens from stdin: drop the TOKEN argument');
+  const env = rt.config.tokens;
+  const settings = {
+    type: opts.type ?? 'access',
+    clockSkew: opts.clockSkew !== undefined ? parseDurationMs(opts.clockSkew, '--clock-skew') / 1000 : (env.clockSkew ?? DEFAULT_TOKEN_SETTINGS.clockSkew),
+    issuer: opts.issuer ?? env.issuer ?? null,
+    audience: opts.audience ?? env.audience ?? null,
+  };
+  const resolver = opts.jwks !== undefined ? await jwksFileResolver(opts.jwks) : await (await rt.auth()).keys.resolver();
+  // No `now`: each verification reads the clock itself.
+  const verify = (t: string) => verifyToken(t, resolver, settings);
+  if (!batch) {
+    const claims = await verify(token as string);
+    await rt.out.result(claims, () => describeClaims(rt, claims));
+    return;
+  }
+  const counts = await verifyLines(rt.io.stdin, rt.io.stdout, verify);
+  if (counts.failed > 0) {
+    throw authError('auth.token.invalid', `${counts.failed} of ${counts.total} token(s) failed verification`, counts as unknown as Record<string, unknown>);
+  }
+  rt.out.notice(`kaiju-auth: ${counts.total} token(s) verified`);
+}
+
+export async function runTokenInspect(rt: Runtime, _opts: unknown, token?: string) {
+  const text = await tokenArgument(rt, token);
+  const seen = inspectToken(text);
+  await rt.out.result(seen, () => {
+    const { out } = rt;
+    out.line(out.c.yellow.bold('NOT VERIFIED: decoded only; do not trust anything below'));
+    const when =
+      seen.expires_in_seconds === null
+        ? 'no expiry (exp missing)'
+        : seen.expires_in_seconds > 0
+          ? `expires in ${humanDuration(seen.expires_in_seconds)} (${seen.expires_at?.toISOString()})`
+          : `expired ${humanDuration(-seen.expires_in_seconds)} ago (${seen.expires_at?.toISOString()})`;
+    out.keyValues([
+      ['type', seen.type ?? '(no typ claim)'],
+      ['expiry', when],
+      ['issued', seen.issued_at],
+    ]);
+    out.line(out.c.bold('header:'));
+    out.line(JSON.stringify(seen.header, null, 2));
+    out.line(out.c.bold('claims:'));
+    out.line(JSON.stringify(seen.claims, null, 2));
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Where the key secret (which encrypts private signing keys at rest) comes from, in order:
+ * `--secret-file FILE`, env `KAIJU_AUTH_SECRET`, else, for the embedded database, its own
+ * `<data-dir>/secret` (created on first need, mode 0600, so the quick start needs nothing).
+ * Against PostgreSQL with none of these, a command that must sign fails with exit 2 saying how
+ * to provide one; verifying never asks for it. Resolved lazily: only signing reads it.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { KeySecretSource } from '../core/keys/key-crypto.js';
+import { authError } from '../core/errors.js';
+import type { Runtime } from './runtime.js';
+
+export const SECRET_FILE_NAME = 'secret';
+
+function stripNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
+async function readSecretFile(file: string, flag: string): Promise<string> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw authError('auth.key.secret_missing', `${flag} ${file}: cannot read it (${code})`, { file });
+  }
+  return stripNewline(text);
+}
+
+/** The data directory's own secret, made (32 random bytes, mode 0600) when it has none yet. */
+async function dataDirSecret(rt: Runtime, dataDir: string): Promise<string> {
+  const file = path.join(dataDir, SECRET_FILE_NAME);
+  try {
+    return stripNewline(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await fs.mkdir(dataDir, { recursive: true });
+  try {
+    const handle = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);
+    try {
+      await handle.writeFile(`${secret}\n`);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    // Someone made it between our read and our create: theirs is the one.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return stripNewline(await fs.readFile(file, 'utf8'));
+    throw err;
+  }
+  rt.out.notice(`kaiju-auth: created the key secret ${file} (mode 0600); back it up with the database`);
+  return secret;
+}
+
+export function keySecretSource(rt: Runtime): KeySecretSource {
+  const { config } = rt;
+  if (config.secretFile !== null) {
+    const file = config.secretFile;
+    return () => readSecretFile(file, '--secret-file');
+  }
+  const env = rt.io.env.KAIJU_AUTH_SECRET;
+  if (env !== undefined && env !== '') return env;
+  const target = config.target;
+  if (target.kind === 'embedded' && target.dataDir !== null) {
+    const dataDir = target.dataDir;
+    return () => dataDirSecret(rt, dataDir);
+  }
+  return () => {
+    throw authError(
+      'auth.key.secret_missing',
+      'signing needs the key secret that encrypts the private keys: set KAIJU_AUTH_SECRET or pass --secret-file FILE ' +
+        '(at least 16 bytes, e.g. `openssl rand -base64 32`; the same secret on every run against this database)',
+    );
+  };
+}

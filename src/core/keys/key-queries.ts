@@ -1,0 +1,162 @@
+/**
+ * Reading the keystore: key states, the JWKS, the signing key's status and a verification key
+ * resolver. Public parts only (no secret needed), and no jose at load time, so `status` and
+ * `keys list` stay light.
+ */
+import type { Knex } from 'knex';
+import { authError } from '../errors.js';
+import { assertSigningAlgorithm, type PublicJwk, type SigningAlgorithm } from './algorithms.js';
+import type { Jwks, KeyResolver, VerificationKey } from './jwks.js';
+
+const loadJwks = () => import('./jwks.js');
+
+/** What a key can do now: sign (active), only verify (retired), nothing (expired: prunable). */
+export type KeyState = 'active' | 'retired' | 'expired';
+
+export interface KeyInfo {
+  kid: string;
+  alg: SigningAlgorithm;
+  state: KeyState;
+  source: 'generated' | 'imported';
+  created: Date;
+  signs_until: Date;
+  verifies_until: Date;
+}
+
+export interface KeyStatus {
+  /** The signing key, or null when no key can sign (run `keys rotate`). */
+  active: {
+    kid: string;
+    alg: SigningAlgorithm;
+    created: Date;
+    age_seconds: number;
+    signs_until: Date;
+    rotation_due_at: Date;
+    rotation_due: boolean;
+  } | null;
+  /** Keys whose public part still verifies tokens (the JWKS). */
+  verifying: number;
+  /** Keys past `verifies_until`, removed by `keys prune`. */
+  expired: number;
+}
+
+export interface KeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: PublicJwk;
+  private_key_enc: Uint8Array;
+  enc_params: unknown;
+  state: 'active' | 'retired';
+  source: 'generated' | 'imported';
+  created: Date;
+  signs_until: Date;
+  verifies_until: Date;
+}
+
+export type InfoRow = Pick<KeyRow, 'kid' | 'alg' | 'state' | 'source' | 'created' | 'signs_until' | 'verifies_until'>;
+export const INFO_COLUMNS: string[] = ['kid', 'alg', 'state', 'source', 'created', 'signs_until', 'verifies_until'];
+
+export function keyState(row: Pick<KeyRow, 'state' | 'signs_until' | 'verifies_until'>, now: Date): KeyState {
+  if (row.state === 'active' && row.signs_until > now) return 'active';
+  return row.verifies_until > now ? 'retired' : 'expired';
+}
+
+export function toInfo(row: InfoRow, now: Date): KeyInfo {
+  return {
+    kid: row.kid,
+    alg: assertSigningAlgorithm(row.alg),
+    state: keyState(row, now),
+    source: row.source,
+    created: new Date(row.created),
+    signs_until: new Date(row.signs_until),
+    verifies_until: new Date(row.verifies_until),
+  };
+}
+
+/** Rotation is due at half of the key's signing life (kaiju renewed keys every ttl/2). */
+export function rotationDueAt(key: { created: Date; signs_until: Date }): Date {
+  return new Date(key.created.getTime() + (key.signs_until.getTime() - key.created.getTime()) / 2);
+}
+
+export async function activeRow(db: Knex, now: Date): Promise<KeyRow | undefined> {
+  return db<KeyRow>('keystore').where({ state: 'active' }).andWhere('signs_until', '>', now).first();
+}
+
+/** Every key, newest first. */
+export async function listKeys(db: Knex, now: Date): Promise<KeyInfo[]> {
+  const rows = await db('keystore').select(INFO_COLUMNS).orderBy('created', 'desc').orderBy('kid');
+  return rows.map((r: InfoRow) => toInfo(r, now));
+}
+
+/** The public keys that can still verify tokens, the signing key first, as a standard JWKS. */
+export async function readJwks(db: Knex, now: Date): Promise<Jwks> {
+  const rows: Pick<KeyRow, 'public_jwk' | 'alg' | 'kid'>[] = await db('keystore')
+    .select('kid', 'alg', 'public_jwk')
+    .where('verifies_until', '>', now)
+    .orderByRaw("(state = 'active') desc, created desc, kid");
+  return { keys: rows.map((r) => ({ ...r.public_jwk, kid: r.kid, alg: assertSigningAlgorithm(r.alg), use: 'sig' })) };
+}
+
+/** The signing key's age and whether rotation is due, for `status` and `init`. */
+export async function readKeyStatus(db: Knex, now: Date): Promise<KeyStatus> {
+  const [active, counts] = await Promise.all([
+    activeRow(db, now),
+    db('keystore')
+      .select(
+        db.raw('count(*) filter (where verifies_until > ?) as verifying', [now]),
+        db.raw('count(*) filter (where verifies_until <= ?) as expired', [now]),
+      )
+      .first(),
+  ]);
+  const info = active ? toInfo(active, now) : null;
+  const due = info ? rotationDueAt(info) : null;
+  return {
+    active:
+      info && due
+        ? {
+            kid: info.kid,
+            alg: info.alg,
+            created: info.created,
+            age_seconds: Math.max(0, Math.floor((now.getTime() - info.created.getTime()) / 1000)),
+            signs_until: info.signs_until,
+            rotation_due_at: due,
+            rotation_due: now >= due,
+          }
+        : null,
+    verifying: Number(counts?.verifying ?? 0),
+    expired: Number(counts?.expired ?? 0),
+  };
+}
+
+/** A resolver over the keystore table (public keys only; no secret needed). */
+export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyResolver> {
+  const rows: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until'>[] = await db('keystore').select(
+    'kid',
+    'alg',
+    'public_jwk',
+    'verifies_until',
+  );
+  const byKid = new Map(rows.map((r) => [r.kid, r]));
+  const imported = new Map<string, Promise<VerificationKey>>();
+  return {
+    async resolve(kid) {
+      const row = byKid.get(kid);
+      if (!row) throw authError('auth.token.unknown_key', `unknown signing key ${JSON.stringify(kid)}`, { kid });
+      if (new Date(row.verifies_until) <= now()) {
+        throw authError('auth.token.key_retired', `signing key ${kid} no longer verifies tokens (retired)`, { kid });
+      }
+      let key = imported.get(kid);
+      if (!key) {
+        const { importPublicJwk } = await loadJwks();
+        key = importPublicJwk({ ...row.public_jwk, kid, alg: assertSigningAlgorithm(row.alg), use: 'sig' });
+        imported.set(kid, key);
+      }
+      return key;
+    },
+  };
+}
+
+/** The row marked active, whether or not it can still sign. */
+export async function activeRowAny(db: Knex): Promise<KeyRow | undefined> {
+  return db<KeyRow>('keystore').where({ state: 'active' }).first();
+}
