@@ -15,7 +15,7 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
   let t: CliTarget;
   let work: string;
   // init makes a signing key: on PostgreSQL that needs the key secret.
-  const env = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {};
+  const env: Record<string, string> = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {};
   const cli = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli([...t.args, ...args], { cwd: work, env, ...opts });
   const count = (table: string) => t.withDb(async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
 
