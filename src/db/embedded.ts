@@ -9,6 +9,7 @@ import { authError } from '../core/errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { KNEX_LOG } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
 
 /** Extra PGlite options, for tests and library callers (extensions, a preloaded data dump). */
@@ -20,6 +21,8 @@ export interface EmbeddedOptions {
 export interface OpenedEmbedded {
   knex: Knex;
   lock: DirLock | null;
+  /** The PGlite instance itself: closing it ends the backend, rolling back an open transaction. */
+  pglite: { close(): Promise<void>; readonly closed: boolean };
 }
 
 export const PGDATA_SUBDIR = 'pgdata';
@@ -74,8 +77,9 @@ export async function openEmbeddedKnex(
     const knex = knexFactory({
       client: ClientPgLite as unknown as Knex.Config['client'],
       connection: (() => ({ pglite })) as unknown as Knex.Config['connection'],
+      log: KNEX_LOG,
     });
-    return { knex, lock };
+    return { knex, lock, pglite };
   } catch (err) {
     await lock?.release();
     throw err;

@@ -1,7 +1,7 @@
 /** `init`, `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '../../db/migrator.js';
-import { readDatabaseStatus } from '../../core/status.js';
+import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
 
@@ -20,8 +20,25 @@ function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   for (const name of run.migrations) out.line(`  ${name}`);
 }
 
+// JSON documents use snake_case keys, as every other shape of the CLI (CLI.md, JSON shapes).
 function runJson(run: MigrationRun) {
-  return { migrations: run.migrations, batch: run.batch, dryRun: run.dryRun, ...(run.sql ? { sql: run.sql } : {}) };
+  return { migrations: run.migrations, batch: run.batch, dry_run: run.dryRun, ...(run.sql ? { sql: run.sql } : {}) };
+}
+
+function statusJson(status: DatabaseStatus) {
+  const c = status.counts;
+  return {
+    schema: status.schema,
+    counts: c && {
+      users: c.users,
+      blocked_users: c.blockedUsers,
+      inactive_users: c.inactiveUsers,
+      groups: c.groups,
+      permissions: c.permissions,
+      live_sessions: c.liveSessions,
+      expired_sessions: c.expiredSessions,
+    },
+  };
 }
 
 export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
@@ -63,7 +80,7 @@ export async function runStatus(rt: Runtime): Promise<void> {
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
-  const doc = { database: db.description, schema: status.schema, counts: status.counts };
+  const doc = { database: db.description, ...statusJson(status) };
   await rt.out.result(doc, () => {
     const { out } = rt;
     const s = status.schema;
@@ -91,7 +108,7 @@ export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
   const run = await migrateLatest(db.knex, MIGRATIONS);
   const status = await readDatabaseStatus(db.knex);
-  const doc = { database: db.description, migrations: runJson(run), schema: status.schema, counts: status.counts };
+  const doc = { database: db.description, migrations: runJson(run), ...statusJson(status) };
   await rt.out.result(doc, () => {
     const { out } = rt;
     out.line(
