@@ -3,7 +3,7 @@
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
 import type { Command } from 'commander';
-import { Runtime, globalFlags, type Io } from './runtime.js';
+import type { Io, Runtime } from './runtime.js';
 
 /** A command handler: parsed options, then positional arguments as commander gives them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,7 +47,10 @@ export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handl
     const self = args[args.length - 1] as Command;
     const options = withInheritedOptions(self, args[args.length - 2] as Record<string, unknown>);
     const positional = args.slice(0, -2);
-    const rt = new Runtime(kit.io, globalFlags(self), commandPath(self));
+    // The runtime (config, output, colours) loads only when a command runs: --help and
+    // --version never need it.
+    const { Runtime, globalFlags } = await import('./runtime.js');
+    const rt: Runtime = new Runtime(kit.io, globalFlags(self), commandPath(self));
     kit.onRuntime(rt);
     try {
       const handler = await load();

@@ -2,7 +2,6 @@
  * Process entry: builds the program, runs it, turns the outcome into one exit code. The only
  * `process.exit` of the tool is here.
  */
-import { buildProgram } from './program.js';
 import { EXIT, toErrorReport } from './exit-codes.js';
 import type { Io, Runtime } from './runtime.js';
 
@@ -44,6 +43,15 @@ function isVerbose(argv: string[]): boolean {
   return active?.config.verbose ?? argv.includes('--verbose');
 }
 
+// `kaiju-auth --version` alone (scripts ask it often): answer without loading the command tree.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { VERSION } = await import('./version.js');
+  process.stdout.write(`${VERSION}\n`);
+  await finish(EXIT.ok);
+}
+
+const { buildProgram } = await import('./program.js');
 const program = buildProgram({ io, onRuntime: (rt) => (active = rt) });
 try {
   await program.parseAsync(process.argv);
