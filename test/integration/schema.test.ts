@@ -292,7 +292,7 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
     it('refuses a table that is not kaiju_auth 2.1.0 and changes nothing', async () => {
       t = await initTest(backend, { migrate: false });
       await t.knex.raw('create table users (id uuid primary key, name text)');
-      await expect(migrateLatest(t.knex, MIGRATIONS)).rejects.toMatchObject({ code: 'db.migration_failed' });
+      await expect(migrateLatest(t.knex, MIGRATIONS)).rejects.toMatchObject({ code: 'db.schema_conflict', kind: 'conflict' });
       const schema = await describeSchema(t.knex);
       expect(Object.keys(schema)).toEqual(['users']);
     });
