@@ -6,9 +6,14 @@
 // touched the pool yet, so bcrypt (whose async API runs there) gets one thread per CPU, while never
 // fewer than libuv's default of 4 (file and DNS work share the pool). A value the user set wins.
 /* global require */
+/* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 if (!process.env.UV_THREADPOOL_SIZE) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   process.env.UV_THREADPOOL_SIZE = String(Math.max(4, require('node:os').availableParallelism()));
 }
+
+// Node 22.1+ can cache compiled code between runs (a command that opens a database loads knex:
+// hundreds of modules). On older Node this does nothing.
+require('node:module').enableCompileCache?.();
+
 import('../dist/src/cli/main.js');

@@ -11,6 +11,7 @@
  * managed servers lack. Every insert of ours supplies `id` anyway.
  */
 import type { Knex } from 'knex';
+import { authError } from '../src/core/errors.js';
 import type { Migration } from '../src/db/migrator.js';
 
 export const KAIJU_TABLES = ['permissions', 'groups', 'group_permissions', 'users', 'user_groups', 'sessions'] as const;
@@ -104,8 +105,10 @@ export const migration: Migration = {
       }
       const missing = REQUIRED_COLUMNS[table].filter((c) => !columns.has(c));
       if (missing.length > 0) {
-        throw new Error(
-          `table "${table}" exists but lacks column(s) ${missing.join(', ')}: not a kaiju_auth 2.1.0 table; nothing was changed`,
+        throw authError(
+          'db.schema_conflict',
+          `table "${table}" exists but lacks column(s) ${missing.join(', ')}: not a kaiju_auth 2.1.0 table`,
+          { table, missing },
         );
       }
       adopted.push(table);

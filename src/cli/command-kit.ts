@@ -3,7 +3,7 @@
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { Runtime, globalFlags, type Io } from './runtime.js';
+import type { Io, Runtime } from './runtime.js';
 
 /** A command handler: parsed options, then positional arguments as commander gives them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -21,12 +21,36 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
+/**
+ * Options of `command` that an ancestor declares too (`migrate down --dry-run`, where `migrate` has
+ * `--dry-run`): commander lets ancestors' options appear after the subcommand, so the ancestor
+ * gets the value. Hand it down: the user typed it for the command they ran.
+ */
+function withInheritedOptions(command: Command, options: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...options };
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (merged[key] !== undefined) continue;
+    for (let parent = command.parent; parent; parent = parent.parent) {
+      const value = parent.getOptionValue(key);
+      if (value !== undefined && parent.options.some((o) => o.attributeName() === key)) {
+        merged[key] = value;
+        break;
+      }
+    }
+  }
+  return merged;
+}
+
 export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handler>): Command {
   return command.action(async (...args: unknown[]) => {
     const self = args[args.length - 1] as Command;
-    const options = args[args.length - 2];
+    const options = withInheritedOptions(self, args[args.length - 2] as Record<string, unknown>);
     const positional = args.slice(0, -2);
-    const rt = new Runtime(kit.io, globalFlags(self), commandPath(self));
+    // The runtime (config, output, colours) loads only when a command runs: --help and
+    // --version never need it.
+    const { Runtime, globalFlags } = await import('./runtime.js');
+    const rt: Runtime = new Runtime(kit.io, globalFlags(self), commandPath(self));
     kit.onRuntime(rt);
     try {
       const handler = await load();

@@ -2,20 +2,21 @@
  * Process entry: builds the program, runs it, turns the outcome into one exit code. The only
  * `process.exit` of the tool is here.
  */
-import { buildProgram } from './program.js';
 import { EXIT, toErrorReport } from './exit-codes.js';
 import type { Io, Runtime } from './runtime.js';
 
 const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
 let active: Runtime | null = null;
-let exiting = false;
+let exiting: Promise<never> | null = null;
+let interrupted = false;
 
-async function finish(code: number): Promise<never> {
-  if (!exiting) {
-    exiting = true;
-    await active?.close();
-  }
-  process.exit(code);
+/** Close, then exit with `code`. The first call decides; later ones wait for it. */
+function finish(code: number, closing: () => Promise<void> = async () => active?.close()): Promise<never> {
+  exiting ??= (async () => {
+    await closing();
+    process.exit(code);
+  })();
+  return exiting;
 }
 
 // A reader that goes away (`| head`) is not an error.
@@ -23,10 +24,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') void finish(EXIT.ok);
 });
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+// Ctrl-C / SIGTERM: stop the work (an open transaction rolls back), free the database, exit
+// 128+signal. A second signal exits at once; the data directory lock still goes (an exit hook).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(code);
+    interrupted = true;
     process.stderr.write(`\nkaiju-auth: interrupted\n`);
-    void finish(signal === 'SIGINT' ? 130 : 143);
+    void finish(code, async () => active?.abort());
   });
 }
 
@@ -38,15 +43,31 @@ function isVerbose(argv: string[]): boolean {
   return active?.config.verbose ?? argv.includes('--verbose');
 }
 
+// `kaiju-auth --version` alone (scripts ask it often): answer without loading the command tree.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { VERSION } = await import('./version.js');
+  process.stdout.write(`${VERSION}\n`);
+  await finish(EXIT.ok);
+}
+
+const { buildProgram } = await import('./program.js');
 const program = buildProgram({ io, onRuntime: (rt) => (active = rt) });
 try {
   await program.parseAsync(process.argv);
   await finish(EXIT.ok);
 } catch (err) {
+  // After an interrupt the command fails because its database went away: not worth a report.
+  if (interrupted) await finish(EXIT.internal);
+  // Ctrl-C at a prompt (raw mode: no signal; inquirer rejects instead) is an interrupt too.
+  if ((err as { name?: unknown }).name === 'ExitPromptError') {
+    process.stderr.write(`\nkaiju-auth: interrupted\n`);
+    await finish(130);
+  }
   const code = (err as { code?: unknown }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version') await finish(EXIT.ok);
-  // A command group without its subcommand: commander has printed the group's help already.
-  if (code === 'commander.help') await finish(EXIT.usage);
+  // `kaiju-auth help [cmd]` (exit code 0), or no command at all (help already on stderr): usage.
+  if (code === 'commander.help') await finish((err as { exitCode?: number }).exitCode === 0 ? EXIT.ok : EXIT.usage);
   const report = toErrorReport(err);
   const argv = process.argv.slice(2);
   if (wantsJson(argv)) {

@@ -3,7 +3,7 @@
  * when its command runs.
  */
 import { createRequire } from 'node:module';
-import { Command, Option } from 'commander';
+import type * as CommanderModule from 'commander';
 import type { Kit } from './command-kit.js';
 import { registerGroupCommands } from './register/group.js';
 import { registerPermissionCommands } from './register/permission.js';
@@ -15,14 +15,16 @@ import { registerAuditCommands } from './register/audit.js';
 import { registerCompletionCommand } from './register/completion.js';
 import { registerKeysCommands } from './register/keys.js';
 import { registerTokenCommands } from './register/token.js';
+import { VERSION } from './version.js';
 
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+// Commander is CommonJS: `require` skips its ES wrapper and the export scan (~3 ms of every start).
+const { Command, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
 
-export function buildProgram(kit: Kit): Command {
+export function buildProgram(kit: Kit): CommanderModule.Command {
   const program = new Command('kaiju-auth');
   program
     .description('Administer kaiju auth data (users, groups, permissions, sessions, keys, tokens) in PostgreSQL or an embedded database')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--database-url <url>', 'PostgreSQL URL (env KAIJU_AUTH_DATABASE_URL, then DATABASE_URL); default: embedded database')
     .option('--data-dir <dir>', 'embedded database directory (env KAIJU_AUTH_DATA_DIR; default ./.kaiju-auth)')

@@ -23,7 +23,9 @@ export class Runtime {
   readonly io: Io;
   readonly commandName: string;
   private db: Promise<Database> | null = null;
+  private opened: Database | null = null;
   private closers: (() => Promise<void>)[] = [];
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(io: Io, flags: GlobalFlags, commandName: string) {
     this.io = io;
@@ -58,6 +60,7 @@ export class Runtime {
           command: `kaiju-auth ${this.commandName}`,
           create: options.create === true,
         });
+        this.opened = db;
         this.closers.push(() => db.close());
         this.out.notice(`kaiju-auth: using ${db.description}`);
         return db;
@@ -112,12 +115,28 @@ export class Runtime {
     if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');
   }
 
-  async close(): Promise<void> {
-    const closers = this.closers.reverse();
-    this.closers = [];
-    for (const close of closers) {
-      await close().catch(() => undefined);
-    }
+  /**
+   * Run the cleanups (in reverse order). Safe to call again, also while a close is running: each
+   * call waits for the one before it, so whoever exits after it knows everything is closed.
+   */
+  close(): Promise<void> {
+    this.closing = this.closing.then(async () => {
+      const closers = this.closers.reverse();
+      this.closers = [];
+      for (const close of closers) {
+        await close().catch(() => undefined);
+      }
+    });
+    return this.closing;
+  }
+
+  /**
+   * Stop now (Ctrl-C, SIGTERM): drop the database without waiting for the command's work, so an
+   * open transaction rolls back instead of committing, then run the other cleanups.
+   */
+  async abort(): Promise<void> {
+    await this.opened?.abort().catch(() => undefined);
+    await this.close();
   }
 }
 

@@ -59,6 +59,7 @@ export const ERROR_KINDS = {
   'db.schema_missing': 'unavailable',
   'db.schema_outdated': 'unavailable',
   'db.migration_failed': 'internal',
+  'db.schema_conflict': 'conflict',
   'cli.usage': 'usage',
   'cli.secret_missing': 'usage',
   'cli.not_confirmed': 'refused',

@@ -30,32 +30,28 @@ function sorted(values: Iterable<string>): string[] {
   return [...values].sort();
 }
 
-/** Effective permissions of a user, or null when there is no such user. One statement. */
+/**
+ * Effective permissions of a user, or null when there is no such user: one round trip to
+ * `kaiju_auth_user_permission_sets` (migration 3), which returns each relevant group's enabled
+ * permissions; they are merged here.
+ */
 export async function resolveUserPermissions(
   db: Knex,
   idOrUsername: string,
   defaultGroup: string | null,
 ): Promise<{ userId: string; permissions: string[] } | null> {
   const byId = isUuid(idOrUsername);
-  // Grants are checked against the few disabled permissions (a partial index) instead of joining
-  // every granted permission; the user's groups come from an index-only scan.
-  const result = await db.raw(
-    `with u as (select id from users where ${byId ? 'id = ?::uuid' : 'username = ?'}),
-          ug as (select group_id from user_groups where user_id = (select id from u)),
-          g as (select group_id from ug
-                union all
-                select ?::text where ?::text is not null and not exists (select 1 from ug))
-     select (select id from u) as user_id,
-            array(select distinct gp.permission_id
-                    from group_permissions gp
-                   where gp.group_id in (select group_id from g)
-                     and not exists (select 1 from permissions p where p.id = gp.permission_id and not p.enabled)
-                   order by 1) as permissions`,
-    [byId ? idOrUsername.toLowerCase() : idOrUsername, defaultGroup, defaultGroup],
-  );
-  const row = result.rows[0] as { user_id: string | null; permissions: string[] | string };
-  if (!row.user_id) return null;
-  return { userId: row.user_id, permissions: parseTextArray(row.permissions) };
+  const result = await db.raw('select user_id, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
+    byId ? idOrUsername.toLowerCase() : idOrUsername,
+    byId,
+    defaultGroup,
+  ]);
+  const rows = result.rows as { user_id: string; permissions: string[] | string }[];
+  const first = rows[0];
+  if (!first) return null;
+  const merged = new Set<string>();
+  for (const row of rows) for (const p of parseTextArray(row.permissions)) merged.add(p);
+  return { userId: first.user_id, permissions: [...merged].sort() };
 }
 
 /** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */

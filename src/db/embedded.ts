@@ -4,11 +4,14 @@
  * an exclusive lock (see dir-lock.ts) for as long as it is open.
  */
 import { access } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { PGlite as PGliteClass } from '@electric-sql/pglite';
 import { authError } from '../core/errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { KNEX_LOG } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
 
 /** Extra PGlite options, for tests and library callers (extensions, a preloaded data dump). */
@@ -20,6 +23,8 @@ export interface EmbeddedOptions {
 export interface OpenedEmbedded {
   knex: Knex;
   lock: DirLock | null;
+  /** The PGlite instance itself: closing it ends the backend, rolling back an open transaction. */
+  pglite: { close(): Promise<void>; readonly closed: boolean };
 }
 
 export const PGDATA_SUBDIR = 'pgdata';
@@ -42,6 +47,21 @@ function withPgResponses<T extends new (...args: any[]) => object>(Base: T): T {
     }
   }
   return PgLiteClient;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * PGlite, knex and the knex-pglite dialect load through `require`: knex-pglite is CommonJS and
+ * requires PGlite's CommonJS build, so importing PGlite's ES build as well would load a second
+ * copy (~20 ms of startup).
+ */
+function loadPGlite(): typeof PGliteClass {
+  return (require('@electric-sql/pglite') as { PGlite: typeof PGliteClass }).PGlite;
+}
+
+function loadKnex(): { knexFactory: (config: Knex.Config) => Knex; ClientPgLite: unknown } {
+  return { knexFactory: require('knex') as (config: Knex.Config) => Knex, ClientPgLite: require('knex-pglite') };
 }
 
 /** True when the data directory already holds a database (so opening it will not create one). */
@@ -70,32 +90,29 @@ export async function openEmbeddedKnex(
       ? null
       : await acquireDirLock(target.dataDir, { timeoutMs: target.lockTimeoutMs ?? 10_000, command: options.command });
   try {
-    // Start PGlite (WASM compile, data dir load) while knex loads: they overlap.
-    const pglitePromise = (async () => {
-      const { PGlite } = await import('@electric-sql/pglite');
-      const pglite = new PGlite({
-        ...(target.dataDir === null ? {} : { dataDir: path.join(target.dataDir, PGDATA_SUBDIR) }),
-        ...(options.extensions ? { extensions: options.extensions as never } : {}),
-        ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-        parsers: {
-          [OID.bytea]: parseBytea,
-          [OID.int8]: parseInt8,
-          [OID.timestamp]: parseUtcTimestamp,
-        },
-      });
-      await pglite.waitReady;
-      return pglite;
-    })();
-    const [{ default: knexFactory }, { default: ClientPgLite }, pglite] = await Promise.all([
-      import('knex'),
-      import('knex-pglite'),
-      pglitePromise,
-    ]);
+    const PGlite = loadPGlite();
+    const pglite = new PGlite({
+      ...(target.dataDir === null ? {} : { dataDir: path.join(target.dataDir, PGDATA_SUBDIR) }),
+      ...(options.extensions ? { extensions: options.extensions as never } : {}),
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      parsers: {
+        [OID.bytea]: parseBytea,
+        [OID.int8]: parseInt8,
+        [OID.timestamp]: parseUtcTimestamp,
+      },
+    });
+    // PGlite is starting (its WASM compiles on background threads); load knex meanwhile.
+    const { knexFactory, ClientPgLite } = loadKnex();
+    await pglite.waitReady;
     const knex = knexFactory({
       client: withPgResponses(ClientPgLite as unknown as new (...args: unknown[]) => object) as unknown as Knex.Config['client'],
       connection: (() => ({ pglite })) as unknown as Knex.Config['connection'],
+      // knex asks the server's version (`select version()`, one more round trip on every open)
+      // only to choose json over text for json columns before 9.2; PGlite is PostgreSQL 17 or newer.
+      version: '17',
+      log: KNEX_LOG,
     });
-    return { knex, lock };
+    return { knex, lock, pglite };
   } catch (err) {
     await lock?.release();
     throw err;

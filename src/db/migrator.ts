@@ -10,7 +10,7 @@
  * what would run.
  */
 import type { Knex } from 'knex';
-import { authError } from '../core/errors.js';
+import { authError, isKaijuAuthError, KaijuAuthError } from '../core/errors.js';
 
 export interface Migration {
   name: string;
@@ -117,7 +117,12 @@ async function applyEach(
       await step(m);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw authError('db.migration_failed', `migration ${m.name} failed, nothing was changed: ${reason}`, { migration: m.name }, err);
+      const message = `migration ${m.name} failed, nothing was changed: ${reason}`;
+      // A coded refusal (e.g. a table that is not kaiju's) keeps its code and so its exit code.
+      if (isKaijuAuthError(err)) {
+        throw new KaijuAuthError(err.code, message, { details: { ...err.details, migration: m.name }, cause: err });
+      }
+      throw authError('db.migration_failed', message, { migration: m.name }, err);
     }
   }
 }

@@ -12,7 +12,14 @@ export interface Database {
   readonly target: DatabaseTarget;
   /** One line naming the target, password redacted. */
   readonly description: string;
+  /** Close when the work is done: waits for queries in flight, then frees the data directory. */
   close(): Promise<void>;
+  /**
+   * Stop now (Ctrl-C): do not wait for work in progress; an open transaction is rolled back (the
+   * server drops it with the connection; PGlite's backend ends with it), then the data directory
+   * is freed. The handle is unusable afterwards.
+   */
+  abort(): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -63,8 +70,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   if (target.kind === 'postgres') {
     const { openPostgresKnex } = await import('./postgres.js');
     let knex: Knex;
+    let abort: () => void;
     try {
-      knex = await openPostgresKnex(target);
+      ({ knex, abort } = await openPostgresKnex(target));
     } catch (err) {
       throw authError('db.invalid_url', `invalid database URL ${description}`, undefined, err);
     }
@@ -75,7 +83,16 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       const reason = connectionFailureReason(err) ?? 'cannot connect';
       throw authError('db.unavailable', `cannot connect to ${description}: ${reason}`, { target: description }, err);
     }
-    return { knex, target, description, close: () => knex.destroy() };
+    return {
+      knex,
+      target,
+      description,
+      close: () => knex.destroy(),
+      async abort() {
+        abort();
+        await knex.destroy().catch(() => undefined);
+      },
+    };
   }
   const { openEmbeddedKnex } = await import('./embedded.js');
   let opened;
@@ -90,7 +107,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw authError('db.unavailable', `cannot open ${description}: ${reason}`, { target: description }, err);
   }
-  const { knex, lock } = opened;
+  const { knex, lock, pglite } = opened;
   let closed = false;
   return {
     knex,
@@ -101,6 +118,16 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       closed = true;
       try {
         await knex.destroy();
+      } finally {
+        await lock?.release();
+      }
+    },
+    async abort() {
+      if (closed) return;
+      closed = true;
+      try {
+        // knex.destroy() would wait for the transaction in flight to finish (and commit).
+        if (!pglite.closed) await pglite.close();
       } finally {
         await lock?.release();
       }

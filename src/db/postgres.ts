@@ -3,10 +3,22 @@
  * `db.unavailable` error naming the (redacted) target, never a driver stack.
  */
 import type { Knex } from 'knex';
+import { KNEX_LOG } from './knex-log.js';
 import type { PostgresTarget } from './target.js';
 import { OID, parseInt8, parseUtcTimestamp } from './values.js';
 
-export async function openPostgresKnex(target: PostgresTarget): Promise<Knex> {
+export interface OpenedPostgres {
+  knex: Knex;
+  /** Drop every connection now: the server rolls back whatever transaction each had open. */
+  abort(): void;
+}
+
+interface PgClientLike {
+  end(): Promise<void>;
+  once(event: 'end', listener: () => void): unknown;
+}
+
+export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPostgres> {
   const [{ default: knexFactory }, { default: pg }] = await Promise.all([import('knex'), import('pg')]);
   const types = {
     getTypeParser(oid: number, format?: string) {
@@ -30,10 +42,27 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<Knex> {
     connectionTimeoutMillis: 10_000,
     application_name: 'kaiju-auth',
   };
-  return knexFactory({
+  const live = new Set<PgClientLike>();
+  const knex = knexFactory({
     client: 'pg',
     connection,
-    pool: { min: 0, max: target.poolMax ?? 4 },
+    pool: {
+      min: 0,
+      max: target.poolMax ?? 4,
+      afterCreate(conn: PgClientLike, done: (err: Error | null, conn: PgClientLike) => void) {
+        live.add(conn);
+        conn.once('end', () => live.delete(conn));
+        done(null, conn);
+      },
+    },
     acquireConnectionTimeout: 15_000,
+    log: KNEX_LOG,
   });
+  return {
+    knex,
+    abort() {
+      for (const conn of live) void conn.end().catch(() => undefined);
+      live.clear();
+    },
+  };
 }

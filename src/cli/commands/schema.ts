@@ -23,8 +23,9 @@ function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   for (const name of run.migrations) out.line(`  ${name}`);
 }
 
+// JSON documents use snake_case keys, as every other shape of the CLI (CLI.md, JSON shapes).
 function runJson(run: MigrationRun) {
-  return { migrations: run.migrations, batch: run.batch, dryRun: run.dryRun, ...(run.sql ? { sql: run.sql } : {}) };
+  return { migrations: run.migrations, batch: run.batch, dry_run: run.dryRun, ...(run.sql ? { sql: run.sql } : {}) };
 }
 
 export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {

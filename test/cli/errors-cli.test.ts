@@ -1,0 +1,209 @@
+/**
+ * The exit codes and error output of the schema commands, through the built binary: usage errors,
+ * bad and unreachable URLs (password never shown), a missing database, a schema that is not ours,
+ * `--json` errors, `--version` and `--help` (every command's help has examples).
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import type * as ProgramModule from '../../src/cli/program.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open.js';
+import { ADMIN_URL, BACKENDS, databaseUrl } from '../support/db.js';
+import { cliTarget, emptyDataDir, removeTempDirs, ROOT, runCli, type CliResult, type CliTarget } from '../support/cli.js';
+
+// The program as built (it reads package.json relative to dist/), like the binary the tests run.
+const { buildProgram } = (await import(
+  pathToFileURL(path.join(ROOT, 'dist', 'src', 'cli', 'program.js')).href
+)) as typeof ProgramModule;
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+const SECRET = 'Tr0ub4dor-S3cret';
+
+afterAll(removeTempDirs);
+
+/** An error run: the exit code, nothing on stdout, one line on stderr, and no secret anywhere. */
+function expectOneLineError(r: CliResult, exit: number): string {
+  expect(r.code, r.stderr).toBe(exit);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(r.stderr).not.toContain(SECRET);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  return lines[0] as string;
+}
+
+function expectJsonError(r: CliResult, exit: number, code: string) {
+  expect(r.code, r.stderr).toBe(exit);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).not.toContain(SECRET);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  const doc = r.errorJson();
+  expect(doc.error).toMatchObject({ code, exit });
+  expect(typeof doc.error.message).toBe('string');
+  return doc.error;
+}
+
+describe('usage errors exit 2', () => {
+  it.each([
+    [['bogus'], /unknown command 'bogus'/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['status', '--bogus'], /unknown option '--bogus'/],
+    [['migrate', 'sideways'], /too many arguments|unknown command/],
+    [['status', 'extra'], /too many arguments/],
+    [['status', '--data-dir'], /argument missing/],
+    [['status', '--lock-timeout', 'soon'], /invalid lock timeout/],
+  ])('kaiju-auth %j', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    const json = await runCli(['--json', ...args]);
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    expect(json.errorJson().error).toMatchObject({ code: 'cli.usage', exit: 2 });
+  });
+
+  it('no command at all shows the help on stderr and exits 2', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Usage: kaiju-auth');
+  });
+
+  it('a bad setting in the environment is a usage error too', async () => {
+    const dir = await emptyDataDir();
+    const r = await runCli(['status', '--data-dir', dir], { env: { KAIJU_AUTH_BCRYPT_ROUNDS: '99' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/KAIJU_AUTH_BCRYPT_ROUNDS/);
+  });
+});
+
+describe('database URLs', () => {
+  it.each([
+    [`mysql://app:${SECRET}@db.internal/app`],
+    [`postgres://app:${SECRET}@db.internal:99999/app`],
+    [`postgres://app:${SECRET}@db.internal:port/app`],
+    [`postgresql://app:${SECRET}@[::1/app`],
+  ])('a malformed URL exits 2 without showing the password: %s', async (url) => {
+    expectOneLineError(await runCli(['status', '--database-url', url]), 2);
+    expectJsonError(await runCli(['status', '--json', '--database-url', url]), 2, 'db.invalid_url');
+  });
+
+  it('an unreachable server exits 7 with one line naming the target, password redacted', async () => {
+    const url = `postgres://kaiju:${SECRET}@127.0.0.1:1/kaiju`;
+    for (const command of [['status'], ['migrate'], ['migrate', 'status'], ['init']]) {
+      const line = expectOneLineError(await runCli([...command, '--database-url', url]), 7);
+      expect(line).toBe('kaiju-auth: cannot connect to PostgreSQL postgres://kaiju:***@127.0.0.1:1/kaiju: connection refused');
+    }
+    const error = expectJsonError(await runCli(['status', '--json', '--database-url', url]), 7, 'db.unavailable');
+    expect(error.message).toContain('127.0.0.1:1');
+  });
+
+  it('a password from PGPASSWORD is never shown either', async () => {
+    const r = await runCli(['status', '--database-url', 'postgres://kaiju@127.0.0.1:1/kaiju'], { env: { PGPASSWORD: SECRET } });
+    expect(expectOneLineError(r, 7)).toContain('postgres://kaiju@127.0.0.1:1/kaiju');
+  });
+
+  it('takes the URL from --database-url, else KAIJU_AUTH_DATABASE_URL, else DATABASE_URL', async () => {
+    const env = {
+      KAIJU_AUTH_DATABASE_URL: `postgres://from-kaiju-env:${SECRET}@127.0.0.1:2/x`,
+      DATABASE_URL: `postgres://from-database-url:${SECRET}@127.0.0.1:3/x`,
+    };
+    const flag = await runCli(['status', '--database-url', `postgres://from-flag:${SECRET}@127.0.0.1:1/x`], { env });
+    expect(expectOneLineError(flag, 7)).toContain('from-flag:***@127.0.0.1:1');
+    expect(expectOneLineError(await runCli(['status'], { env }), 7)).toContain('from-kaiju-env:***@127.0.0.1:2');
+    const last = await runCli(['status'], { env: { DATABASE_URL: env.DATABASE_URL } });
+    expect(expectOneLineError(last, 7)).toContain('from-database-url:***@127.0.0.1:3');
+    // An empty variable counts as unset.
+    const empty = await runCli(['status'], { env: { ...env, KAIJU_AUTH_DATABASE_URL: '' } });
+    expect(expectOneLineError(empty, 7)).toContain('from-database-url:***@127.0.0.1:3');
+  });
+
+  it.runIf(ADMIN_URL)('a database missing on a running server exits 7 naming it', async () => {
+    const url = databaseUrl(ADMIN_URL as string, 'kaiju_test_does_not_exist');
+    const line = expectOneLineError(await runCli(['status', '--database-url', url]), 7);
+    expect(line).toMatch(/cannot connect to PostgreSQL postgres:\/\/.*\/kaiju_test_does_not_exist: database does not exist$/);
+    expectJsonError(await runCli(['migrate', '--json', '--database-url', url]), 7, 'db.unavailable');
+  });
+});
+
+describe('an embedded data directory without a database', () => {
+  it('exits 7 for commands that need one, saying to run init, and creates nothing', async () => {
+    const dir = await emptyDataDir();
+    for (const command of [['status'], ['migrate', 'status'], ['migrate', 'down', '-y']]) {
+      const line = expectOneLineError(await runCli([...command, '--data-dir', dir]), 7);
+      expect(line).toMatch(/no embedded database at .*run `kaiju-auth init`/);
+    }
+    expectJsonError(await runCli(['status', '--json', '--data-dir', dir]), 7, 'db.schema_missing');
+  });
+});
+
+describe.each(BACKENDS)('a database that is not kaiju_auth 2.1.0 on %s', (backend) => {
+  let target: CliTarget | undefined;
+  afterEach(async () => target?.cleanup());
+
+  it('migrate exits 5 (conflict), names the table, and changes nothing', async () => {
+    target = await cliTarget(backend, { migrate: false });
+    const db = await openDatabase(
+      target.url ? { kind: 'postgres', url: target.url } : { kind: 'embedded', dataDir: target.dataDir },
+    );
+    try {
+      await db.knex.raw('create table users (id uuid primary key, name text)');
+    } finally {
+      await db.close();
+    }
+    const error = expectJsonError(await runCli(['migrate', '--json', '-q', ...target.args]), 5, 'db.schema_conflict');
+    expect(error.message).toMatch(/table "users" exists but lacks column/);
+    const status = await runCli(['migrate', 'status', '--json', '-q', ...target.args]);
+    expect(status.json().every((m: { applied: boolean }) => !m.applied)).toBe(true);
+  });
+});
+
+/** Every command path of the program: [['init'], ['migrate'], ['migrate', 'down'], ...]. */
+function commandPaths(): string[][] {
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} };
+  const program = buildProgram({ io, onRuntime: () => undefined });
+  const paths: string[][] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      const p = [...prefix, sub.name()];
+      paths.push(p);
+      walk(sub, p);
+    }
+  };
+  walk(program, []);
+  return paths;
+}
+
+describe('--version and --help', () => {
+  it.each([['--version'], ['-V']])('%s prints the package version and exits 0', async (flag) => {
+    const r = await runCli([flag]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it.each([['--help'], ['-h'], ['help']])('%s shows usage, examples and the exit codes; exit 0', async (flag) => {
+    const r = await runCli([flag]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('Usage: kaiju-auth');
+    expect(r.stdout).toMatch(/Examples:\n {2}\$ kaiju-auth /);
+    expect(r.stdout).toContain('Exit codes:');
+  });
+
+  const paths = commandPaths();
+  it('the program has the schema commands at least', () => {
+    expect(paths).toEqual(expect.arrayContaining([['init'], ['status'], ['migrate'], ['migrate', 'status'], ['migrate', 'down']]));
+  });
+
+  it.each(paths.map((p) => [p.join(' '), p] as const))('kaiju-auth %s --help shows an example; exit 0', async (_name, words) => {
+    const r = await runCli([...words, '--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`Usage: kaiju-auth ${words.join(' ')}`);
+    expect(r.stdout).toMatch(new RegExp(`Examples:\\n {2}\\$ (\\S+=\\S+ )?kaiju-auth ${words[0]}`));
+  });
+});

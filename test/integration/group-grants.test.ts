@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Knex } from 'knex';
+import type { KaijuAuth } from '../../src/core/auth.js';
+import { resolveUserPermissions } from '../../src/core/user-permissions.js';
+import { migrateLatest } from '../../src/db/migrator.js';
+import { openDatabase } from '../../src/db/open.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { PASSWORD, testAuth } from '../support/auth.js';
+
+/** Effective permissions computed the slow, obvious way, straight from kaiju's tables. */
+async function reference(knex: Knex): Promise<Record<string, string[]>> {
+  const rows = await knex.raw(
+    `select u.username,
+            array(select distinct gp.permission_id from user_groups ug
+                    join group_permissions gp on gp.group_id = ug.group_id
+                    join permissions p on p.id = gp.permission_id and p.enabled
+                   where ug.user_id = u.id order by 1) as permissions
+       from users u order by 1`,
+  );
+  return Object.fromEntries((rows.rows as { username: string; permissions: string[] }[]).map((r) => [r.username, [...r.permissions].sort()]));
+}
+
+async function resolved(knex: Knex): Promise<Record<string, string[]>> {
+  const names = (await knex('users').orderBy('username').pluck('username')) as string[];
+  const out: Record<string, string[]> = {};
+  for (const n of names) out[n] = (await resolveUserPermissions(knex, n, null))?.permissions ?? [];
+  return out;
+}
+
+describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => {
+  let t: TestDb;
+  let auth: KaijuAuth;
+  beforeAll(async () => {
+    t = await initTest(backend);
+    auth = testAuth(t);
+  });
+  afterAll(async () => destroyTest(t));
+  beforeEach(async () => {
+    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
+    for (const p of ['a', 'b', 'c', 'd']) await auth.permissions.create(p);
+    for (const g of ['g1', 'g2', 'g3']) await auth.groups.create(g);
+    await auth.users.register({ username: 'alice', email: 'alice@example.com', password: PASSWORD, groups: ['g1', 'g2'] });
+    await auth.users.register({ username: 'bobby', email: 'bob@example.com', password: PASSWORD, groups: ['g3'] });
+    await auth.users.register({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
+  });
+
+  it('follow writes made through the services', async () => {
+    await auth.groups.setPermissions('g1', ['a', 'b']);
+    await auth.groups.grant('g2', ['b', 'c']);
+    await auth.groups.grant('g3', ['d']);
+    expect(await resolved(t.knex)).toEqual({ alice: ['a', 'b', 'c'], bobby: ['d'], carol: [] });
+    await auth.groups.revoke('g1', ['a']);
+    await auth.permissions.setEnabled('c', false);
+    expect(await resolved(t.knex)).toEqual(await reference(t.knex));
+    expect((await resolved(t.knex)).alice).toEqual(['b']);
+  });
+
+  it('follow raw SQL writes as the Python kaiju_auth app makes them', async () => {
+    const k = t.knex;
+    await k.raw(`insert into group_permissions values ('g1', 'a'), ('g1', 'b'), ('g2', 'c'), ('g3', 'a'), ('g3', 'd')`);
+    expect(await resolved(k)).toEqual(await reference(k));
+    await k.raw(`delete from group_permissions where group_id = 'g1' and permission_id = 'a'`);
+    await k.raw(`update permissions set enabled = false where id in ('d', 'c')`);
+    expect(await resolved(k)).toEqual(await reference(k));
+    await k.raw(`update permissions set enabled = true where id = 'd'`);
+    await k.raw(`update permissions set description = 'no effect' where id = 'b'`);
+    expect(await resolved(k)).toEqual(await reference(k));
+    await k.raw(`update group_permissions set permission_id = 'b' where group_id = 'g3' and permission_id = 'a'`);
+    expect(await resolved(k)).toEqual(await reference(k));
+    await k.raw(`delete from permissions where id = 'b'`); // cascades to group_permissions
+    expect(await resolved(k)).toEqual(await reference(k));
+    await k.raw(`delete from groups where id = 'g3'`); // cascades to grants, memberships and our row
+    expect(await resolved(k)).toEqual(await reference(k));
+    expect(await k('kaiju_auth_group_grants').where({ group_id: 'g3' }).first()).toBeUndefined();
+    await k.raw('truncate group_permissions');
+    expect(await resolved(k)).toEqual({ alice: [], bobby: [], carol: [] });
+  });
+
+  it('a user without groups gets the default group; unknown users resolve to null', async () => {
+    await auth.groups.grant('g3', ['a', 'd']);
+    expect(await resolveUserPermissions(t.knex, 'carol', 'g3')).toMatchObject({ permissions: ['a', 'd'] });
+    expect(await resolveUserPermissions(t.knex, 'carol', 'nonexistent')).toMatchObject({ permissions: [] });
+    expect(await resolveUserPermissions(t.knex, 'alice', 'g3')).toMatchObject({ permissions: [] });
+    expect(await resolveUserPermissions(t.knex, 'nobody', 'g3')).toBeNull();
+    expect(await resolveUserPermissions(t.knex, '00000000-0000-4000-8000-000000000000', null)).toBeNull();
+  });
+
+  it('are built for the grants a database already has when the migration runs', async () => {
+    const fresh = await initTest(backend, { migrate: false });
+    try {
+      await migrateLatest(fresh.knex, MIGRATIONS.slice(0, 2));
+      const k = fresh.knex;
+      await k.raw(`insert into permissions values ('x', true, null, null), ('y', false, null, null), ('z', true, null, null)`);
+      await k.raw(`insert into groups values ('admins', null, null)`);
+      await k.raw(`insert into group_permissions values ('admins', 'x'), ('admins', 'y'), ('admins', 'z')`);
+      await k.raw(
+        `insert into users values ('00000000-0000-4000-8000-0000000000aa', 'olduser', 'o@example.com', null, '\\x00', '\\x00', true, false, '{}', now())`,
+      );
+      await k.raw(`insert into user_groups values ('admins', '00000000-0000-4000-8000-0000000000aa')`);
+      await migrateLatest(k, MIGRATIONS);
+      expect(await resolveUserPermissions(k, 'olduser', null)).toMatchObject({ permissions: ['x', 'z'] });
+    } finally {
+      await destroyTest(fresh);
+    }
+  });
+
+  it.runIf(backend === 'postgres')('stay right when two transactions change one group at once', async () => {
+    const a = await openDatabase(t.target);
+    const b = await openDatabase(t.target);
+    try {
+      for (let round = 0; round < 10; round++) {
+        await t.knex('group_permissions').where({ group_id: 'g1' }).delete();
+        const trxA = await a.knex.transaction();
+        const trxB = await b.knex.transaction();
+        await trxA.raw(`insert into group_permissions values ('g1', 'a')`);
+        // B's foreign-key check waits for A's lock on the group row; A commits; B's refresh sees A's grant.
+        const pendingB = trxB.raw(`insert into group_permissions values ('g1', 'b')`).then(() => trxB.commit());
+        await new Promise((r) => setTimeout(r, 20));
+        await trxA.commit();
+        await pendingB;
+        expect((await resolveUserPermissions(t.knex, 'alice', null))?.permissions).toEqual(['a', 'b']);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it.runIf(backend === 'postgres')('work for an app role that has no rights on our tables', async () => {
+    const role = `kaiju_app_${Math.random().toString(36).slice(2, 8)}`;
+    await t.knex.raw(`create role ${role}`);
+    try {
+      await t.knex.raw(`grant select, insert, update, delete on permissions, groups, group_permissions, users, user_groups to ${role}`);
+      await t.knex.transaction(async (trx) => {
+        await trx.raw(`set local role ${role}`);
+        await trx.raw(`insert into group_permissions values ('g1', 'a'), ('g1', 'b')`);
+        await trx.raw(`update permissions set enabled = false where id = 'b'`);
+      });
+      expect((await resolveUserPermissions(t.knex, 'alice', null))?.permissions).toEqual(['a']);
+    } finally {
+      await t.knex.raw(`drop owned by ${role}`);
+      await t.knex.raw(`drop role ${role}`);
+    }
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * Running the built CLI as a user would, for test/cli: `runCli(args, {env, input, cwd})` spawns
+ * `node bin/kaiju-auth.js` (build first: `npm run build`, which `npm test` does) and collects exit
+ * code, stdout and stderr. Plus what such tests run it against:
+ *
+ * - `makeDataDir({migrate})`: a fresh embedded data directory, copied from a template made once
+ *   per test worker from the PGlite snapshot (see global-setup.ts), so no test pays initdb.
+ * - `cliTarget(backend, {migrate})`: the flags (and cleanup) for a fresh database on either
+ *   backend: an embedded data dir, or `CREATE DATABASE kaiju_test_<random>` on the server of
+ *   KAIJU_AUTH_TEST_DATABASE_URL, dropped by `cleanup()`.
+ *
+ * Children get a clean environment: no database variables of the developer's shell leak in,
+ * bcrypt cost 4 and no failed-login delay, and a scratch working directory, so a test that forgets
+ * `--data-dir` never writes `./.kaiju-auth` into the repository.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../../src/db/open.js';
+import { migrateLatest } from '../../src/db/migrator.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { createPgDatabase, dropPgDatabase, pgliteSnapshot, type Backend } from './db.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin', 'kaiju-auth.js');
+
+export interface CliOptions {
+  /** Added to (or, with `undefined` values, removed from) the clean child environment. */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, then stdin is closed. Without it stdin is closed at once (not a TTY). */
+  input?: string | Buffer;
+  /** Working directory; default a scratch directory of this test worker. */
+  cwd?: string;
+  /** Kill the child (SIGKILL) after this long; default 60 s. */
+  timeoutMs?: number;
+}
+
+export interface CliResult {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as the one JSON document of a `--json` run (fails the test otherwise). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json<T = any>(): T;
+  /** stderr parsed as the `{"error": {...}}` document of a failed `--json` run. */
+  errorJson(): { error: { code: string; message: string; exit: number; details?: Record<string, unknown> } };
+}
+
+/** Variables a developer's shell may have that would point the child somewhere else. */
+const SCRUBBED = /^(KAIJU_AUTH_|DATABASE_URL$|PG[A-Z]+$|NO_COLOR$|FORCE_COLOR$)/;
+
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!SCRUBBED.test(k)) env[k] = v;
+  Object.assign(env, {
+    KAIJU_AUTH_BCRYPT_ROUNDS: '4',
+    KAIJU_AUTH_FAILED_LOGIN_DELAY: '0',
+    KAIJU_AUTH_FAILED_LOGIN_JITTER: '0',
+  });
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+let builtChecked = false;
+/** The CLI tests run dist/: refuse to run them against a missing or stale build. */
+function assertBuilt(): void {
+  if (builtChecked) return;
+  const main = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
+  const built = statSync(main).mtimeMs;
+  const newest = (dir: string): number => {
+    let max = 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) max = Math.max(max, newest(p));
+      else if (entry.name.endsWith('.ts')) max = Math.max(max, statSync(p).mtimeMs);
+    }
+    return max;
+  };
+  const source = Math.max(newest(path.join(ROOT, 'src')), newest(path.join(ROOT, 'migrations')));
+  if (source > built) throw new Error('dist/ is older than src/: run `npm run build` before the CLI tests');
+  builtChecked = true;
+}
+
+const tempDirs: string[] = [];
+
+/** A new temporary directory, removed by `removeTempDirs()` (call it in afterAll). */
+export async function tempDir(prefix = 'kaiju-cli-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Remove every directory made here (data dirs, templates, the scratch cwd). */
+export async function removeTempDirs(): Promise<void> {
+  scratchCwd = null;
+  templates.clear();
+  const dirs = tempDirs.splice(0);
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+}
+
+let scratchCwd: Promise<string> | null = null;
+function defaultCwd(): Promise<string> {
+  scratchCwd ??= tempDir('kaiju-cli-cwd-');
+  return scratchCwd;
+}
+
+export interface SpawnedCli {
+  child: ChildProcess;
+  /** Settles when the child has exited and its output is drained. */
+  result: Promise<CliResult>;
+  /** Output so far (for waiting on a line while the child runs). */
+  output(): { stdout: string; stderr: string };
+}
+
+/** Start the CLI and return at once; for concurrency and signal tests. */
+export async function spawnCli(args: string[], options: CliOptions = {}): Promise<SpawnedCli> {
+  assertBuilt();
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? (await defaultCwd()),
+    env: cliEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? undefined);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve(makeResult(args, code, signal, stdout, stderr));
+    });
+  });
+  return { child, result, output: () => ({ stdout, stderr }) };
+}
+
+/** Run the CLI to completion. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return (await spawnCli(args, options)).result;
+}
+
+function makeResult(
+  args: string[],
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stdout: string,
+  stderr: string,
+): CliResult {
+  const describe = () => `kaiju-auth ${args.join(' ')} (exit ${code ?? signal})\nstdout: ${stdout}\nstderr: ${stderr}`;
+  return {
+    code,
+    signal,
+    stdout,
+    stderr,
+    json() {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`stdout is not one JSON document: ${describe()}`);
+      }
+    },
+    errorJson() {
+      try {
+        return JSON.parse(stderr);
+      } catch {
+        throw new Error(`stderr is not one JSON document: ${describe()}`);
+      }
+    },
+  };
+}
+
+const templates = new Map<boolean, Promise<string>>();
+
+/** A data dir made once per worker from the PGlite snapshot, migrated or not. */
+function template(migrate: boolean): Promise<string> {
+  let t = templates.get(migrate);
+  if (!t) {
+    t = (async () => {
+      const dir = await tempDir('kaiju-cli-template-');
+      const db = await openDatabase(
+        { kind: 'embedded', dataDir: dir },
+        { create: true, embedded: { loadDataDir: await pgliteSnapshot() } },
+      );
+      try {
+        if (migrate) await migrateLatest(db.knex, MIGRATIONS);
+      } finally {
+        await db.close();
+      }
+      return dir;
+    })();
+    templates.set(migrate, t);
+  }
+  return t;
+}
+
+/**
+ * A fresh embedded data directory (`DIR/pgdata` holds a PGlite cluster), migrated unless
+ * `migrate: false`. Removed by `removeTempDirs()`.
+ */
+export async function makeDataDir(options: { migrate?: boolean } = {}): Promise<string> {
+  const from = await template(options.migrate ?? true);
+  const dir = await tempDir('kaiju-cli-data-');
+  await cp(from, dir, { recursive: true });
+  return dir;
+}
+
+/** A directory that holds no database yet (what `init` starts from). */
+export async function emptyDataDir(): Promise<string> {
+  return path.join(await tempDir('kaiju-cli-empty-'), 'data');
+}
+
+export interface CliTarget {
+  backend: Backend;
+  /** Flags selecting this database: `--data-dir DIR` or `--database-url URL`. */
+  args: string[];
+  dataDir: string | null;
+  url: string | null;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh database for the CLI on `backend`, migrated unless `migrate: false`. */
+export async function cliTarget(backend: Backend, options: { migrate?: boolean } = {}): Promise<CliTarget> {
+  if (backend === 'pglite') {
+    const dataDir = await makeDataDir(options);
+    return {
+      backend,
+      args: ['--data-dir', dataDir],
+      dataDir,
+      url: null,
+      cleanup: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const { name, url } = await createPgDatabase();
+  if (options.migrate ?? true) {
+    const db = await openDatabase({ kind: 'postgres', url });
+    try {
+      await migrateLatest(db.knex, MIGRATIONS);
+    } finally {
+      await db.close();
+    }
+  }
+  return { backend, args: ['--database-url', url], dataDir: null, url, cleanup: () => dropPgDatabase(name) };
+}
+
+/** True when `file` exists. */
+export async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
