@@ -3,24 +3,18 @@
  * batches committed before the kill are whole (every user has its groups), and rerunning the same
  * file with --on-conflict skip or update converges to the full import with no duplicates.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { BIN, createCliTarget, json, runCli, type CliTarget } from '../support/run-cli.js';
+import { cliTarget, runCli, spawnCli, type CliTarget } from '../support/cli.js';
+import { withCliDb } from '../support/fixtures.js';
 
 const USERS = 400;
 const BATCH = 25;
 /** Slow enough hashing that the kill lands between batches (a few hundred ms a batch on two cores). */
 const ROUNDS = '8';
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(KAIJU_AUTH_|PG|DATABASE_URL$)/.test(k)) env[k] = v;
-  return { ...env, NO_COLOR: '1' };
-}
 
 describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
   let dir: string;
@@ -38,7 +32,7 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
 
   /** Users, and users without their groups (a half-made user), after the process is gone. */
   const state = (t: CliTarget) =>
-    t.withDb(async (k) => ({
+    withCliDb(t, async (k) => ({
       users: Number((await k('users').count({ n: '*' }).first())?.n),
       withoutGroups: Number((await k('users as u').whereNotExists(k('user_groups as ug').whereRaw('ug.user_id = u.id')).count({ n: '*' }).first())?.n),
       wrongGroups: Number(
@@ -48,14 +42,10 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
 
   /** Start an import and SIGKILL it once some batches are in (PG: seen by polling; PGlite: by time). */
   async function killMidway(t: CliTarget, delayMs: number): Promise<void> {
-    const child = spawn(process.execPath, [BIN, ...t.args, '-q', 'user', 'import', file, '--batch-size', String(BATCH), '--rounds', ROUNDS], {
-      env: childEnv(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    if (t.target.kind === 'postgres') {
+    const run = await spawnCli([...t.args, '-q', 'user', 'import', file, '--batch-size', String(BATCH), '--rounds', ROUNDS], { timeoutMs: 170_000 });
+    if (t.url !== null) {
       const { default: knex } = await import('knex');
-      const k = knex({ client: 'pg', connection: t.target.url, pool: { min: 0, max: 1 } });
+      const k = knex({ client: 'pg', connection: t.url, pool: { min: 0, max: 1 } });
       try {
         for (let i = 0; i < 600; i++) {
           const n = Number((await k('users').count({ n: '*' }).first())?.n);
@@ -68,8 +58,8 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
     } else {
       await new Promise((r) => setTimeout(r, delayMs));
     }
-    child.kill('SIGKILL');
-    await exited;
+    run.child.kill('SIGKILL');
+    expect((await run.result).signal).toBe('SIGKILL');
   }
 
   for (const policy of ['skip', 'update'] as const) {
@@ -80,7 +70,7 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
       let partial = { users: 0, withoutGroups: 0, wrongGroups: 0 };
       for (const delay of [3000, 4500, 2000, 6500]) {
         await t?.cleanup();
-        t = await createCliTarget(backend);
+        t = await cliTarget(backend);
         expect((await runCli([...t.args, 'migrate', '-q'])).code).toBe(0);
         expect((await runCli([...t.args, 'group', 'create', 'a', '-q'])).code).toBe(0);
         expect((await runCli([...t.args, 'group', 'create', 'b', '-q'])).code).toBe(0);
@@ -95,9 +85,9 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
         expect(partial.users % BATCH).toBe(0);
         expect(partial).toMatchObject({ withoutGroups: 0, wrongGroups: 0 });
 
-        const rerun = await runCli([...target.args, '-q', '--json', 'user', 'import', file, '--on-conflict', policy, '--batch-size', String(BATCH), '--rounds', ROUNDS], {});
+        const rerun = await runCli([...target.args, '-q', '--json', 'user', 'import', file, '--on-conflict', policy, '--batch-size', String(BATCH), '--rounds', ROUNDS], { timeoutMs: 170_000 });
         expect(rerun.code).toBe(0);
-        const report = json<{ created: { users: number }; updated: { users: number }; unchanged: { users: number } }>(rerun);
+        const report = rerun.json<{ created: { users: number }; updated: { users: number }; unchanged: { users: number } }>();
         expect(report.created.users).toBe(USERS - partial.users);
         expect(report.unchanged.users).toBe(partial.users);
         expect(report.updated.users).toBe(0);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { createCliTarget, json, runCli, type CliTarget } from '../support/run-cli.js';
+import { cliTarget, runCli, type CliTarget } from '../support/cli.js';
+import { withCliDb } from '../support/fixtures.js';
 import { KAIJU_HASH, KAIJU_PASSWORD } from '../support/kaiju-ddl.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -17,10 +18,10 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
   // init makes a signing key: on PostgreSQL that needs the key secret.
   const env: Record<string, string> = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {};
   const cli = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli([...t.args, ...args], { cwd: work, env, ...opts });
-  const count = (table: string) => t.withDb(async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
+  const count = (table: string) => withCliDb(t, async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
 
   beforeAll(async () => {
-    t = await createCliTarget(backend);
+    t = await cliTarget(backend);
     work = await mkdtemp(path.join(os.tmpdir(), 'kaiju-cli-seed-'));
     await cp(path.join(ROOT, 'fixtures'), path.join(work, 'fixtures'), { recursive: true });
   });
@@ -32,12 +33,12 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
   it('init migrates and seeds ./fixtures/users; seed again changes nothing', async () => {
     const init = await cli(['init', '--json', '-q']);
     expect(init.code).toBe(0);
-    const doc = json<{ seed: { created: Record<string, string[]> } }>(init);
+    const doc = init.json<{ seed: { created: Record<string, string[]> } }>();
     expect(doc.seed.created.users).toEqual(['admin', 'editor', 'support_desk', 'auditor']);
     expect(doc.seed.created.permissions).toHaveLength(14);
     const again = await cli(['seed', '--json', '-q']);
     expect(again.code).toBe(0);
-    const report = json<{ created: Record<string, string[]>; updated: Record<string, string[]>; unchanged: Record<string, string[]>; errors: unknown[] }>(again);
+    const report = again.json<{ created: Record<string, string[]>; updated: Record<string, string[]>; unchanged: Record<string, string[]>; errors: unknown[] }>();
     expect(report.created).toEqual({ permissions: [], groups: [], users: [] });
     expect(report.updated).toEqual({ permissions: [], groups: [], users: [] });
     expect(report.unchanged.groups).toEqual(['admins', 'editors', 'support', 'auditors', 'readers']);
@@ -70,7 +71,7 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     expect(bad.stderr).toContain(`${path.join(dir, 'permissions.json')}: $[1].id:`);
     const badJson = await cli(['seed', dir, '--json', '-q']);
     expect(badJson.code).toBe(6);
-    expect(json<{ errors: { code: string }[] }>(badJson).errors.map((e) => e.code)).toEqual(['auth.permission.invalid_id', 'data.file_invalid']);
+    expect(badJson.json<{ errors: { code: string }[] }>().errors.map((e) => e.code)).toEqual(['auth.permission.invalid_id', 'data.file_invalid']);
     expect(JSON.parse(badJson.stderr).error).toMatchObject({ code: 'data.invalid', exit: 6 });
     expect(await count('group_permissions')).toBe(before);
     expect((await cli(['seed', path.join(work, 'missing'), '-q'])).code).toBe(2);
@@ -81,7 +82,7 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     await writeFile(good, `username,email,password,password_hash,full_name,groups\nimp_one,one@example.com,${PW},,One,readers\nimp_py,py@example.com,,${KAIJU_HASH},,editors;readers\n`);
     const r = await cli(['user', 'import', good, '--json', '-q']);
     expect(r.code).toBe(0);
-    expect(json(r)).toEqual({ created: { users: 2 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 2, skipped: 0, stopped: null });
+    expect(r.json()).toEqual({ created: { users: 2 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 2, skipped: 0, stopped: null });
     expect(r.stderr).toBe('');
     // The Python-made hash authenticates: passwd needs the old password.
     expect((await cli(['user', 'passwd', 'imp_py', '--password-stdin', '-q'], { input: `${KAIJU_PASSWORD}\nnew password for py 1\n` })).code).toBe(0);
@@ -100,7 +101,7 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     expect(await count('users')).toBe(users);
     const partial = await cli(['user', 'import', bad, '--skip-invalid', '--json', '-q']);
     expect(partial.code).toBe(6);
-    expect(json<{ created: { users: number } }>(partial).created.users).toBe(1);
+    expect(partial.json<{ created: { users: number } }>().created.users).toBe(1);
     expect(await count('users')).toBe(users + 1);
 
     expect((await cli(['user', 'import', path.join(work, 'people.txt'), '-q'])).code).toBe(2);
@@ -124,23 +125,23 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     const backup = path.join(work, 'backup.csv');
     const out = await cli(['user', 'export', '--with-hashes', '--format', 'csv', '--out', backup, '--json', '-q']);
     expect(out.code).toBe(0);
-    expect(json(out)).toEqual({ exported: lines.length, file: backup, format: 'csv', with_hashes: true });
+    expect(out.json()).toEqual({ exported: lines.length, file: backup, format: 'csv', with_hashes: true });
     expect((await stat(backup)).mode & 0o777).toBe(0o600);
     expect((await readFile(backup, 'utf8')).match(/\$2b\$\d\d\$/g)).toHaveLength(lines.length);
 
-    const other = await createCliTarget(backend);
+    const other = await cliTarget(backend);
     try {
       expect((await runCli([...other.args, 'migrate', '-q'])).code).toBe(0);
       const seed = await runCli([...other.args, 'seed', path.join(work, 'fixtures', 'users'), '-q', '--json']);
       expect(seed.code).toBe(0);
-      await other.withDb((k) => k('users').delete());
+      await withCliDb(other, (k) => k('users').delete());
       const back = await runCli([...other.args, 'user', 'import', backup, '--json', '-q']);
       expect(back.code).toBe(0);
-      expect(json<{ created: { users: number } }>(back).created.users).toBe(lines.length);
+      expect(back.json<{ created: { users: number } }>().created.users).toBe(lines.length);
       const again = await runCli([...other.args, 'user', 'export', '-q']);
       expect(again.stdout).toBe(jsonl.stdout);
       const dump = async (target: CliTarget) =>
-        target.withDb(async (k) => (await k('users').orderBy('username').select('username', 'password', 'salt')).map((u) => `${u.username} ${u.password.toString()} ${u.salt.toString()}`));
+        withCliDb(target, async (k) => (await k('users').orderBy('username').select('username', 'password', 'salt')).map((u) => `${u.username} ${u.password.toString()} ${u.salt.toString()}`));
       expect(await dump(other)).toEqual(await dump(t));
     } finally {
       await other.cleanup();
