@@ -47,7 +47,7 @@ export interface CliResult {
   /** stdout parsed as the one JSON document of a `--json` run (fails the test otherwise). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json<T = any>(): T;
-  /** stderr parsed as the `{"error": {...}}` document of a failed `--json` run. */
+  /** The `{"error": {...}}` document a failed `--json` run writes to stderr (after any notices). */
   errorJson(): { error: { code: string; message: string; exit: number; details?: Record<string, unknown> } };
 }
 
@@ -172,10 +172,12 @@ function makeResult(
       }
     },
     errorJson() {
+      // Notices ("using ...") may come first unless -q: the document is the last `{"error"` line.
+      const line = stderr.trim().split('\n').reverse().find((l) => l.startsWith('{"error"'));
       try {
-        return JSON.parse(stderr);
+        return JSON.parse(line ?? '');
       } catch {
-        throw new Error(`stderr is not one JSON document: ${describe()}`);
+        throw new Error(`stderr holds no JSON error document: ${describe()}`);
       }
     },
   };
