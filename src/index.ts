@@ -79,3 +79,11 @@ export {
   type MigrationState,
 } from './db/migrator.js';
 export { MIGRATIONS } from '../migrations/index.js';
+export { FixtureService, seedFixtures, type SeedOptions } from './core/fixtures/seed.js';
+export { loadFixtures } from './core/fixtures/load.js';
+export type { FixtureProblem, FixtureSet, SeedItem, SeedReport, SeedAction, FixtureKind } from './core/fixtures/types.js';
+export { importUsers, type UserImportOptions, type ImportProgress } from './core/bulk/import.js';
+export { exportUsers, type ExportedUser, type ExportOptions } from './core/bulk/export.js';
+export { BulkUserService } from './core/bulk/service.js';
+export type { ImportFormat, ExportFormat, ConflictPolicy, ImportProblem, ImportReport, ImportRow } from './core/bulk/types.js';
+export { HashQueue, type HashQueueOptions } from './core/hash-queue.js';

@@ -8,6 +8,7 @@ import type { Kit } from './command-kit.js';
 import { registerGroupCommands } from './register/group.js';
 import { registerPermissionCommands } from './register/permission.js';
 import { registerSchemaCommands } from './register/schema.js';
+import { registerSeedCommands } from './register/seed.js';
 import { registerUserCommands } from './register/user.js';
 import { registerSessionCommands } from './register/session.js';
 import { registerAuditCommands } from './register/audit.js';
@@ -57,6 +58,7 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
     );
 
   registerSchemaCommands(program, kit);
+  registerSeedCommands(program, kit);
   registerUserCommands(program, kit);
   registerGroupCommands(program, kit);
   registerPermissionCommands(program, kit);

@@ -14,6 +14,8 @@ import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type AuthSettingsInput, type CoreContext } from './context.js';
+import { BulkUserService } from './bulk/service.js';
+import { FixtureService } from './fixtures/seed.js';
 import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
@@ -44,6 +46,8 @@ export class KaijuAuth {
   readonly keys: KeystoreService;
   /** Tokens: issue (after authentication), verify against the keystore, refresh. */
   readonly tokens: TokenService;
+  readonly fixtures: FixtureService;
+  readonly bulk: BulkUserService;
   private readonly closeDb: (() => Promise<void>) | null;
 
   constructor(db: Knex, settings: AuthSettings, closeDb: (() => Promise<void>) | null = null) {
@@ -56,6 +60,8 @@ export class KaijuAuth {
     this.audit = new AuditService(this.ctx);
     this.keys = new KeystoreService(this.ctx);
     this.tokens = new TokenService(this.ctx, this.keys, this.users);
+    this.fixtures = new FixtureService(this.ctx);
+    this.bulk = new BulkUserService(this.ctx);
   }
 
   get knex(): Knex {

@@ -51,6 +51,8 @@ export const ERROR_KINDS = {
   'auth.token.claim_invalid': 'auth',
   'data.invalid': 'invalid',
   'data.file_invalid': 'invalid',
+  'data.duplicate': 'invalid',
+  'data.file_unreadable': 'usage',
   'db.unavailable': 'unavailable',
   'db.invalid_url': 'usage',
   'db.locked': 'unavailable',

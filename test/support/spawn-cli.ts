@@ -4,6 +4,7 @@
  * bcrypt and no failed-login delay unless a test sets them. Run `npm run build` first.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/kaiju-auth.js', import.meta.url));
@@ -46,7 +47,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
       env: cleanEnv(options.env),
-      cwd: options.cwd,
+      // Not the repository: `init` would seed its ./fixtures/users.
+      cwd: options.cwd ?? os.tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,4 +1,4 @@
-/** `init`, `status`, `migrate`, `migrate status`, `migrate down`. */
+/** `init` (migrate, then seed ./fixtures/users when present), `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '../../db/migrator.js';
 import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
@@ -125,6 +125,8 @@ export async function runStatus(rt: Runtime): Promise<void> {
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
   const run = await migrateLatest(db.knex, MIGRATIONS);
+  const { seedForInit, seedJson, seedSummary } = await import('./seed.js');
+  const seeded = await seedForInit(rt);
   // A signing key when none can sign (needs the key secret: exit 2 on PostgreSQL without one).
   const signing = await (await rt.auth()).keys.ensureSigningKey();
   const status = await readDatabaseStatus(db.knex);
@@ -132,6 +134,7 @@ export async function runInit(rt: Runtime): Promise<void> {
   const doc = {
     database: db.description,
     migrations: runJson(run),
+    seed: seeded && seedJson(seeded),
     schema: status.schema,
     counts: status.counts,
     key: { created: signing.rotated, kid: signing.key.kid, alg: signing.key.alg },
@@ -144,6 +147,7 @@ export async function runInit(rt: Runtime): Promise<void> {
         ? `schema is up to date (${status.schema.version})`
         : `applied ${run.migrations.length} migration(s): ${run.migrations.join(', ')}`,
     );
+    if (seeded) out.line(seedSummary(seeded));
     out.line(
       signing.rotated
         ? `made signing key ${signing.key.kid} (${signing.key.alg})`

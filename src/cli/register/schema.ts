@@ -8,7 +8,7 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
   examples(
     lazyAction(
       kit,
-      program.command('init').description('prepare a database: apply migrations (and more as the tool grows); prints a summary'),
+      program.command('init').description('prepare a database: apply migrations, seed ./fixtures/users when present; prints a summary'),
       async () => (await load()).runInit,
     ),
     ['kaiju-auth init', 'kaiju-auth init --database-url postgres://app@db.internal/app'],

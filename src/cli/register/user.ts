@@ -1,5 +1,5 @@
-/** Declares `user ...`; handlers in commands/user.ts and commands/user-password.ts. */
-import type { Command } from 'commander';
+/** Declares `user ...`; handlers in commands/user.ts, user-password.ts, user-import.ts and user-export.ts. */
+import { Option, type Command } from 'commander';
 import { collect, collectList, examples, intArg, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/user.js');
@@ -127,5 +127,46 @@ export function registerUserCommands(program: Command, kit: Kit): void {
   examples(
     lazyAction(kit, user.command('permissions <user>').description('effective permissions (enabled ones, through groups)'), async () => (await load()).runPermissions),
     ['kaiju-auth user permissions alice --json'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      user
+        .command('import <file>')
+        .description(
+          'import users from CSV (username,email,password,password_hash,full_name,groups), JSON Lines or a JSON array; ' +
+            'the whole file is checked first (exit 6 lists every problem, nothing written), then written in batches',
+        )
+        .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json']))
+        .addOption(new Option('--on-conflict <policy>', 'existing username: fail (exit 5), skip, or update it').choices(['fail', 'skip', 'update']).default('fail'))
+        .option('--batch-size <n>', 'rows per transaction (default 1000)', intArg(1, 100_000))
+        .option(ROUNDS[0], 'bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)', intArg(4, 31))
+        .option('--skip-invalid', 'import the valid rows of a file with invalid ones (still exits 6 with the list)'),
+      async () => (await import('../commands/user-import.js')).runImport,
+    ),
+    [
+      'kaiju-auth user import users.csv',
+      'kaiju-auth user import people.jsonl --on-conflict update --batch-size 5000',
+      'kaiju-auth user import legacy.json --on-conflict skip --json > report.json   # rerun after a crash: converges',
+    ],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      user
+        .command('export')
+        .description('export every user with its groups (JSON Lines or CSV, streamed); hashes only with --with-hashes')
+        .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+        .option('--with-hashes', 'include password hashes (never to a terminal; a file is created with mode 0600)')
+        .option('--out <file>', 'write to FILE instead of stdout'),
+      async () => (await import('../commands/user-export.js')).runExport,
+    ),
+    [
+      'kaiju-auth user export > users.jsonl',
+      'kaiju-auth user export --format csv --out users.csv',
+      'kaiju-auth user export --with-hashes --out backup.jsonl && kaiju-auth --database-url "$NEW" user import backup.jsonl',
+    ],
   );
 }

@@ -1,0 +1,107 @@
+/**
+ * `seed [DIR] [--dry-run]`: load kaiju fixtures (default ./fixtures/users). Prints the report (a
+ * table on a terminal, aligned text when piped, `{dry_run, created, updated, unchanged, changes,
+ * errors}` with --json); any problem in the fixtures: every problem listed, exit 6, nothing written.
+ */
+import { authError } from '../../core/errors.js';
+import type { KaijuAuth } from '../../core/auth.js';
+import type { FixtureProblem, SeedItem, SeedReport } from '../../core/fixtures/types.js';
+import { progressBar } from '../progress.js';
+import type { Runtime } from '../runtime.js';
+
+export const DEFAULT_FIXTURES_DIR = './fixtures/users';
+
+const KIND_LABEL = { permissions: 'permission', groups: 'group', users: 'user' } as const;
+
+/** The JSON document of a seed (items are left out: created/updated/unchanged list them). */
+export function seedJson(report: SeedReport) {
+  const { dry_run, created, updated, unchanged, changes, errors } = report;
+  return { dry_run, created, updated, unchanged, changes, errors };
+}
+
+/** `file:line:col: path: message (code)`, one problem a line. */
+export function formatProblem(p: FixtureProblem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
+  return `${where}: ${p.path}: ${p.message} (${p.code})`;
+}
+
+function changeText(item: SeedItem): string {
+  const parts = item.fields.filter((f) => f !== 'permissions' && f !== 'groups');
+  const sets: string[] = [];
+  if (item.added?.length) sets.push(...item.added.map((x) => `+${x}`));
+  if (item.removed?.length) sets.push(...item.removed.map((x) => `-${x}`));
+  if (sets.length > 0) parts.push(`${item.kind === 'users' ? 'groups' : 'permissions'} ${sets.join(' ')}`);
+  return parts.join(', ');
+}
+
+async function printReport(rt: Runtime, report: SeedReport): Promise<void> {
+  const { out } = rt;
+  const { c } = out;
+  const verb = { create: c.green('create'), update: c.yellow('update'), unchanged: c.dim('unchanged') };
+  const shown = report.dry_run ? report.items : report.items.filter((i) => i.action !== 'unchanged');
+  if (shown.length > 0) {
+    await out.table(
+      ['kind', 'id', report.dry_run ? 'plan' : 'done', 'changes'],
+      shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dry_run ? verb[i.action] : i.action === 'create' ? c.green('created') : c.yellow('updated'), changeText(i)]),
+    );
+  }
+  const kinds = ['permissions', 'groups', 'users'] as const;
+  const total = (k: (typeof kinds)[number]) => report.created[k].length + report.updated[k].length + report.unchanged[k].length;
+  if (kinds.every((k) => report.created[k].length === 0 && report.updated[k].length === 0)) {
+    out.line(`${report.dry_run ? 'nothing would change' : 'nothing to do'}: ${kinds.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
+    return;
+  }
+  out.line('');
+  await out.table(
+    ['', report.dry_run ? 'would create' : 'created', report.dry_run ? 'would update' : 'updated', 'unchanged'],
+    kinds.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length]),
+    { align: ['left', 'right', 'right', 'right'] },
+  );
+  if (report.dry_run) out.notice('dry run: nothing was written');
+}
+
+/** Seed `dir` with an open core, print the report, throw (exit 6) on problems. Used by `seed` and `init`. */
+export async function seedAndReport(rt: Runtime, auth: KaijuAuth, dir: string, opts: { dryRun?: boolean; print?: boolean }): Promise<SeedReport> {
+  const bar = await progressBar(rt, 'hashing passwords', 'users');
+  const report = await auth.fixtures.seed(dir, {
+    dryRun: !!opts.dryRun,
+    onHashProgress: (done, total) => bar.update(done, total),
+  });
+  bar.stop();
+  if (report.errors.length > 0) {
+    if (rt.out.json) rt.out.writeJson(seedJson(report));
+    else for (const p of report.errors) rt.out.errorLine(formatProblem(p));
+    throw authError('data.invalid', `${report.errors.length} problem(s) in the fixtures in ${dir}; nothing was written`, {
+      dir,
+      problems: report.errors.length,
+    });
+  }
+  if (opts.print !== false) await rt.out.result(seedJson(report), () => printReport(rt, report));
+  return report;
+}
+
+export async function runSeed(rt: Runtime, opts: { dryRun?: boolean }, dir?: string): Promise<void> {
+  const auth = await rt.auth();
+  await seedAndReport(rt, auth, dir ?? DEFAULT_FIXTURES_DIR, opts);
+}
+
+export { printReport as printSeedReport };
+
+/**
+ * `init`'s seed step: seed ./fixtures/users when that directory exists (null otherwise). The
+ * report is returned for init's summary, not printed; problems still exit 6.
+ */
+export async function seedForInit(rt: Runtime): Promise<SeedReport | null> {
+  const { stat } = await import('node:fs/promises');
+  const info = await stat(DEFAULT_FIXTURES_DIR).catch(() => null);
+  if (!info?.isDirectory()) return null;
+  const report = await seedAndReport(rt, await rt.auth(), DEFAULT_FIXTURES_DIR, { print: false });
+  return report;
+}
+
+/** One line for init's summary. */
+export function seedSummary(report: SeedReport): string {
+  const kinds = ['permissions', 'groups', 'users'] as const;
+  const n = (k: 'created' | 'updated' | 'unchanged') => kinds.reduce((sum, kind) => sum + report[k][kind].length, 0);
+  return `seeded ${DEFAULT_FIXTURES_DIR}: ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged`;
+}

@@ -1,0 +1,70 @@
+/**
+ * `user export`: every user with its groups as JSON Lines (default) or CSV, streamed. Hashes only
+ * with --with-hashes, and then never to a terminal; a file written with hashes is created with
+ * mode 0600. With --json and no --out the users come as one JSON array.
+ */
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
+import { authError } from '../../core/errors.js';
+import type { ExportFormat } from '../../core/bulk/types.js';
+import { progressBar } from '../progress.js';
+import type { Runtime } from '../runtime.js';
+
+export interface ExportFlags {
+  format?: ExportFormat;
+  withHashes?: boolean;
+  out?: string;
+}
+
+export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
+  const toStdout = opts.out === undefined || opts.out === '-';
+  const withHashes = !!opts.withHashes;
+  if (withHashes && toStdout && rt.io.stdout.isTTY) {
+    throw authError('cli.refused', 'refusing to print password hashes to a terminal: use --out FILE (created with mode 0600) or redirect stdout');
+  }
+  if (toStdout && rt.config.json && opts.format === 'csv') {
+    throw authError('cli.usage', '--json writes the users as one JSON array: it cannot be combined with --format csv without --out');
+  }
+  const format = toStdout && rt.config.json ? 'json' : (opts.format ?? 'jsonl');
+  const auth = await rt.auth();
+  const { countUsers, encodeExportPage, recordExport } = await import('../../core/bulk/export.js');
+
+  let handle: Awaited<ReturnType<typeof open>> | null = null;
+  if (!toStdout) {
+    handle = await open(opts.out as string, 'w', withHashes ? 0o600 : 0o666);
+    rt.onClose(async () => {
+      await handle?.close();
+    });
+    // The mode only applies to a new file: an existing one is narrowed too.
+    if (withHashes) await handle.chmod(0o600);
+  }
+  const write = async (text: string) => {
+    if (text === '') return;
+    if (handle) await handle.write(text);
+    else if (!rt.io.stdout.write(text)) await once(rt.io.stdout, 'drain');
+  };
+
+  const total = await countUsers(auth.knex);
+  const bar = toStdout ? null : await progressBar(rt, 'exporting', 'users');
+  let count = 0;
+  if (format === 'json') await write('[\n');
+  for await (const page of auth.bulk.export({ withHashes })) {
+    await write(await encodeExportPage(format, page, withHashes, count === 0));
+    count += page.length;
+    bar?.update(count, total);
+  }
+  if (count === 0 && format === 'csv') await write(await encodeExportPage('csv', [], withHashes, true));
+  if (format === 'json') await write('\n]\n');
+  bar?.stop();
+  await handle?.close();
+  handle = null;
+  const destination = toStdout ? 'stdout' : (opts.out as string);
+  await recordExport(auth.ctx, { users: count, credentials: withHashes, format, destination });
+  if (!toStdout) {
+    await rt.out.result({ exported: count, file: destination, format, with_hashes: withHashes }, () =>
+      rt.out.line(`exported ${count} user(s) to ${destination}${withHashes ? ' (with password hashes, mode 0600)' : ''}`),
+    );
+  } else {
+    rt.out.notice(`exported ${count} user(s)`);
+  }
+}

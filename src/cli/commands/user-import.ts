@@ -1,0 +1,78 @@
+/**
+ * `user import FILE`: provisioning from CSV, JSON Lines or a JSON array. Every problem of the file
+ * is listed (stderr, or the report's `errors` with --json) with its row, field and code. Exit 6
+ * for invalid rows (nothing written, or with --skip-invalid the valid rows imported), 5 for
+ * conflicts (with --on-conflict fail: where it stopped and how much was imported before).
+ */
+import { authError } from '../../core/errors.js';
+import type { ImportFormat, ConflictPolicy, ImportProblem, ImportReport } from '../../core/bulk/types.js';
+import { progressBar } from '../progress.js';
+import type { Runtime } from '../runtime.js';
+
+export interface ImportFlags {
+  format?: ImportFormat;
+  onConflict?: ConflictPolicy;
+  batchSize?: number;
+  rounds?: number;
+  skipInvalid?: boolean;
+}
+
+/** The JSON document of an import. */
+export function importJson(r: ImportReport) {
+  return { created: r.created, updated: r.updated, unchanged: r.unchanged, errors: r.errors, rows: r.rows, skipped: r.skipped, stopped: r.stopped };
+}
+
+export function formatImportProblem(file: string, p: ImportProblem): string {
+  const where = p.row === 0 ? file : `${file}: row ${p.row}`;
+  const line = p.line !== undefined ? ` (line ${p.line}${p.column !== undefined ? `, column ${p.column}` : ''})` : '';
+  const field = p.field ? `${p.field}: ` : '';
+  return `${where}${line}: ${field}${p.message} (${p.code})`;
+}
+
+export async function runImport(rt: Runtime, opts: ImportFlags, file: string): Promise<void> {
+  const { formatOf } = await import('../../core/bulk/records.js');
+  const format = formatOf(file, opts.format);
+  if (!format) throw authError('cli.usage', `cannot tell the format of ${file} from its name: pass --format csv, jsonl or json`);
+  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const validating = await progressBar(rt, 'validating', 'bytes');
+  const importing = await progressBar(rt, 'importing ', 'users');
+  const report = await auth.bulk.import(file, {
+    format,
+    onConflict: opts.onConflict ?? 'fail',
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    skipInvalid: !!opts.skipInvalid,
+    onProgress: (p) => {
+      if (p.phase === 'validate') validating.update(p.done, p.total);
+      else {
+        validating.stop();
+        importing.update(p.done, p.total);
+      }
+    },
+  });
+  validating.stop();
+  importing.stop();
+
+  const { out } = rt;
+  if (!out.json) for (const p of report.errors) out.errorLine(formatImportProblem(file, p));
+  await out.result(importJson(report), () => {
+    out.line(
+      `${file}: ${report.rows} row(s): ${out.c.green(`${report.created.users} created`)}, ${report.updated.users} updated, ` +
+        `${report.unchanged.users} unchanged, ${report.skipped} not imported`,
+    );
+  });
+  const imported = report.created.users + report.updated.users;
+  if (report.stopped) {
+    throw authError('auth.user.exists', `stopped at row ${report.stopped.row}: ${report.stopped.message}; that batch was rolled back, ${imported} user(s) from earlier batches were imported (rerun with --on-conflict skip or update to continue)`, {
+      row: report.stopped.row,
+      imported,
+    });
+  }
+  if (report.errors.length === 0) return;
+  const invalid = report.errors.filter((e) => e.code !== 'auth.user.exists').length;
+  const conflicts = report.errors.length - invalid;
+  if (invalid > 0) {
+    const what = opts.skipInvalid && imported + report.unchanged.users > 0 ? 'the valid rows were imported' : 'nothing was written';
+    throw authError('data.invalid', `${invalid} problem(s) in ${file}${conflicts > 0 ? ` and ${conflicts} conflict(s)` : ''}; ${what}`, { problems: invalid, conflicts });
+  }
+  throw authError('auth.user.exists', `${conflicts} row(s) conflict with existing users (email already taken); the other rows were imported`, { conflicts });
+}

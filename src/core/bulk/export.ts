@@ -1,0 +1,92 @@
+/**
+ * `user export`: every user with its groups, page by page in username order (keyset pagination:
+ * each page is one statement that starts after the last username seen, so memory and per-page
+ * cost stay constant however many users there are). Password hashes only when asked; the rows
+ * are in the import's format, so an export with hashes imports back as it was.
+ */
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit.js';
+import type { CoreContext } from '../context.js';
+import type { ExportFormat } from './types.js';
+
+export interface ExportedUser {
+  username: string;
+  email: string;
+  full_name: string | null;
+  groups: string[];
+  is_active: boolean;
+  is_blocked: boolean;
+  settings: Record<string, unknown>;
+  /** Only with `withHashes`. */
+  password_hash?: string;
+}
+
+export interface ExportOptions {
+  withHashes?: boolean;
+  /** Users per statement (default 1000). */
+  pageSize?: number;
+}
+
+/** Every user, in username order, one page at a time. */
+export async function* exportUsers(db: Knex, options: ExportOptions = {}): AsyncGenerator<ExportedUser[]> {
+  const pageSize = options.pageSize ?? 1000;
+  let after: string | null = null;
+  for (;;) {
+    const q = db('users as u')
+      .select(
+        'u.username',
+        'u.email',
+        'u.full_name',
+        'u.is_active',
+        'u.is_blocked',
+        'u.settings',
+        db.raw(`coalesce((select json_agg(ug.group_id order by ug.group_id) from user_groups ug where ug.user_id = u.id), '[]'::json) as groups`),
+      )
+      .orderBy('u.username')
+      .limit(pageSize);
+    if (options.withHashes) q.select('u.password');
+    if (after !== null) q.where('u.username', '>', after);
+    const rows = (await q) as (Omit<ExportedUser, 'password_hash' | 'groups'> & { groups: string[] | string; password?: Buffer })[];
+    if (rows.length === 0) return;
+    yield rows.map(({ password, groups, ...u }) => ({
+      ...u,
+      groups: typeof groups === 'string' ? (JSON.parse(groups) as string[]) : groups,
+      ...(password !== undefined ? { password_hash: password.toString('latin1') } : {}),
+    }));
+    after = rows[rows.length - 1]?.username ?? null;
+    if (rows.length < pageSize) return;
+  }
+}
+
+/** Field order of exported rows; with hashes, `password_hash` is added after `email`. */
+export function exportColumns(withHashes: boolean): string[] {
+  return ['username', 'email', ...(withHashes ? ['password_hash'] : []), 'full_name', 'groups', 'is_active', 'is_blocked', 'settings'];
+}
+
+/** Text of a page in the chosen format (CSV: `;` between groups, settings as JSON text). */
+export async function encodeExportPage(format: ExportFormat | 'json', users: ExportedUser[], withHashes: boolean, first: boolean): Promise<string> {
+  if (format === 'jsonl') return users.map((u) => `${JSON.stringify(ordered(u, withHashes))}\n`).join('');
+  if (format === 'json') return users.map((u, i) => `${first && i === 0 ? '' : ',\n'}${JSON.stringify(ordered(u, withHashes))}`).join('');
+  const { stringify } = await import('csv-stringify/sync');
+  const columns = exportColumns(withHashes);
+  const records = users.map((u) => {
+    const o = u as unknown as Record<string, unknown>;
+    return columns.map((c) => (c === 'groups' ? u.groups.join(';') : c === 'settings' ? JSON.stringify(u.settings) : (o[c] ?? '')) as string);
+  });
+  return stringify(first ? [columns, ...records] : records, { cast: { boolean: (b) => (b ? 'true' : 'false') } });
+}
+
+function ordered(u: ExportedUser, withHashes: boolean): ExportedUser {
+  return Object.fromEntries(exportColumns(withHashes).map((c) => [c, u[c as keyof ExportedUser]])) as unknown as ExportedUser;
+}
+
+export async function countUsers(db: Knex): Promise<number> {
+  const row = (await db('users').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+/** The audit row of an export: who took the users out, and whether with their hashes (`credentials`). */
+export async function recordExport(ctx: CoreContext, summary: { users: number; credentials: boolean; format: string; destination: string }): Promise<void> {
+  await recordAudit(ctx.db, ctx.settings.actor, { command: 'user.export', targetType: 'user', target: summary.destination, summary });
+}
+

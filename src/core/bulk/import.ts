@@ -1,0 +1,216 @@
+/**
+ * `user import`: two streaming passes over the file. The first lists every problem (nothing is
+ * written unless the file is clean, or `skipInvalid` says to import the valid rows). The second
+ * imports in batches, each one transaction: per batch one read finds the users that already exist
+ * (so `skip` never hashes their passwords, and a rerun after a crash only hashes what is missing),
+ * plain passwords are hashed on all cores, and the next batches are read and hashed while the
+ * current one is written.
+ */
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CoreContext } from '../context.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
+import { authError } from '../errors.js';
+import { HashQueue } from '../hash-queue.js';
+import { bcryptCost, type PasswordHasher } from '../passwords.js';
+import { inJsonList } from '../set-sql.js';
+import { readRecords } from './records.js';
+import { checkRecord } from './row-rules.js';
+import type { ConflictPolicy, ImportFormat, ImportProblem, ImportReport, ImportRow } from './types.js';
+import { validateImportFile } from './validate-file.js';
+import { writeBatch, type PreparedRow } from './write-batch.js';
+
+export interface ImportProgress {
+  phase: 'validate' | 'import';
+  done: number;
+  total: number;
+}
+
+export interface UserImportOptions {
+  format: ImportFormat;
+  onConflict?: ConflictPolicy;
+  /** Rows per transaction (default 1000). */
+  batchSize?: number;
+  /** Import the valid rows of a file that has invalid ones (they are still reported). */
+  skipInvalid?: boolean;
+  /** bcrypt cost for plain passwords (default: the context's). */
+  rounds?: number;
+  hasher?: PasswordHasher;
+  /** Hashes at once (default: the number of CPUs). */
+  concurrency?: number;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+interface PreparedBatch {
+  rows: PreparedRow[];
+  conflicts: ImportProblem[];
+}
+
+/** Batches prepared ahead of the one being written: reading and hashing overlap the writes. */
+const LOOKAHEAD = 2;
+
+function conflict(r: ImportRow, field: 'username' | 'email', message: string): ImportProblem {
+  return { row: r.row, ...(r.line !== undefined ? { line: r.line } : {}), field, code: 'auth.user.exists', message, value: field === 'email' ? r.email : r.username };
+}
+
+async function fileStamp(file: string): Promise<string> {
+  const s = await stat(file).catch(() => null);
+  if (!s?.isFile()) throw authError('data.file_unreadable', `cannot read ${file}: not a file`, { file });
+  return `${s.size}:${s.mtimeMs}`;
+}
+
+export async function importUsers(ctx: CoreContext, file: string, options: UserImportOptions): Promise<ImportReport> {
+  const policy = options.onConflict ?? 'fail';
+  const batchSize = options.batchSize ?? 1000;
+  const rounds = options.rounds ?? ctx.settings.bcryptRounds;
+  const queue = new HashQueue({ rounds, ...(options.hasher ? { hasher: options.hasher } : {}), ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+  const db = ctx.db;
+  const report: ImportReport = { created: { users: 0 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 0, skipped: 0, stopped: null };
+
+  const stamp = await fileStamp(file);
+  const size = Number(stamp.split(':')[0]);
+  let bytes = 0;
+  const validation = await validateImportFile(db, file, options.format, (n) => {
+    bytes += n;
+    options.onProgress?.({ phase: 'validate', done: Math.min(bytes, size), total: size });
+  });
+  report.rows = validation.rows;
+  report.errors = validation.problems;
+  report.skipped = validation.invalidRows.size;
+  if (validation.problems.length > 0 && !options.skipInvalid) {
+    report.skipped = validation.rows;
+    return report;
+  }
+  if ((await fileStamp(file)) !== stamp) {
+    throw authError('data.file_invalid', `${file} changed while it was being imported; run the import again`, { file });
+  }
+
+  async function* validRows(): AsyncGenerator<ImportRow> {
+    for await (const rec of readRecords(file, options.format)) {
+      if (rec.fatal) return;
+      if (validation.invalidRows.has(rec.row)) continue;
+      const checked = checkRecord(rec, options.format === 'csv', true);
+      if (checked.row) yield checked.row;
+    }
+  }
+
+  async function* batches(): AsyncGenerator<ImportRow[]> {
+    let batch: ImportRow[] = [];
+    for await (const row of validRows()) {
+      batch.push(row);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /** Decide create/update/skip from one read of the existing users, and hash what must be. */
+  async function prepare(rows: ImportRow[]): Promise<PreparedBatch> {
+    const existing = (await db('users')
+      .select('id', 'username', 'email', 'password')
+      .where((w) => w.whereRaw(...inJsonList('username', rows.map((r) => r.username))).orWhereRaw(...inJsonList('email', rows.map((r) => r.email))))) as {
+      id: string;
+      username: string;
+      email: string;
+      password: Buffer;
+    }[];
+    const byName = new Map(existing.map((u) => [u.username, u]));
+    const byEmail = new Map(existing.map((u) => [u.email, u]));
+    const conflicts: ImportProblem[] = [];
+    const prepared = await Promise.all(
+      rows.map(async (r): Promise<PreparedRow | null> => {
+        const current = byName.get(r.username);
+        const owner = byEmail.get(r.email);
+        if (owner && owner.username !== r.username) {
+          conflicts.push(conflict(r, 'email', `email ${r.email} already belongs to user ${owner.username}`));
+          return null;
+        }
+        if (current && policy === 'fail') {
+          conflicts.push(conflict(r, 'username', `user ${r.username} already exists`));
+          return null;
+        }
+        if (current && policy === 'skip') return { ...r, action: 'skip', id: current.id };
+        let hash = r.passwordHash;
+        if (hash === undefined && r.password !== undefined) {
+          // Keep a stored hash that already matches at the wanted cost: a rerun changes nothing.
+          const stored = current?.password.toString('latin1');
+          const keep = stored !== undefined && bcryptCost(stored) === rounds && (await queue.verify(r.password, stored));
+          hash = keep ? stored : (await queue.hash(r.password)).hash.toString('latin1');
+        }
+        return { ...r, action: current ? 'update' : 'create', id: current?.id ?? randomUUID(), ...(hash !== undefined ? { hash } : {}) };
+      }),
+    );
+    conflicts.sort((a, b) => a.row - b.row);
+    return { rows: prepared.filter((r): r is PreparedRow => r !== null), conflicts };
+  }
+
+  const total = validation.valid;
+  let done = 0;
+  options.onProgress?.({ phase: 'import', done, total });
+  const source = path.basename(file);
+  const it = batches();
+  const ahead: Promise<PreparedBatch>[] = [];
+  const pull = async (): Promise<void> => {
+    const next = await it.next();
+    if (!next.done) {
+      const p = prepare(next.value);
+      p.catch(() => undefined); // observed when its turn comes
+      ahead.push(p);
+    }
+  };
+  try {
+    for (let i = 0; i < LOOKAHEAD; i++) await pull();
+    while (ahead.length > 0) {
+      const batch = await (ahead.shift() as Promise<PreparedBatch>);
+      if (batch.conflicts.length > 0 && policy === 'fail') {
+        report.stopped = batch.conflicts[0] ?? null;
+        report.errors.push(...batch.conflicts);
+        break;
+      }
+      report.errors.push(...batch.conflicts);
+      let rows = batch.rows;
+      // Read (and start hashing) the batch after next while this one is written.
+      let pulled: Promise<void> | null = pull();
+      for (;;) {
+        try {
+          const writing = writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+          if (pulled) {
+            writing.catch(() => undefined);
+            await pulled;
+            pulled = null;
+          }
+          const r = await writing;
+          report.created.users += r.created;
+          report.updated.users += r.updated;
+          report.unchanged.users += r.unchanged;
+          break;
+        } catch (err) {
+          // Someone else wrote a clashing email or removed a group since this batch was read.
+          if (isForeignKeyViolation(err)) throw authError('auth.group.not_found', 'a group named in the file was deleted during the import', {}, err);
+          const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
+          const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
+          if (!culprit) throw err;
+          const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
+          report.errors.push(problem);
+          if (policy === 'fail') {
+            report.stopped = problem;
+            break;
+          }
+          rows = rows.filter((r) => r !== culprit);
+        }
+      }
+      if (report.stopped) break;
+      done += batch.rows.length + batch.conflicts.length;
+      options.onProgress?.({ phase: 'import', done, total });
+    }
+  } finally {
+    await Promise.allSettled(ahead);
+    await it.return(undefined);
+  }
+  report.errors.sort((a, b) => a.row - b.row);
+  report.skipped = report.rows - report.created.users - report.updated.users - report.unchanged.users;
+  return report;
+}

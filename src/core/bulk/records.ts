@@ -1,0 +1,151 @@
+/**
+ * Reading user import files as a stream of records, in constant memory, whatever their size:
+ * CSV with a header (csv-parse: quoting, BOM, CRLF, empty lines skipped), JSON Lines (readline),
+ * or one JSON array (stream-json). Each record carries its 1-based row number (and line, where
+ * lines mean something); what cannot be read becomes a located problem instead of a crash, so
+ * the validation pass can list every problem of the file.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parseJsonText } from '../json-text.js';
+import { IMPORT_COLUMNS, type ImportFormat } from './types.js';
+
+export interface RawRecord {
+  row: number;
+  line?: number;
+  /** The record's fields as read (CSV: strings; JSON: any JSON values). */
+  fields?: Record<string, unknown>;
+  /** Why the record could not be read. */
+  problem?: { message: string; line?: number; column?: number };
+  /** A problem with the whole file (a bad CSV header, broken JSON array): nothing after it is read. */
+  fatal?: boolean;
+}
+
+/** The format from `--format`, else from the file name's extension. */
+export function formatOf(file: string, explicit?: ImportFormat): ImportFormat | null {
+  if (explicit) return explicit;
+  const m = /\.(csv|jsonl|ndjson|json)$/i.exec(file);
+  if (!m) return null;
+  const ext = (m[1] ?? '').toLowerCase();
+  return ext === 'ndjson' ? 'jsonl' : (ext as ImportFormat);
+}
+
+function countBytes(stream: Readable, onBytes?: (n: number) => void): Readable {
+  if (onBytes) stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+  return stream;
+}
+
+async function* csvRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+  const { parse } = await import('csv-parse');
+  const skipped: { message: string; afterLine: number }[] = [];
+  let lastLine = 0;
+  const parser = countBytes(createReadStream(file), onBytes).pipe(
+    parse({
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        skipped.push({ message: err?.message.replace(/ at line \d+$/, '') ?? 'unreadable record', afterLine: lastLine });
+        return undefined;
+      },
+    }),
+  );
+  let header: string[] | null = null;
+  let row = 0;
+  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for (const s of skipped.splice(0)) yield { row: ++row, line: s.afterLine + 1, problem: { message: s.message } };
+    lastLine = item.info.lines;
+    if (!header) {
+      header = item.record.map((h) => h.trim());
+      const unknown = header.filter((h) => !(IMPORT_COLUMNS as readonly string[]).includes(h));
+      const missing = ['username', 'email'].filter((h) => !header?.includes(h));
+      const dup = header.filter((h, i) => header?.indexOf(h) !== i);
+      const noSecret = !header.includes('password') && !header.includes('password_hash');
+      if (unknown.length > 0 || missing.length > 0 || dup.length > 0 || noSecret) {
+        const why = [
+          unknown.length > 0 ? `unknown column(s) ${unknown.join(', ')}` : '',
+          missing.length > 0 ? `missing column(s) ${missing.join(', ')}` : '',
+          dup.length > 0 ? `repeated column(s) ${dup.join(', ')}` : '',
+          noSecret ? 'a password or password_hash column is needed' : '',
+        ].filter(Boolean);
+        yield { row: 0, line: 1, fatal: true, problem: { message: `bad header: ${why.join('; ')} (columns: ${IMPORT_COLUMNS.join(',')})` } };
+        parser.destroy();
+        return;
+      }
+      continue;
+    }
+    row += 1;
+    if (item.record.length !== header.length) {
+      yield { row, line: item.info.lines, problem: { message: `expected ${header.length} fields as in the header, found ${item.record.length}` } };
+      continue;
+    }
+    const fields: Record<string, unknown> = {};
+    header.forEach((h, i) => (fields[h] = item.record[i]));
+    yield { row, line: item.info.lines, fields };
+  }
+  for (const s of skipped.splice(0)) yield { row: ++row, line: s.afterLine + 1, problem: { message: s.message } };
+  if (!header) yield { row: 0, line: 1, fatal: true, problem: { message: 'empty file: a header line is needed' } };
+}
+
+async function* jsonlRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+  const lines = createInterface({ input: countBytes(createReadStream(file, { encoding: 'utf8' }), onBytes), crlfDelay: Infinity });
+  let line = 0;
+  let row = 0;
+  for await (const text of lines) {
+    line += 1;
+    if (text.trim() === '' || (line === 1 && text === '\uFEFF')) continue;
+    row += 1;
+    const parsed = parseJsonText(text);
+    if (!parsed.ok) {
+      yield { row, line, problem: { message: `invalid JSON: ${parsed.error.message}`, line, column: parsed.error.column } };
+    } else if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+      yield { row, line, problem: { message: 'expected a JSON object' } };
+    } else {
+      yield { row, line, fields: parsed.value as Record<string, unknown> };
+    }
+  }
+}
+
+/** Where a JSON file stops being valid JSON (read again with the verifier, streaming). */
+async function locateJsonError(file: string): Promise<{ message: string; line?: number; column?: number }> {
+  const { verifier } = await import('stream-json/utils/verifier.js');
+  return new Promise((resolve) => {
+    const v = verifier.asStream();
+    v.on('error', (err: { message: string; line?: number; pos?: number }) =>
+      resolve({ message: `invalid JSON: ${err.message.replace(/^ERROR at \d+ \(\d+, \d+\): /, '').replace(/^Verifier (cannot parse input: |has )/, '')}`, line: err.line, column: err.pos }),
+    );
+    // Valid JSON that is not an array of objects.
+    v.on('finish', () => resolve({ message: 'expected a JSON array of user objects' }));
+    v.resume();
+    createReadStream(file).pipe(v);
+  });
+}
+
+async function* jsonArrayRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+  const [{ parser }, { streamArray }] = await Promise.all([import('stream-json'), import('stream-json/streamers/stream-array.js')]);
+  const tokens = countBytes(createReadStream(file), onBytes).pipe(parser.asStream());
+  const items = tokens.pipe(streamArray.asStream());
+  // A parse error is raised on the token stream; carry it to the one we iterate.
+  tokens.on('error', (err) => items.destroy(err));
+  try {
+    for await (const { key, value } of items as AsyncIterable<{ key: number; value: unknown }>) {
+      const row = key + 1;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        yield { row, problem: { message: 'expected a JSON object' } };
+      } else {
+        yield { row, fields: value as Record<string, unknown> };
+      }
+    }
+  } catch {
+    yield { row: 0, fatal: true, problem: await locateJsonError(file) };
+  }
+}
+
+export function readRecords(file: string, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+  if (format === 'csv') return csvRecords(file, onBytes);
+  if (format === 'jsonl') return jsonlRecords(file, onBytes);
+  return jsonArrayRecords(file, onBytes);
+}

@@ -1,0 +1,85 @@
+/**
+ * The import's first pass: read the whole file (streaming) and list every problem before anything
+ * is written: unreadable records, field rules, duplicate usernames and emails inside the file,
+ * groups that do not exist. Memory holds the usernames and emails seen (for duplicates), never
+ * the rows; unknown groups are looked up one chunk of rows at a time, each group name once.
+ */
+import type { Knex } from 'knex';
+import { inJsonList } from '../set-sql.js';
+import { readRecords } from './records.js';
+import { checkRecord } from './row-rules.js';
+import type { ImportFormat, ImportProblem } from './types.js';
+
+export interface ValidationResult {
+  rows: number;
+  valid: number;
+  problems: ImportProblem[];
+  /** Rows with at least one problem (skipped by --skip-invalid). */
+  invalidRows: Set<number>;
+  /** The file itself is unusable past some point (bad header, broken JSON array). */
+  fatal: boolean;
+}
+
+const GROUP_CHUNK = 1000;
+
+export async function validateImportFile(
+  db: Knex,
+  file: string,
+  format: ImportFormat,
+  onBytes?: (n: number) => void,
+): Promise<ValidationResult> {
+  const result: ValidationResult = { rows: 0, valid: 0, problems: [], invalidRows: new Set(), fatal: false };
+  const usernames = new Map<string, number>();
+  const emails = new Map<string, number>();
+  const knownGroups = new Map<string, boolean>();
+  let pending: { row: number; line?: number; groups: string[] }[] = [];
+
+  const fail = (p: ImportProblem) => {
+    result.problems.push(p);
+    if (p.row > 0) result.invalidRows.add(p.row);
+  };
+
+  const checkGroups = async () => {
+    const unseen = [...new Set(pending.flatMap((p) => p.groups))].filter((g) => !knownGroups.has(g));
+    if (unseen.length > 0) {
+      const found = new Set((await db('groups').whereRaw(...inJsonList('id', unseen)).pluck('id')) as string[]);
+      for (const g of unseen) knownGroups.set(g, found.has(g));
+    }
+    for (const p of pending) {
+      for (const g of p.groups) {
+        if (!knownGroups.get(g)) {
+          fail({ row: p.row, ...(p.line !== undefined ? { line: p.line } : {}), field: 'groups', code: 'auth.group.not_found', message: `unknown group ${g}`, value: g });
+        }
+      }
+    }
+    pending = [];
+  };
+
+  for await (const rec of readRecords(file, format, onBytes)) {
+    if (rec.fatal) {
+      result.fatal = true;
+      fail({ row: 0, ...(rec.line !== undefined ? { line: rec.line } : {}), ...(rec.problem?.line !== undefined ? { line: rec.problem.line } : {}), ...(rec.problem?.column !== undefined ? { column: rec.problem.column } : {}), code: 'data.file_invalid', message: rec.problem?.message ?? 'unreadable file' });
+      break;
+    }
+    result.rows += 1;
+    const checked = checkRecord(rec, format === 'csv');
+    if (!checked.row) {
+      checked.problems.forEach(fail);
+      continue;
+    }
+    const { row } = checked;
+    const where = { row: row.row, ...(row.line !== undefined ? { line: row.line } : {}) };
+    const firstName = usernames.get(row.username);
+    const firstEmail = emails.get(row.email);
+    if (firstName !== undefined) fail({ ...where, field: 'username', code: 'data.duplicate', message: `same username as row ${firstName}`, value: row.username });
+    else usernames.set(row.username, row.row);
+    if (firstEmail !== undefined) fail({ ...where, field: 'email', code: 'data.duplicate', message: `same email as row ${firstEmail}`, value: row.email });
+    else emails.set(row.email, row.row);
+    if (row.groups.length > 0) pending.push({ ...where, groups: row.groups });
+    if (pending.length >= GROUP_CHUNK) await checkGroups();
+  }
+  await checkGroups();
+  result.problems.sort((a, b) => a.row - b.row);
+  result.valid = result.rows - result.invalidRows.size;
+  return result;
+}
