@@ -1,4 +1,5 @@
 /** `audit list`, `audit prune` and `status` through the built binary, on both backends. */
+import { MIGRATIONS } from '../../migrations/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/core/audit.js';
 import { BACKENDS } from '../support/db.js';
@@ -68,7 +69,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
     const doc = json<Record<string, unknown>>(r);
     expect(doc).toMatchObject({
       backend: backend === 'postgres' ? 'postgres' : 'embedded',
-      schema: { pending: [], current: true, applied: 2, version: '20260101000002_indexes_keystore_audit' },
+      schema: { pending: [], current: true, applied: MIGRATIONS.length, version: MIGRATIONS[MIGRATIONS.length - 1]?.name },
       counts: { users: 3, blocked_users: 1, inactive_users: 1, groups: 1, permissions: 2, live_sessions: 2, expired_sessions: 1 },
     });
     if (backend === 'postgres') expect(doc.database).not.toMatch(/:[^@/]*@/);

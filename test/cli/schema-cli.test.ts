@@ -182,11 +182,12 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         .trim()
         .split('\n')
         .map((l) => {
-          const m = /^(\w+):\s+(.*)$/.exec(l);
+          const m = /^(\w+(?: \w+)?):\s+(.*)$/.exec(l);
           return [m?.[1], m?.[2]];
         }),
     );
-    expect(Object.keys(text)).toEqual(['database', 'schema', 'pending', 'users', 'groups', 'permissions', 'sessions']);
+    expect(Object.keys(text)).toEqual(['database', 'schema', 'pending', 'users', 'groups', 'permissions', 'sessions', 'signing key']);
+    expect(text['signing key']).toBe('none can sign (run kaiju-auth keys rotate)');
     expect(text.schema).toBe(LATEST);
     expect(text.pending).toBe('none');
     expect(text.users).toBe('0 (0 blocked, 0 inactive)');
@@ -198,6 +199,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
     expect(json.code, json.stderr).toBe(0);
     expect(json.json()).toEqual({
       database: text.database,
+      backend: target.url ? 'postgres' : 'embedded',
       schema: { version: LATEST, applied: NAMES.length, pending: [], current: true },
       counts: {
         users: 0,
@@ -208,6 +210,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         live_sessions: 0,
         expired_sessions: 0,
       },
+      keys: { active: null, verifying: 0, expired: 0 },
     });
   });
 

@@ -13,8 +13,8 @@ export function registerCompletionCommand(program: Command, kit: Kit): void {
       async () => (await import('../commands/completion.js')).runCompletion,
     ),
     [
-      'source <(kaiju-auth completion bash)                       # in ~/.bashrc',
       'kaiju-auth completion zsh > "${fpath[1]}/_kaiju-auth"',
+      'source <(kaiju-auth completion bash)                       # in ~/.bashrc',
       'kaiju-auth completion fish > ~/.config/fish/completions/kaiju-auth.fish',
     ],
   );

@@ -5,7 +5,11 @@ import { examples, lazyAction, type Kit } from '../command-kit.js';
 const load = () => import('../commands/group.js');
 
 export function registerGroupCommands(program: Command, kit: Kit): void {
-  const group = program.command('group').description('groups and the permissions they grant');
+  const group = examples(program.command('group').description('groups and the permissions they grant'), [
+    'kaiju-auth group create editors',
+    'kaiju-auth group grant editors docs.read docs.write',
+    'kaiju-auth group matrix',
+  ]);
 
   examples(
     lazyAction(

@@ -5,7 +5,10 @@ import { examples, lazyAction, type Kit } from '../command-kit.js';
 const load = () => import('../commands/permission.js');
 
 export function registerPermissionCommands(program: Command, kit: Kit): void {
-  const permission = program.command('permission').description('permissions: the keys groups grant');
+  const permission = examples(program.command('permission').description('permissions: the keys groups grant'), [
+    'kaiju-auth permission create docs.read --tag docs',
+    'kaiju-auth permission list --by-tag',
+  ]);
 
   examples(
     lazyAction(

@@ -7,7 +7,11 @@ const loadPassword = () => import('../commands/user-password.js');
 const ROUNDS = ['--rounds <n>', 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'] as const;
 
 export function registerUserCommands(program: Command, kit: Kit): void {
-  const user = program.command('user').description('users: accounts, passwords, groups and permissions');
+  const user = examples(program.command('user').description('users: accounts, passwords, groups and permissions'), [
+    'kaiju-auth user register --username alice --email alice@example.com --group editors',
+    'kaiju-auth user show alice',
+    'kaiju-auth user list --json',
+  ]);
 
   examples(
     lazyAction(
