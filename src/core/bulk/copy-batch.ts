@@ -6,12 +6,14 @@
  * with nothing written, and the caller takes the batch through writeBatch, which handles
  * existing users by the conflict policy. Same rows, same result, as writeBatch would give.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { copyField, copyRows } from '../../db/copy.js';
 import { utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
 import { isUniqueViolation } from '../db-errors.js';
-import type { BatchResult, PreparedRow } from './write-batch.js';
+import type { ImportRow } from './types.js';
+import type { BatchResult } from './write-batch.js';
 
 const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'password', 'salt', 'is_active', 'is_blocked', 'settings', 'created'] as const;
 
@@ -29,19 +31,22 @@ export interface NewUsersCopy {
   rows: [number, number];
 }
 
-export function newUsersCopy(rows: PreparedRow[], now: Date): NewUsersCopy {
+/** New users as COPY text: each gets a new id; `hashes[i]` is the bcrypt string of `rows[i]`. */
+export function newUsersCopy(rows: readonly ImportRow[], hashes: readonly (string | undefined)[], now: Date): NewUsersCopy {
   const created = copyField(utcTimestampLiteral(now));
   let users = '';
   let groups = '';
-  for (const r of rows) {
-    if (r.hash === undefined) throw new Error(`import row ${r.row}: no hash to store`);
+  rows.forEach((r, i) => {
+    const hash = hashes[i];
+    if (hash === undefined) throw new Error(`import row ${r.row}: no hash to store`);
+    const id = randomUUID();
     // A bcrypt string is printable ASCII without backslashes: as bytea input it is its own bytes,
     // which is what kaiju stores (the salt: its first 29 characters).
-    users += `${r.id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(r.hash)}\t${copyField(r.hash.slice(0, 29))}\t${
+    users += `${id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(hash)}\t${copyField(hash.slice(0, 29))}\t${
       r.isActive ?? true ? 't' : 'f'
     }\t${r.isBlocked ?? false ? 't' : 'f'}\t${r.settings ? copyField(JSON.stringify(r.settings)) : '{}'}\t${created}\n`;
-    for (const g of r.groups) groups += `${copyField(g)}\t${r.id}\n`;
-  }
+    for (const g of r.groups) groups += `${copyField(g)}\t${id}\n`;
+  });
   return { users, groups, count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
 }
 

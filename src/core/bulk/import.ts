@@ -50,6 +50,7 @@ export interface UserImportOptions {
 interface PreparedBatch {
   /** The batch as read, to prepare again when it turns out not to be all new. */
   source: ImportRow[];
+  /** What writeBatch does with each row (empty when `copy` is tried first). */
   rows: PreparedRow[];
   conflicts: ImportProblem[];
   /** Every row creates a user, as far as is known: the batch as COPY text, to try first. */
@@ -143,8 +144,8 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
    */
   async function prepare(rows: ImportRow[], lookup: boolean): Promise<PreparedBatch> {
     if (!lookup && rows.every((r) => r.passwordHash !== undefined)) {
-      const prepared = rows.map((r) => preparedRow(r, 'create', randomUUID(), r.passwordHash));
-      return { source: rows, rows: prepared, conflicts: [], copy: newUsersCopy(prepared, ctx.settings.now()) };
+      const copy = newUsersCopy(rows, rows.map((r) => r.passwordHash), ctx.settings.now());
+      return { source: rows, rows: [], conflicts: [], copy };
     }
     const existing = (await db('users')
       .select('id', 'username', 'email', 'password')
@@ -182,95 +183,81 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
     );
     conflicts.sort((a, b) => a.row - b.row);
     const kept = prepared.filter((r): r is PreparedRow => r !== null);
-    return { source: rows, rows: kept, conflicts, copy: existing.length === 0 ? newUsersCopy(kept, ctx.settings.now()) : null };
+    if (existing.length === 0) {
+      return { source: rows, rows: [], conflicts, copy: newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) };
+    }
+    return { source: rows, rows: kept, conflicts, copy: null };
   }
 
   const total = validation.valid;
   let done = 0;
   options.onProgress?.({ phase: 'import', done, total });
   const source = path.basename(file);
-  const it = batches();
-  const ahead: Promise<PreparedBatch>[] = [];
-  const pull = async (): Promise<void> => {
-    const next = await it.next();
-    if (!next.done) {
-      const p = prepare(next.value, false);
-      p.catch(() => undefined); // observed when its turn comes
-      ahead.push(p);
+
+  /** Write one batch: COPY when all new, else writeBatch by the conflict policy. False: stop here. */
+  async function write(batch: PreparedBatch): Promise<boolean> {
+    if (batch.copy) {
+      const copied = await copyNewUsers(db, batch.copy, { actor: ctx.settings.actor, source }).catch((err: unknown) => {
+        if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        if (!isExistingUserViolation(err)) throw err;
+        return null;
+      });
+      if (copied) {
+        report.created.users += copied.created;
+        return true;
+      }
+      // Not all new after all: look at what exists and follow the conflict policy.
+      batch = await prepare(batch.source, true);
     }
+    report.errors.push(...batch.conflicts);
+    if (batch.conflicts.length > 0 && policy === 'fail') {
+      report.stopped = batch.conflicts[0] ?? null;
+      return false;
+    }
+    let rows = batch.rows;
+    for (;;) {
+      try {
+        const r = await writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+        report.created.users += r.created;
+        report.updated.users += r.updated;
+        report.unchanged.users += r.unchanged;
+        return true;
+      } catch (err) {
+        // Someone else wrote a clashing email or removed a group since this batch was read.
+        if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
+        const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
+        if (!culprit) throw err;
+        const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
+        report.errors.push(problem);
+        if (policy === 'fail') {
+          report.stopped = problem;
+          return false;
+        }
+        rows = rows.filter((r) => r !== culprit);
+      }
+    }
+  }
+
+  // Batches are read and prepared (hashed) LOOKAHEAD ahead of the one being written; the reads
+  // queue on the generator, so they stay in file order.
+  const it = batches();
+  const readNext = (): Promise<PreparedBatch | null> => {
+    const p = it.next().then((next) => (next.done ? null : prepare(next.value, false)));
+    p.catch(() => undefined); // observed when its turn comes
+    return p;
   };
-  let pulled: Promise<void> | null = null;
-  const waitForNext = async () => {
-    const p = pulled;
-    pulled = null;
-    await p;
-  };
+  const ahead = Array.from({ length: LOOKAHEAD }, readNext);
   try {
-    for (let i = 0; i < LOOKAHEAD; i++) await pull();
-    while (ahead.length > 0) {
-      let batch = await (ahead.shift() as Promise<PreparedBatch>);
-      // Read (and start hashing) the batch after next while this one is written.
-      pulled = pull();
-      pulled.catch(() => undefined); // observed by waitForNext, or dropped when the import stops
-      if (batch.copy) {
-        const copying = copyNewUsers(db, batch.copy, { actor: ctx.settings.actor, source });
-        copying.catch(() => undefined);
-        await waitForNext();
-        const copied = await copying.then(
-          (r) => r,
-          (err: unknown) => {
-            if (isForeignKeyViolation(err)) throw groupDeleted(err);
-            if (!isExistingUserViolation(err)) throw err;
-            return null;
-          },
-        );
-        if (copied) {
-          report.created.users += copied.created;
-          done += batch.rows.length;
-          options.onProgress?.({ phase: 'import', done, total });
-          continue;
-        }
-        // Not all new after all: look at what exists and follow the conflict policy.
-        batch = await prepare(batch.source, true);
-      }
-      if (batch.conflicts.length > 0 && policy === 'fail') {
-        report.stopped = batch.conflicts[0] ?? null;
-        report.errors.push(...batch.conflicts);
-        break;
-      }
-      report.errors.push(...batch.conflicts);
-      let rows = batch.rows;
-      for (;;) {
-        try {
-          const writing = writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
-          writing.catch(() => undefined);
-          await waitForNext();
-          const r = await writing;
-          report.created.users += r.created;
-          report.updated.users += r.updated;
-          report.unchanged.users += r.unchanged;
-          break;
-        } catch (err) {
-          // Someone else wrote a clashing email or removed a group since this batch was read.
-          if (isForeignKeyViolation(err)) throw groupDeleted(err);
-          const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
-          const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
-          if (!culprit) throw err;
-          const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
-          report.errors.push(problem);
-          if (policy === 'fail') {
-            report.stopped = problem;
-            break;
-          }
-          rows = rows.filter((r) => r !== culprit);
-        }
-      }
-      if (report.stopped) break;
-      done += batch.rows.length + batch.conflicts.length;
+    for (;;) {
+      const batch = await (ahead.shift() as Promise<PreparedBatch | null>);
+      if (!batch) break;
+      ahead.push(readNext());
+      if (!(await write(batch))) break;
+      done += batch.source.length;
       options.onProgress?.({ phase: 'import', done, total });
     }
   } finally {
-    await (pulled as Promise<void> | null)?.catch(() => undefined); // it may add to `ahead`
     await Promise.allSettled(ahead);
     await it.return(undefined);
   }
