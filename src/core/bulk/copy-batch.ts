@@ -7,8 +7,9 @@
  * existing users by the conflict policy. Same rows, same result, as writeBatch would give.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { copyField, copyRows } from '../../db/copy.js';
+import { CopyText, copyRows } from '../../db/copy.js';
 import { utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
 import { isUniqueViolation } from '../db-errors.js';
@@ -24,30 +25,42 @@ export function isExistingUserViolation(err: unknown): boolean {
 
 /** A batch of new users as COPY text, made ahead of its turn (while the batch before is written). */
 export interface NewUsersCopy {
-  users: string;
-  groups: string;
+  users: Buffer;
+  groups: Buffer;
   count: number;
   /** First and last row numbers of the file, for the audit row. */
   rows: [number, number];
 }
 
-/** New users as COPY text: each gets a new id; `hashes[i]` is the bcrypt string of `rows[i]`. */
-export function newUsersCopy(rows: readonly ImportRow[], hashes: readonly (string | undefined)[], now: Date): NewUsersCopy {
-  const created = copyField(utcTimestampLiteral(now));
-  let users = '';
-  let groups = '';
-  rows.forEach((r, i) => {
+/** Rows made into text between two turns of the event loop (see newUsersCopy). */
+const SLICE = 500;
+
+/**
+ * New users as COPY text: each gets a new id; `hashes[i]` is the bcrypt string of `rows[i]`.
+ * Made while the batch before is being written: it yields to the event loop every few hundred
+ * rows, so that write's round trips are not held up behind a whole batch of text making.
+ */
+export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly (string | undefined)[], now: Date): Promise<NewUsersCopy> {
+  const created = utcTimestampLiteral(now);
+  const users = new CopyText();
+  const groups = new CopyText();
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % SLICE === 0) await setImmediate();
+    const r = rows[i] as ImportRow;
     const hash = hashes[i];
     if (hash === undefined) throw new Error(`import row ${r.row}: no hash to store`);
     const id = randomUUID();
     // A bcrypt string is printable ASCII without backslashes: as bytea input it is its own bytes,
     // which is what kaiju stores (the salt: its first 29 characters).
-    users += `${id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(hash)}\t${copyField(hash.slice(0, 29))}\t${
-      r.isActive ?? true ? 't' : 'f'
-    }\t${r.isBlocked ?? false ? 't' : 'f'}\t${r.settings ? copyField(JSON.stringify(r.settings)) : '{}'}\t${created}\n`;
-    for (const g of r.groups) groups += `${copyField(g)}\t${id}\n`;
-  });
-  return { users, groups, count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
+    users.field(id).field(r.username).field(r.email).field(r.fullName).field(hash).field(hash.slice(0, 29));
+    users.field(r.isActive ?? true).field(r.isBlocked ?? false).field(r.settings ? JSON.stringify(r.settings) : '{}').field(created);
+    users.end();
+    for (const g of r.groups) {
+      groups.field(g).field(id);
+      groups.end();
+    }
+  }
+  return { users: users.bytes(), groups: groups.bytes(), count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
 }
 
 export async function copyNewUsers(db: Knex, batch: NewUsersCopy, audit: { actor: string; source: string }): Promise<BatchResult> {

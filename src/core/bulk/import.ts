@@ -144,7 +144,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
    */
   async function prepare(rows: ImportRow[], lookup: boolean): Promise<PreparedBatch> {
     if (!lookup && rows.every((r) => r.passwordHash !== undefined)) {
-      const copy = newUsersCopy(rows, rows.map((r) => r.passwordHash), ctx.settings.now());
+      const copy = await newUsersCopy(rows, rows.map((r) => r.passwordHash), ctx.settings.now());
       return { source: rows, rows: [], conflicts: [], copy };
     }
     const existing = (await db('users')
@@ -184,7 +184,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
     conflicts.sort((a, b) => a.row - b.row);
     const kept = prepared.filter((r): r is PreparedRow => r !== null);
     if (existing.length === 0) {
-      return { source: rows, rows: [], conflicts, copy: newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) };
+      return { source: rows, rows: [], conflicts, copy: await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) };
     }
     return { source: rows, rows: kept, conflicts, copy: null };
   }
