@@ -18,6 +18,8 @@ export interface ValidationResult {
   invalidRows: Set<number>;
   /** The file itself is unusable past some point (bad header, broken JSON array). */
   fatal: boolean;
+  /** Valid-looking rows with a plain password (to hash) rather than a hash. */
+  plainPasswords: number;
 }
 
 const GROUP_CHUNK = 1000;
@@ -30,7 +32,7 @@ export async function validateImportFile(
   format: ImportFormat,
   onBytes?: (n: number) => void,
 ): Promise<ValidationResult> {
-  const result: ValidationResult = { rows: 0, valid: 0, problems: [], invalidRows: new Set(), fatal: false };
+  const result: ValidationResult = { rows: 0, valid: 0, problems: [], invalidRows: new Set(), fatal: false, plainPasswords: 0 };
   const usernames = new Map<string, number>();
   const emails = new Map<string, number>();
   const knownGroups = new Map<string, boolean>();
@@ -72,6 +74,7 @@ export async function validateImportFile(
         continue;
       }
       const { row } = checked;
+      if (row.password !== undefined) result.plainPasswords += 1;
       const firstName = usernames.get(row.username);
       const firstEmail = emails.get(row.email);
       if (firstName !== undefined) fail({ ...where(row), field: 'username', code: 'data.duplicate', message: `same username as row ${firstName}`, value: detached(row.username) });
