@@ -50,7 +50,7 @@ export interface UserImportOptions {
 interface PreparedBatch {
   /** The batch as read, to prepare again when it turns out not to be all new. */
   source: ImportRow[];
-  /** What writeBatch does with each row (empty when `copy` is tried first). */
+  /** What writeBatch does with each row (empty when the batch was not looked up: `copy` only). */
   rows: PreparedRow[];
   conflicts: ImportProblem[];
   /** Every row creates a user, as far as is known: the batch as COPY text, to try first. */
@@ -187,10 +187,8 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
     );
     conflicts.sort((a, b) => a.row - b.row);
     const kept = prepared.filter((r): r is PreparedRow => r !== null);
-    if (existing.length === 0) {
-      return { source: rows, rows: [], conflicts, copy: await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) };
-    }
-    return { source: rows, rows: kept, conflicts, copy: null };
+    const copy = existing.length === 0 ? await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) : null;
+    return { source: rows, rows: kept, conflicts, copy };
   }
 
   const total = validation.valid;
@@ -210,7 +208,8 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
         report.created.users += copied.created;
         return true;
       }
-      // Not all new after all: look at what exists and follow the conflict policy.
+      // Not all new after all: look at what exists and follow the conflict policy, row by row
+      // (even if what was in the way has gone again meanwhile).
       batch = await prepare(batch.source, true);
     }
     report.errors.push(...batch.conflicts);
