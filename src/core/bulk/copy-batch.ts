@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { CopyText, copyRows } from '../../db/copy.js';
+import { CopyText, copyField, copyRows } from '../../db/copy.js';
 import { utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
 import { isUniqueViolation } from '../db-errors.js';
@@ -41,7 +41,7 @@ const SLICE = 500;
  * rows, so that write's round trips are not held up behind a whole batch of text making.
  */
 export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly (string | undefined)[], now: Date): Promise<NewUsersCopy> {
-  const created = utcTimestampLiteral(now);
+  const created = copyField(utcTimestampLiteral(now));
   const users = new CopyText();
   const groups = new CopyText();
   for (let i = 0; i < rows.length; i++) {
@@ -52,13 +52,10 @@ export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly 
     const id = randomUUID();
     // A bcrypt string is printable ASCII without backslashes: as bytea input it is its own bytes,
     // which is what kaiju stores (the salt: its first 29 characters).
-    users.field(id).field(r.username).field(r.email).field(r.fullName).field(hash).field(hash.slice(0, 29));
-    users.field(r.isActive ?? true).field(r.isBlocked ?? false).field(r.settings ? JSON.stringify(r.settings) : '{}').field(created);
-    users.end();
-    for (const g of r.groups) {
-      groups.field(g).field(id);
-      groups.end();
-    }
+    const settings = r.settings ? copyField(JSON.stringify(r.settings)) : '{}';
+    const flags = `${copyField(r.isActive ?? true)}\t${copyField(r.isBlocked ?? false)}`;
+    users.line(`${id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(hash)}\t${copyField(hash.slice(0, 29))}\t${flags}\t${settings}\t${created}\n`);
+    for (const g of r.groups) groups.row(g, id);
   }
   return { users: users.bytes(), groups: groups.bytes(), count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
 }
