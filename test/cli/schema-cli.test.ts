@@ -5,7 +5,6 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { openDatabase } from '../../src/db/open.js';
 import { BACKENDS } from '../support/db.js';
 import { cliTarget, emptyDataDir, exists, removeTempDirs, runCli, type CliTarget } from '../support/cli.js';
 
@@ -23,13 +22,10 @@ async function appliedSet(target: CliTarget): Promise<Record<string, boolean>> {
 
 /** Tables in the target's schema, read in-process after the CLI has exited. */
 async function tablesOf(target: CliTarget): Promise<string[]> {
-  const db = await openDatabase(target.url ? { kind: 'postgres', url: target.url } : { kind: 'embedded', dataDir: target.dataDir });
-  try {
-    const r = await db.knex.raw("select tablename from pg_tables where schemaname = current_schema() order by 1");
+  return target.withKnex(async (knex) => {
+    const r = await knex.raw("select tablename from pg_tables where schemaname = current_schema() order by 1");
     return r.rows.map((row: { tablename: string }) => row.tablename);
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 const allApplied = Object.fromEntries(NAMES.map((n) => [n, true]));
