@@ -17,13 +17,30 @@ export interface GroupChange {
   removed: string[];
 }
 
-/** `where` on `users` (aliased or not) for an id or a username. */
-export function userKey(idOrUsername: string, column = (c: string) => c): Record<string, string> {
-  return isUuid(idOrUsername) ? { [column('id')]: idOrUsername.toLowerCase() } : { [column('username')]: idOrUsername };
+/** `where` on `users` for an id or a username (a uuid can never be a username: those are 4..32 word characters). */
+function userKey(idOrUsername: string): Record<string, string> {
+  return isUuid(idOrUsername) ? { id: idOrUsername.toLowerCase() } : { username: idOrUsername };
 }
 
 export function userNotFound(idOrUsername: string) {
   return authError('auth.user.not_found', `user ${idOrUsername} not found`, { user: idOrUsername });
+}
+
+/**
+ * The `columns` of the user `idOrUsername` names (an id or a username), or `auth.user.not_found`.
+ * `forUpdate` takes the row lock, for a change inside the caller's transaction.
+ */
+export async function findUser<T>(
+  db: Knex,
+  idOrUsername: string,
+  columns: readonly string[],
+  options: { forUpdate?: boolean } = {},
+): Promise<T> {
+  const q = db('users').select(columns).where(userKey(idOrUsername)).first();
+  if (options.forUpdate) q.forUpdate();
+  const row = (await q) as T | undefined;
+  if (!row) throw userNotFound(idOrUsername);
+  return row;
 }
 
 function sorted(values: Iterable<string>): string[] {
@@ -68,8 +85,7 @@ export class UserGroupService {
   /** The user's own groups (not the default group), sorted. */
   async groups(idOrUsername: string): Promise<string[]> {
     const db = this.ctx.db;
-    const user = await db('users').select('id').where(userKey(idOrUsername)).first();
-    if (!user) throw userNotFound(idOrUsername);
+    const user = await findUser<{ id: string }>(db, idOrUsername, ['id']);
     return (await db('user_groups').where({ user_id: user.id }).orderBy('group_id').pluck('group_id')) as string[];
   }
 
@@ -90,8 +106,7 @@ export class UserGroupService {
     target: (current: Set<string>) => Set<string>,
   ): Promise<GroupChange> {
     return this.ctx.db.transaction(async (trx) => {
-      const user = await trx('users').select('id', 'username').where(userKey(idOrUsername)).forUpdate().first();
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<{ id: string; username: string }>(trx, idOrUsername, ['id', 'username'], { forUpdate: true });
       const missing = await missingGroups(trx, named);
       if (missing.length > 0) throw groupNotFound(missing);
       const current = new Set((await trx('user_groups').where({ user_id: user.id }).pluck('group_id')) as string[]);

@@ -14,7 +14,7 @@ import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
 import { likeLiteral } from './permissions.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
-import { resolveUserPermissions, UserGroupService, userKey, userNotFound } from './user-permissions.js';
+import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { validateEmail, validatePassword, validateUsername } from './validation.js';
 
 export interface User {
@@ -148,9 +148,7 @@ export class UserService extends UserGroupService {
   }
 
   async get(idOrUsername: string): Promise<User> {
-    const row = (await this.db('users').select(USER_COLUMNS).where(userKey(idOrUsername)).first()) as User | undefined;
-    if (!row) throw userNotFound(idOrUsername);
-    return row;
+    return findUser<User>(this.db, idOrUsername, USER_COLUMNS);
   }
 
   /** Profile, own groups and effective permissions. */
@@ -203,8 +201,7 @@ export class UserService extends UserGroupService {
     if (Object.keys(patch).length === 0) return this.get(idOrUsername);
     try {
       return await this.db.transaction(async (trx) => {
-        const before = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-        if (!before) throw userNotFound(idOrUsername);
+        const before = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
         const [after] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as User[];
         const summary: Record<string, unknown> = {};
         if (change.email !== undefined && change.email !== before.email) summary.email = { from: before.email, to: change.email };
@@ -228,8 +225,7 @@ export class UserService extends UserGroupService {
   async setFlag(idOrUsername: string, flag: UserFlag): Promise<{ user: User; changed: boolean }> {
     const { column, value } = FLAGS[flag];
     return this.db.transaction(async (trx) => {
-      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
       if (user[column] === value) return { user, changed: false };
       await trx('users').where({ id: user.id }).update({ [column]: value });
       await this.audit(trx, `user.${flag}`, user.username, { [column]: { from: user[column], to: value } });
@@ -240,8 +236,7 @@ export class UserService extends UserGroupService {
   /** Delete a user, its group memberships (cascade) and its sessions. */
   async delete(idOrUsername: string): Promise<{ user: User; sessionsRemoved: number }> {
     return this.db.transaction(async (trx) => {
-      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
       const sessionsRemoved = await trx('sessions').where({ user_id: user.id }).delete();
       await trx('users').where({ id: user.id }).delete();
       await this.audit(trx, 'user.delete', user.username, { id: user.id, email: user.email, sessions_removed: sessionsRemoved });
