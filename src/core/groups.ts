@@ -9,6 +9,7 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
+import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
 import { missingPermissions, permissionNotFound, type Permission } from './permissions.js';
 import { validateGroupId } from './validation.js';
 
@@ -51,15 +52,11 @@ export function groupNotFound(missing: string[]) {
 }
 
 /** Names from `wanted` that are not group ids, in the order given. */
-export async function missingGroups(db: Knex, wanted: readonly string[]): Promise<string[]> {
-  if (wanted.length === 0) return [];
-  const found = new Set((await db('groups').whereIn('id', [...new Set(wanted)]).pluck('id')) as string[]);
-  return wanted.filter((id) => !found.has(id));
+export function missingGroups(db: Knex, wanted: readonly string[]): Promise<string[]> {
+  return missingIds(db, 'groups', wanted);
 }
 
-function sorted(values: Iterable<string>): string[] {
-  return [...values].sort();
-}
+const GRANTS: LinkTable = { table: 'group_permissions', ownerColumn: 'group_id', memberColumn: 'permission_id' };
 
 export class GroupService {
   constructor(private readonly ctx: CoreContext) {}
@@ -169,19 +166,7 @@ export class GroupService {
       if (!group) throw groupNotFound([id]);
       const missing = await missingPermissions(trx, named);
       if (missing.length > 0) throw permissionNotFound(missing);
-      const current = new Set((await trx('group_permissions').where({ group_id: id }).pluck('permission_id')) as string[]);
-      const wanted = target(current);
-      const added = sorted([...wanted].filter((p) => !current.has(p)));
-      const removed = sorted([...current].filter((p) => !wanted.has(p)));
-      if (removed.length > 0) {
-        await trx('group_permissions').where({ group_id: id }).whereIn('permission_id', removed).delete();
-      }
-      if (added.length > 0) {
-        await trx('group_permissions')
-          .insert(added.map((permission_id) => ({ group_id: id, permission_id })))
-          .onConflict(['group_id', 'permission_id'])
-          .ignore();
-      }
+      const { members, added, removed } = await replaceLinks(trx, GRANTS, id, target);
       if (added.length > 0 || removed.length > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {
           command,
@@ -190,7 +175,7 @@ export class GroupService {
           summary: { added, removed },
         });
       }
-      return { permissions: sorted(wanted), added, removed };
+      return { permissions: members, added, removed };
     });
   }
 

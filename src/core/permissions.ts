@@ -7,6 +7,7 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
+import { missingIds } from './id-sets.js';
 import { validatePermissionId } from './validation.js';
 
 export interface Permission {
@@ -49,10 +50,8 @@ export function groupByTag(permissions: Permission[]): TaggedPermissions[] {
 }
 
 /** Names from `wanted` that are not permission ids in the database, in the order given. */
-export async function missingPermissions(db: Knex, wanted: readonly string[]): Promise<string[]> {
-  if (wanted.length === 0) return [];
-  const found = new Set((await db('permissions').whereIn('id', [...new Set(wanted)]).pluck('id')) as string[]);
-  return wanted.filter((id) => !found.has(id));
+export function missingPermissions(db: Knex, wanted: readonly string[]): Promise<string[]> {
+  return missingIds(db, 'permissions', wanted);
 }
 
 export function permissionNotFound(missing: string[]) {

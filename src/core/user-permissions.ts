@@ -8,6 +8,7 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
+import { replaceLinks, type LinkTable } from './id-sets.js';
 import { isUuid } from './validation.js';
 
 export interface GroupChange {
@@ -43,9 +44,7 @@ export async function findUser<T>(
   return row;
 }
 
-function sorted(values: Iterable<string>): string[] {
-  return [...values].sort();
-}
+const MEMBERSHIPS: LinkTable = { table: 'user_groups', ownerColumn: 'user_id', memberColumn: 'group_id' };
 
 /**
  * Effective permissions of a user, or null when there is no such user: one round trip to
@@ -109,17 +108,7 @@ export class UserGroupService {
       const user = await findUser<{ id: string; username: string }>(trx, idOrUsername, ['id', 'username'], { forUpdate: true });
       const missing = await missingGroups(trx, named);
       if (missing.length > 0) throw groupNotFound(missing);
-      const current = new Set((await trx('user_groups').where({ user_id: user.id }).pluck('group_id')) as string[]);
-      const wanted = target(current);
-      const added = sorted([...wanted].filter((g) => !current.has(g)));
-      const removed = sorted([...current].filter((g) => !wanted.has(g)));
-      if (removed.length > 0) await trx('user_groups').where({ user_id: user.id }).whereIn('group_id', removed).delete();
-      if (added.length > 0) {
-        await trx('user_groups')
-          .insert(added.map((group_id) => ({ group_id, user_id: user.id })))
-          .onConflict(['group_id', 'user_id'])
-          .ignore();
-      }
+      const { members, added, removed } = await replaceLinks(trx, MEMBERSHIPS, user.id, target);
       if (added.length > 0 || removed.length > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {
           command,
@@ -128,7 +117,7 @@ export class UserGroupService {
           summary: { added, removed },
         });
       }
-      return { groups: sorted(wanted), added, removed };
+      return { groups: members, added, removed };
     });
   }
 
