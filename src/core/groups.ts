@@ -10,6 +10,7 @@ import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
 import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
+import { countRows } from './query-parts.js';
 import { missingPermissions, permissionNotFound, type Permission } from './permissions.js';
 import { validateGroupId } from './validation.js';
 
@@ -56,6 +57,11 @@ export function missingGroups(db: Knex, wanted: readonly string[]): Promise<stri
   return missingIds(db, 'groups', wanted);
 }
 
+/** The counts of `summaries()` as numbers (drivers give `count(*)` as a string or a bigint). */
+function toSummary(row: GroupSummary): GroupSummary {
+  return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
+}
+
 const GRANTS: LinkTable = { table: 'group_permissions', ownerColumn: 'group_id', memberColumn: 'permission_id' };
 
 export class GroupService {
@@ -99,15 +105,14 @@ export class GroupService {
   async list(options: { tag?: string } = {}): Promise<GroupSummary[]> {
     const q = this.summaries();
     if (options.tag !== undefined) q.where('g.tag', options.tag);
-    const rows = (await q) as GroupSummary[];
-    return rows.map((r) => ({ ...r, permission_count: Number(r.permission_count), user_count: Number(r.user_count) }));
+    return ((await q) as GroupSummary[]).map(toSummary);
   }
 
   /** One group with its grant and member counts. */
   async summary(id: string): Promise<GroupSummary> {
     const row = (await this.summaries().where('g.id', id).first()) as GroupSummary | undefined;
     if (!row) throw groupNotFound([id]);
-    return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
+    return toSummary(row);
   }
 
   async get(id: string): Promise<Group> {
@@ -134,13 +139,13 @@ export class GroupService {
 
   async delete(id: string): Promise<{ permissionsRemoved: number; usersRemoved: number }> {
     return this.ctx.db.transaction(async (trx) => {
-      const [p, u] = await Promise.all([
-        trx('group_permissions').where({ group_id: id }).count({ n: '*' }).first(),
-        trx('user_groups').where({ group_id: id }).count({ n: '*' }).first(),
+      const [permissionsRemoved, usersRemoved] = await Promise.all([
+        countRows(trx('group_permissions').where({ group_id: id })),
+        countRows(trx('user_groups').where({ group_id: id })),
       ]);
       const deleted = await trx('groups').where({ id }).delete();
       if (deleted === 0) throw groupNotFound([id]);
-      const result = { permissionsRemoved: Number(p?.n ?? 0), usersRemoved: Number(u?.n ?? 0) };
+      const result = { permissionsRemoved, usersRemoved };
       await recordAudit(trx, this.ctx.settings.actor, {
         command: 'group.delete',
         targetType: 'group',

@@ -13,6 +13,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from './errors.js';
+import { countRows } from './query-parts.js';
 import { findUser } from './user-permissions.js';
 
 export interface SessionRecord {
@@ -144,10 +145,7 @@ export class SessionService {
 
   async count(filter: Omit<SessionFilter, 'limit' | 'offset'> = {}): Promise<number> {
     const user = filter.user === undefined ? null : await this.resolveUser(filter.user);
-    const row = (await this.filtered(filter, user?.id ?? null, this.ctx.settings.now())
-      .count({ n: '*' })
-      .first()) as { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+    return countRows(this.filtered(filter, user?.id ?? null, this.ctx.settings.now()));
   }
 
   async show(id: string): Promise<SessionDetail> {

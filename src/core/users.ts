@@ -12,7 +12,7 @@ import type { CoreContext } from './context.js';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
-import { likeLiteral } from './permissions.js';
+import { countRows, whereContainsAny } from './query-parts.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
 import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { validateEmail, validatePassword, validateUsername } from './validation.js';
@@ -165,15 +165,7 @@ export class UserService extends UserGroupService {
       if (options.group !== undefined) {
         q.whereExists(db('user_groups as ug').select(db.raw('1')).whereRaw('ug.user_id = u.id').where('ug.group_id', options.group));
       }
-      if (options.search) {
-        const pattern = likeLiteral(options.search);
-        q.where((w) =>
-          w
-            .whereRaw(`u.username ILIKE ? ESCAPE '\\'`, [pattern])
-            .orWhereRaw(`u.email ILIKE ? ESCAPE '\\'`, [pattern])
-            .orWhereRaw(`u.full_name ILIKE ? ESCAPE '\\'`, [pattern]),
-        );
-      }
+      if (options.search) whereContainsAny(q, ['u.username', 'u.email', 'u.full_name'], options.search);
       if (options.blocked) q.where('u.is_blocked', true);
       if (options.inactive) q.where('u.is_active', false);
       return q;
@@ -183,8 +175,8 @@ export class UserService extends UserGroupService {
       .orderBy('u.username')
       .offset(options.offset ?? 0);
     if (options.limit !== undefined) page.limit(options.limit);
-    const [users, count] = await Promise.all([page, filtered().count({ n: '*' }).first()]);
-    return { total: Number(count?.n ?? 0), users: users as User[] };
+    const [users, total] = await Promise.all([page, countRows(filtered())]);
+    return { total, users: users as User[] };
   }
 
   async update(idOrUsername: string, change: UserUpdate): Promise<User> {
