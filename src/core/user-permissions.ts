@@ -48,8 +48,8 @@ const MEMBERSHIPS: LinkTable = { table: 'user_groups', ownerColumn: 'user_id', m
 
 /**
  * Effective permissions of a user, or null when there is no such user: one round trip to
- * `kaiju_auth_user_permission_sets` (migration 3), which returns each relevant group's enabled
- * permissions; they are merged here.
+ * `kaiju_auth_user_permission_sets` (migration 3), which returns the enabled permissions of each
+ * of the user's groups and of the default group; they are merged here.
  */
 export async function resolveUserPermissions(
   db: Knex,
@@ -57,17 +57,20 @@ export async function resolveUserPermissions(
   defaultGroup: string | null,
 ): Promise<{ userId: string; permissions: string[] } | null> {
   const byId = isUuid(idOrUsername);
-  const result = await db.raw('select user_id, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
+  const result = await db.raw('select user_id, own, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
     byId ? idOrUsername.toLowerCase() : idOrUsername,
     byId,
     defaultGroup,
   ]);
-  const rows = result.rows as { user_id: string; permissions: string[] | string }[];
-  const first = rows[0];
-  if (!first) return null;
+  const rows = result.rows as { user_id: string | null; own: boolean; permissions: string[] | string | null }[];
+  const userRows = rows.filter((r) => r.user_id !== null);
+  const userId = userRows[0]?.user_id;
+  if (!userId) return null;
+  // A user in no group gets the default group (kaiju's default_group), else its own groups.
+  const granting = userRows.some((r) => r.own) ? userRows : rows.filter((r) => r.user_id === null);
   const merged = new Set<string>();
-  for (const row of rows) for (const p of parseTextArray(row.permissions)) merged.add(p);
-  return { userId: first.user_id, permissions: [...merged].sort() };
+  for (const row of granting) if (row.permissions !== null) for (const p of parseTextArray(row.permissions)) merged.add(p);
+  return { userId, permissions: [...merged].sort() };
 }
 
 /** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */
