@@ -101,30 +101,26 @@ export const migration: Migration = {
     await knex.raw(`CREATE TRIGGER kaiju_auth_group_grants_perm_trunc AFTER TRUNCATE ON permissions
       FOR EACH STATEMENT EXECUTE FUNCTION kaiju_auth_permissions_changed()`);
 
-    // One round trip: a row per group of the user that grants something (or, for a user without
-    // groups, of the default group); one row with no permissions when there is none; no row when
-    // there is no such user.
+    // One round trip, one statement per branch (PL/pgSQL caches each plan): a row per group of
+    // the user (`own`; permissions NULL for a group that grants nothing), or one row with `own`
+    // false for a user without groups; plus the default group's row (user_id NULL). No user row:
+    // no such user. The caller merges.
+    const branch = (where: string) => `
+          RETURN QUERY
+            SELECT u.id, ug.group_id IS NOT NULL, c.permissions
+              FROM users u
+              LEFT JOIN user_groups ug ON ug.user_id = u.id
+              LEFT JOIN kaiju_auth_group_grants c ON c.group_id = ug.group_id
+             WHERE ${where}
+            UNION ALL
+            SELECT NULL::uuid, false, c.permissions
+              FROM kaiju_auth_group_grants c
+             WHERE c.group_id = p_default_group;`;
     await knex.raw(`CREATE FUNCTION kaiju_auth_user_permission_sets(p_user TEXT, p_by_id BOOLEAN, p_default_group TEXT)
-      RETURNS TABLE (user_id UUID, permissions TEXT[]) LANGUAGE plpgsql STABLE AS $fn$
-      DECLARE
-        uid UUID;
+      RETURNS TABLE (user_id UUID, own BOOLEAN, permissions TEXT[]) LANGUAGE plpgsql STABLE AS $fn$
       BEGIN
-        IF p_by_id THEN
-          SELECT u.id INTO uid FROM users u WHERE u.id = p_user::uuid;
-        ELSE
-          SELECT u.id INTO uid FROM users u WHERE u.username = p_user;
-        END IF;
-        IF uid IS NULL THEN
-          RETURN;
-        END IF;
-        RETURN QUERY
-          SELECT uid, c.permissions
-            FROM kaiju_auth_group_grants c
-           WHERE c.group_id IN (SELECT ug.group_id FROM user_groups ug WHERE ug.user_id = uid)
-              OR (p_default_group IS NOT NULL AND c.group_id = p_default_group
-                  AND NOT EXISTS (SELECT 1 FROM user_groups ug WHERE ug.user_id = uid));
-        IF NOT FOUND THEN
-          RETURN QUERY SELECT uid, '{}'::TEXT[];
+        IF p_by_id THEN${branch('u.id = p_user::uuid')}
+        ELSE${branch('u.username = p_user')}
         END IF;
       END $fn$`);
 

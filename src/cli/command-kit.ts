@@ -2,7 +2,8 @@
  * Helpers for declaring commands: lazy actions (the handler module is imported only when the
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DEFAULT_PAGE_SIZE } from './paging.js';
 import type { Io, Runtime } from './runtime.js';
 
 /** A command handler: parsed options, then positional arguments as commander gives them. */
@@ -85,6 +86,18 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /** A repeatable option whose values may also be comma-separated (`--set a,b --set c`). */
 export function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** `--limit N` and `--offset N` of a paged listing of `noun`s; see `shownPage` in paging.ts. */
+export function withPaging(command: Command, noun: string): Command {
+  return command
+    .option('--limit <n>', `at most N ${noun} (default ${DEFAULT_PAGE_SIZE})`, intArg(1, 1_000_000))
+    .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER));
+}
+
+/** `--rounds N`: the bcrypt cost of the hashes a command makes (the runtime's default otherwise). */
+export function roundsOption(description = 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'): Option {
+  return new Option('--rounds <n>', description).argParser(intArg(4, 31));
 }
 
 /** Declare the password options of docs/CLI.md (never a password flag). */

@@ -10,6 +10,7 @@ import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KeySecretSource } from '../core/keys/key-crypto.js';
 import { authError } from '../core/errors.js';
+import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 
 export const SECRET_FILE_NAME = 'secret';
@@ -19,14 +20,7 @@ function stripNewline(text: string): string {
 }
 
 async function readSecretFile(file: string, flag: string): Promise<string> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw authError('auth.key.secret_missing', `${flag} ${file}: cannot read it (${code})`, { file });
-  }
-  return stripNewline(text);
+  return stripNewline(await readNamedFile(file, `${flag} ${file}`, 'auth.key.secret_missing', { file }));
 }
 
 /** The data directory's own secret, made (32 random bytes, mode 0600) when it has none yet. */

@@ -89,6 +89,19 @@ export class Output {
     this.line(plainTable(headers, text, options.align));
   }
 
+  /** One line per item (names to pipe into other tools); the notice `whenEmpty` when there are none. */
+  items(values: string[], whenEmpty: string): void {
+    if (values.length === 0) this.notice(whenEmpty);
+    for (const v of values) this.line(v);
+  }
+
+  /** `+ a, b` and `- c` lines for what a set change added and removed; false when it changed nothing. */
+  setChange(change: { added: string[]; removed: string[] }): boolean {
+    if (change.added.length > 0) this.line(`${this.c.green('+')} ${change.added.join(', ')}`);
+    if (change.removed.length > 0) this.line(`${this.c.red('-')} ${change.removed.join(', ')}`);
+    return change.added.length > 0 || change.removed.length > 0;
+  }
+
   /** `key: value` lines, keys aligned. */
   keyValues(pairs: [string, Cell][]): void {
     const width = Math.max(0, ...pairs.map(([k]) => k.length));

@@ -3,8 +3,8 @@
  * `--password-file FILE`, env `KAIJU_AUTH_PASSWORD`, a masked prompt on a terminal (typed twice
  * when setting one), else a usage error saying how to pass it. Never from argv.
  */
-import { readFile } from 'node:fs/promises';
 import { authError } from '../core/errors.js';
+import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 
 export interface SecretFlags {
@@ -58,13 +58,7 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
     return line;
   }
   if (flags.passwordFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(flags.passwordFile, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: cannot read it (${code})`);
-    }
+    const text = await readNamedFile(flags.passwordFile, `--password-file ${flags.passwordFile}`, 'cli.secret_missing');
     const line = text.split('\n')[req.line ?? 0]?.replace(/\r$/, '');
     if (line === undefined || (line === '' && (req.line ?? 0) > 0)) {
       throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: expected the ${req.label} on line ${(req.line ?? 0) + 1}`);

@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import type { CoreContext } from './context.js';
 import { jsonb } from '../db/values.js';
+import { countRows, escapeLike } from './query-parts.js';
 
 export interface AuditEntry {
   /** Dotted command name, e.g. `user.register`, `group.grant`, `keys.rotate`. */
@@ -89,10 +90,6 @@ export async function recordAudit(db: Knex, actor: string, entry: AuditEntry, at
   });
 }
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 /** Reading and pruning the trail. */
 export class AuditService {
   private readonly ctx: CoreContext;
@@ -128,10 +125,7 @@ export class AuditService {
 
   /** How many rows are older than `before` (what `prune` would delete). */
   async countOlderThan(before: Date): Promise<number> {
-    const row = (await this.ctx.db('audit_log').where('at', '<', before).count({ n: '*' }).first()) as
-      | { n: number | string }
-      | undefined;
-    return Number(row?.n ?? 0);
+    return countRows(this.ctx.db('audit_log').where('at', '<', before));
   }
 
   /**
@@ -141,12 +135,7 @@ export class AuditService {
   async prune(before: Date): Promise<{ deleted: number; older_than: Date }> {
     return this.ctx.db.transaction(async (trx) => {
       // Counted in the database: an old trail may hold millions of rows.
-      const row = (await trx
-        .with('d', trx('audit_log').where('at', '<', before).del().returning('id'))
-        .from('d')
-        .count({ n: '*' })
-        .first()) as { n: number | string } | undefined;
-      const deleted = Number(row?.n ?? 0);
+      const deleted = await countRows(trx.with('d', trx('audit_log').where('at', '<', before).del().returning('id')).from('d'));
       if (deleted > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {
           command: 'audit.prune',

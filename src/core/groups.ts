@@ -9,6 +9,8 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
+import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
+import { countRows } from './query-parts.js';
 import { missingPermissions, permissionNotFound, type Permission } from './permissions.js';
 import { validateGroupId } from './validation.js';
 
@@ -51,15 +53,16 @@ export function groupNotFound(missing: string[]) {
 }
 
 /** Names from `wanted` that are not group ids, in the order given. */
-export async function missingGroups(db: Knex, wanted: readonly string[]): Promise<string[]> {
-  if (wanted.length === 0) return [];
-  const found = new Set((await db('groups').whereIn('id', [...new Set(wanted)]).pluck('id')) as string[]);
-  return wanted.filter((id) => !found.has(id));
+export function missingGroups(db: Knex, wanted: readonly string[]): Promise<string[]> {
+  return missingIds(db, 'groups', wanted);
 }
 
-function sorted(values: Iterable<string>): string[] {
-  return [...values].sort();
+/** The counts of `summaries()` as numbers (drivers give `count(*)` as a string or a bigint). */
+function toSummary(row: GroupSummary): GroupSummary {
+  return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
 }
+
+const GRANTS: LinkTable = { table: 'group_permissions', ownerColumn: 'group_id', memberColumn: 'permission_id' };
 
 export class GroupService {
   constructor(private readonly ctx: CoreContext) {}
@@ -102,15 +105,14 @@ export class GroupService {
   async list(options: { tag?: string } = {}): Promise<GroupSummary[]> {
     const q = this.summaries();
     if (options.tag !== undefined) q.where('g.tag', options.tag);
-    const rows = (await q) as GroupSummary[];
-    return rows.map((r) => ({ ...r, permission_count: Number(r.permission_count), user_count: Number(r.user_count) }));
+    return ((await q) as GroupSummary[]).map(toSummary);
   }
 
   /** One group with its grant and member counts. */
   async summary(id: string): Promise<GroupSummary> {
     const row = (await this.summaries().where('g.id', id).first()) as GroupSummary | undefined;
     if (!row) throw groupNotFound([id]);
-    return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
+    return toSummary(row);
   }
 
   async get(id: string): Promise<Group> {
@@ -137,13 +139,13 @@ export class GroupService {
 
   async delete(id: string): Promise<{ permissionsRemoved: number; usersRemoved: number }> {
     return this.ctx.db.transaction(async (trx) => {
-      const [p, u] = await Promise.all([
-        trx('group_permissions').where({ group_id: id }).count({ n: '*' }).first(),
-        trx('user_groups').where({ group_id: id }).count({ n: '*' }).first(),
+      const [permissionsRemoved, usersRemoved] = await Promise.all([
+        countRows(trx('group_permissions').where({ group_id: id })),
+        countRows(trx('user_groups').where({ group_id: id })),
       ]);
       const deleted = await trx('groups').where({ id }).delete();
       if (deleted === 0) throw groupNotFound([id]);
-      const result = { permissionsRemoved: Number(p?.n ?? 0), usersRemoved: Number(u?.n ?? 0) };
+      const result = { permissionsRemoved, usersRemoved };
       await recordAudit(trx, this.ctx.settings.actor, {
         command: 'group.delete',
         targetType: 'group',
@@ -169,19 +171,7 @@ export class GroupService {
       if (!group) throw groupNotFound([id]);
       const missing = await missingPermissions(trx, named);
       if (missing.length > 0) throw permissionNotFound(missing);
-      const current = new Set((await trx('group_permissions').where({ group_id: id }).pluck('permission_id')) as string[]);
-      const wanted = target(current);
-      const added = sorted([...wanted].filter((p) => !current.has(p)));
-      const removed = sorted([...current].filter((p) => !wanted.has(p)));
-      if (removed.length > 0) {
-        await trx('group_permissions').where({ group_id: id }).whereIn('permission_id', removed).delete();
-      }
-      if (added.length > 0) {
-        await trx('group_permissions')
-          .insert(added.map((permission_id) => ({ group_id: id, permission_id })))
-          .onConflict(['group_id', 'permission_id'])
-          .ignore();
-      }
+      const { members, added, removed } = await replaceLinks(trx, GRANTS, id, target);
       if (added.length > 0 || removed.length > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {
           command,
@@ -190,7 +180,7 @@ export class GroupService {
           summary: { added, removed },
         });
       }
-      return { permissions: sorted(wanted), added, removed };
+      return { permissions: members, added, removed };
     });
   }
 

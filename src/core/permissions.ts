@@ -7,6 +7,8 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
+import { missingIds } from './id-sets.js';
+import { countRows, whereContainsAny } from './query-parts.js';
 import { validatePermissionId } from './validation.js';
 
 export interface Permission {
@@ -32,11 +34,6 @@ export interface PermissionListOptions {
 
 const COLUMNS = ['id', 'enabled', 'tag', 'description'] as const;
 
-/** `text` for a LIKE pattern that matches it literally (with `ESCAPE '\'`). */
-export function likeLiteral(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 /** Group a tag-ordered list as kaiju's `get_all_permissions(group_by_tag=True)`. */
 export function groupByTag(permissions: Permission[]): TaggedPermissions[] {
   const byTag = new Map<string | null, Permission[]>();
@@ -49,10 +46,8 @@ export function groupByTag(permissions: Permission[]): TaggedPermissions[] {
 }
 
 /** Names from `wanted` that are not permission ids in the database, in the order given. */
-export async function missingPermissions(db: Knex, wanted: readonly string[]): Promise<string[]> {
-  if (wanted.length === 0) return [];
-  const found = new Set((await db('permissions').whereIn('id', [...new Set(wanted)]).pluck('id')) as string[]);
-  return wanted.filter((id) => !found.has(id));
+export function missingPermissions(db: Knex, wanted: readonly string[]): Promise<string[]> {
+  return missingIds(db, 'permissions', wanted);
 }
 
 export function permissionNotFound(missing: string[]) {
@@ -111,15 +106,7 @@ export class PermissionService {
     const q = this.ctx.db('permissions').select(COLUMNS).orderBy([{ column: 'tag', nulls: 'last' }, 'id']);
     if (!options.all) q.where('enabled', true);
     if (options.tag !== undefined) q.where('tag', options.tag);
-    if (options.search) {
-      const pattern = likeLiteral(options.search);
-      q.where((w) =>
-        w
-          .whereRaw(`id ILIKE ? ESCAPE '\\'`, [pattern])
-          .orWhereRaw(`tag ILIKE ? ESCAPE '\\'`, [pattern])
-          .orWhereRaw(`description ILIKE ? ESCAPE '\\'`, [pattern]),
-      );
-    }
+    if (options.search) whereContainsAny(q, ['id', 'tag', 'description'], options.search);
     return (await q) as Permission[];
   }
 
@@ -147,9 +134,7 @@ export class PermissionService {
   /** Delete a permission; its grants go with it (ON DELETE CASCADE). */
   async delete(id: string): Promise<{ grantsRemoved: number }> {
     return this.ctx.db.transaction(async (trx) => {
-      const grants = Number(
-        ((await trx('group_permissions').where({ permission_id: id }).count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0,
-      );
+      const grants = await countRows(trx('group_permissions').where({ permission_id: id }));
       const deleted = await trx('permissions').where({ id }).delete();
       if (deleted === 0) throw permissionNotFound([id]);
       await recordAudit(trx, this.ctx.settings.actor, {

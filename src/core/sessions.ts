@@ -6,13 +6,15 @@
  *
  * This module lists, shows, revokes and prunes them; it never writes one (the apps do), and never
  * hands out `h_agent` itself (only whether the session is bound to an agent). Users are resolved
- * with a query of its own on `users` (username or uuid), so sessions depend on no other service.
+ * (username or uuid) with the core's one user lookup, `findUser`, not through another service.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from './errors.js';
+import { countRows } from './query-parts.js';
+import { findUser } from './user-permissions.js';
 
 export interface SessionRecord {
   id: string;
@@ -62,8 +64,6 @@ export interface PruneReport {
 export const DEFAULT_PRUNE_BATCH = 1000;
 export const MAX_PRUNE_BATCH = 100_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
@@ -90,14 +90,9 @@ export class SessionService {
     return this.ctx.db;
   }
 
-  /** A user by username or id (a uuid can never be a username: those are 4..32 word characters). */
-  async resolveUser(ref: string): Promise<UserRef> {
-    const row = (await this.db('users')
-      .select('id', 'username')
-      .where(UUID.test(ref) ? { id: ref.toLowerCase() } : { username: ref })
-      .first()) as UserRef | undefined;
-    if (!row) throw authError('auth.user.not_found', `no user "${ref}"`, { user: ref });
-    return row;
+  /** A user by username or id; `auth.user.not_found` when there is none. */
+  resolveUser(ref: string): Promise<UserRef> {
+    return findUser<UserRef>(this.db, ref, ['id', 'username']);
   }
 
   private filtered(filter: SessionFilter, userId: string | null, now: Date): Knex.QueryBuilder {
@@ -150,10 +145,7 @@ export class SessionService {
 
   async count(filter: Omit<SessionFilter, 'limit' | 'offset'> = {}): Promise<number> {
     const user = filter.user === undefined ? null : await this.resolveUser(filter.user);
-    const row = (await this.filtered(filter, user?.id ?? null, this.ctx.settings.now())
-      .count({ n: '*' })
-      .first()) as { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+    return countRows(this.filtered(filter, user?.id ?? null, this.ctx.settings.now()));
   }
 
   async show(id: string): Promise<SessionDetail> {
@@ -209,7 +201,7 @@ export class SessionService {
   /** Delete every session (live or expired) of a user; one audit row when any was deleted. */
   async revokeUser(ref: string): Promise<{ user: UserRef; revoked: number }> {
     return this.db.transaction(async (trx) => {
-      const user = await new SessionService({ ...this.ctx, db: trx }).resolveUser(ref);
+      const user = await findUser<UserRef>(trx, ref, ['id', 'username']);
       const deleted = await trx('sessions').where('user_id', user.id).del().returning('id');
       if (deleted.length > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {

@@ -43,30 +43,25 @@ export async function readSchemaStatus(knex: Knex): Promise<SchemaStatus> {
   };
 }
 
+/** Each count of `status`, as the subquery that makes it (`:epoch` is now in epoch seconds). */
+const COUNT_QUERIES: Record<keyof CountStatus, string> = {
+  users: 'select count(*) from users',
+  blocked_users: 'select count(*) from users where is_blocked',
+  inactive_users: 'select count(*) from users where not is_active',
+  groups: 'select count(*) from groups',
+  permissions: 'select count(*) from permissions',
+  live_sessions: 'select count(*) from sessions where expires > :epoch',
+  expired_sessions: 'select count(*) from sessions where expires <= :epoch',
+};
+
 export async function readCounts(knex: Knex, now: Date): Promise<CountStatus> {
   const epoch = Math.floor(now.getTime() / 1000);
-  const row = (
-    await knex.raw(
-      `select
-        (select count(*) from users) as users,
-        (select count(*) from users where is_blocked) as blocked_users,
-        (select count(*) from users where not is_active) as inactive_users,
-        (select count(*) from groups) as groups,
-        (select count(*) from permissions) as permissions,
-        (select count(*) from sessions where expires > ?) as live_sessions,
-        (select count(*) from sessions where expires <= ?) as expired_sessions`,
-      [epoch, epoch],
-    )
-  ).rows[0] as Record<string, number>;
-  return {
-    users: Number(row.users),
-    blocked_users: Number(row.blocked_users),
-    inactive_users: Number(row.inactive_users),
-    groups: Number(row.groups),
-    permissions: Number(row.permissions),
-    live_sessions: Number(row.live_sessions),
-    expired_sessions: Number(row.expired_sessions),
-  };
+  const names = Object.keys(COUNT_QUERIES) as (keyof CountStatus)[];
+  const sql = `select ${names.map((name) => `(${COUNT_QUERIES[name]}) as ${name}`).join(', ')}`;
+  const row = (await knex.raw(sql, { epoch })).rows[0] as Record<keyof CountStatus, number | string>;
+  const counts = {} as CountStatus;
+  for (const name of names) counts[name] = Number(row[name]);
+  return counts;
 }
 
 export async function readDatabaseStatus(knex: Knex, now: Date = new Date()): Promise<DatabaseStatus> {

@@ -8,6 +8,7 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
+import { replaceLinks, type LinkTable } from './id-sets.js';
 import { isUuid } from './validation.js';
 
 export interface GroupChange {
@@ -17,23 +18,38 @@ export interface GroupChange {
   removed: string[];
 }
 
-/** `where` on `users` (aliased or not) for an id or a username. */
-export function userKey(idOrUsername: string, column = (c: string) => c): Record<string, string> {
-  return isUuid(idOrUsername) ? { [column('id')]: idOrUsername.toLowerCase() } : { [column('username')]: idOrUsername };
+/** `where` on `users` for an id or a username (a uuid can never be a username: those are 4..32 word characters). */
+function userKey(idOrUsername: string): Record<string, string> {
+  return isUuid(idOrUsername) ? { id: idOrUsername.toLowerCase() } : { username: idOrUsername };
 }
 
 export function userNotFound(idOrUsername: string) {
   return authError('auth.user.not_found', `user ${idOrUsername} not found`, { user: idOrUsername });
 }
 
-function sorted(values: Iterable<string>): string[] {
-  return [...values].sort();
+/**
+ * The `columns` of the user `idOrUsername` names (an id or a username), or `auth.user.not_found`.
+ * `forUpdate` takes the row lock, for a change inside the caller's transaction.
+ */
+export async function findUser<T>(
+  db: Knex,
+  idOrUsername: string,
+  columns: readonly string[],
+  options: { forUpdate?: boolean } = {},
+): Promise<T> {
+  const q = db('users').select(columns).where(userKey(idOrUsername)).first();
+  if (options.forUpdate) q.forUpdate();
+  const row = (await q) as T | undefined;
+  if (!row) throw userNotFound(idOrUsername);
+  return row;
 }
+
+const MEMBERSHIPS: LinkTable = { table: 'user_groups', ownerColumn: 'user_id', memberColumn: 'group_id' };
 
 /**
  * Effective permissions of a user, or null when there is no such user: one round trip to
- * `kaiju_auth_user_permission_sets` (migration 3), which returns each relevant group's enabled
- * permissions; they are merged here.
+ * `kaiju_auth_user_permission_sets` (migration 3), which returns the enabled permissions of each
+ * of the user's groups and of the default group; they are merged here.
  */
 export async function resolveUserPermissions(
   db: Knex,
@@ -41,17 +57,20 @@ export async function resolveUserPermissions(
   defaultGroup: string | null,
 ): Promise<{ userId: string; permissions: string[] } | null> {
   const byId = isUuid(idOrUsername);
-  const result = await db.raw('select user_id, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
+  const result = await db.raw('select user_id, own, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
     byId ? idOrUsername.toLowerCase() : idOrUsername,
     byId,
     defaultGroup,
   ]);
-  const rows = result.rows as { user_id: string; permissions: string[] | string }[];
-  const first = rows[0];
-  if (!first) return null;
+  const rows = result.rows as { user_id: string | null; own: boolean; permissions: string[] | string | null }[];
+  const userRows = rows.filter((r) => r.user_id !== null);
+  const userId = userRows[0]?.user_id;
+  if (!userId) return null;
+  // A user in no group gets the default group (kaiju's default_group), else its own groups.
+  const granting = userRows.some((r) => r.own) ? userRows : rows.filter((r) => r.user_id === null);
   const merged = new Set<string>();
-  for (const row of rows) for (const p of parseTextArray(row.permissions)) merged.add(p);
-  return { userId: first.user_id, permissions: [...merged].sort() };
+  for (const row of granting) if (row.permissions !== null) for (const p of parseTextArray(row.permissions)) merged.add(p);
+  return { userId, permissions: [...merged].sort() };
 }
 
 /** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */
@@ -68,8 +87,7 @@ export class UserGroupService {
   /** The user's own groups (not the default group), sorted. */
   async groups(idOrUsername: string): Promise<string[]> {
     const db = this.ctx.db;
-    const user = await db('users').select('id').where(userKey(idOrUsername)).first();
-    if (!user) throw userNotFound(idOrUsername);
+    const user = await findUser<{ id: string }>(db, idOrUsername, ['id']);
     return (await db('user_groups').where({ user_id: user.id }).orderBy('group_id').pluck('group_id')) as string[];
   }
 
@@ -90,21 +108,10 @@ export class UserGroupService {
     target: (current: Set<string>) => Set<string>,
   ): Promise<GroupChange> {
     return this.ctx.db.transaction(async (trx) => {
-      const user = await trx('users').select('id', 'username').where(userKey(idOrUsername)).forUpdate().first();
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<{ id: string; username: string }>(trx, idOrUsername, ['id', 'username'], { forUpdate: true });
       const missing = await missingGroups(trx, named);
       if (missing.length > 0) throw groupNotFound(missing);
-      const current = new Set((await trx('user_groups').where({ user_id: user.id }).pluck('group_id')) as string[]);
-      const wanted = target(current);
-      const added = sorted([...wanted].filter((g) => !current.has(g)));
-      const removed = sorted([...current].filter((g) => !wanted.has(g)));
-      if (removed.length > 0) await trx('user_groups').where({ user_id: user.id }).whereIn('group_id', removed).delete();
-      if (added.length > 0) {
-        await trx('user_groups')
-          .insert(added.map((group_id) => ({ group_id, user_id: user.id })))
-          .onConflict(['group_id', 'user_id'])
-          .ignore();
-      }
+      const { members, added, removed } = await replaceLinks(trx, MEMBERSHIPS, user.id, target);
       if (added.length > 0 || removed.length > 0) {
         await recordAudit(trx, this.ctx.settings.actor, {
           command,
@@ -113,7 +120,7 @@ export class UserGroupService {
           summary: { added, removed },
         });
       }
-      return { groups: sorted(wanted), added, removed };
+      return { groups: members, added, removed };
     });
   }
 

@@ -12,9 +12,9 @@ import type { CoreContext } from './context.js';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
-import { likeLiteral } from './permissions.js';
+import { countRows, whereContainsAny } from './query-parts.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
-import { resolveUserPermissions, UserGroupService, userKey, userNotFound } from './user-permissions.js';
+import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { validateEmail, validatePassword, validateUsername } from './validation.js';
 
 export interface User {
@@ -148,9 +148,7 @@ export class UserService extends UserGroupService {
   }
 
   async get(idOrUsername: string): Promise<User> {
-    const row = (await this.db('users').select(USER_COLUMNS).where(userKey(idOrUsername)).first()) as User | undefined;
-    if (!row) throw userNotFound(idOrUsername);
-    return row;
+    return findUser<User>(this.db, idOrUsername, USER_COLUMNS);
   }
 
   /** Profile, own groups and effective permissions. */
@@ -167,15 +165,7 @@ export class UserService extends UserGroupService {
       if (options.group !== undefined) {
         q.whereExists(db('user_groups as ug').select(db.raw('1')).whereRaw('ug.user_id = u.id').where('ug.group_id', options.group));
       }
-      if (options.search) {
-        const pattern = likeLiteral(options.search);
-        q.where((w) =>
-          w
-            .whereRaw(`u.username ILIKE ? ESCAPE '\\'`, [pattern])
-            .orWhereRaw(`u.email ILIKE ? ESCAPE '\\'`, [pattern])
-            .orWhereRaw(`u.full_name ILIKE ? ESCAPE '\\'`, [pattern]),
-        );
-      }
+      if (options.search) whereContainsAny(q, ['u.username', 'u.email', 'u.full_name'], options.search);
       if (options.blocked) q.where('u.is_blocked', true);
       if (options.inactive) q.where('u.is_active', false);
       return q;
@@ -185,8 +175,8 @@ export class UserService extends UserGroupService {
       .orderBy('u.username')
       .offset(options.offset ?? 0);
     if (options.limit !== undefined) page.limit(options.limit);
-    const [users, count] = await Promise.all([page, filtered().count({ n: '*' }).first()]);
-    return { total: Number(count?.n ?? 0), users: users as User[] };
+    const [users, total] = await Promise.all([page, countRows(filtered())]);
+    return { total, users: users as User[] };
   }
 
   async update(idOrUsername: string, change: UserUpdate): Promise<User> {
@@ -203,8 +193,7 @@ export class UserService extends UserGroupService {
     if (Object.keys(patch).length === 0) return this.get(idOrUsername);
     try {
       return await this.db.transaction(async (trx) => {
-        const before = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-        if (!before) throw userNotFound(idOrUsername);
+        const before = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
         const [after] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as User[];
         const summary: Record<string, unknown> = {};
         if (change.email !== undefined && change.email !== before.email) summary.email = { from: before.email, to: change.email };
@@ -228,8 +217,7 @@ export class UserService extends UserGroupService {
   async setFlag(idOrUsername: string, flag: UserFlag): Promise<{ user: User; changed: boolean }> {
     const { column, value } = FLAGS[flag];
     return this.db.transaction(async (trx) => {
-      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
       if (user[column] === value) return { user, changed: false };
       await trx('users').where({ id: user.id }).update({ [column]: value });
       await this.audit(trx, `user.${flag}`, user.username, { [column]: { from: user[column], to: value } });
@@ -240,8 +228,7 @@ export class UserService extends UserGroupService {
   /** Delete a user, its group memberships (cascade) and its sessions. */
   async delete(idOrUsername: string): Promise<{ user: User; sessionsRemoved: number }> {
     return this.db.transaction(async (trx) => {
-      const user = (await trx('users').select(USER_COLUMNS).where(userKey(idOrUsername)).forUpdate().first()) as User | undefined;
-      if (!user) throw userNotFound(idOrUsername);
+      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
       const sessionsRemoved = await trx('sessions').where({ user_id: user.id }).delete();
       await trx('users').where({ id: user.id }).delete();
       await this.audit(trx, 'user.delete', user.username, { id: user.id, email: user.email, sessions_removed: sessionsRemoved });

@@ -3,7 +3,7 @@ import { MIGRATIONS } from '../../migrations/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/core/audit.js';
 import { BACKENDS } from '../support/db.js';
-import { createCliTarget, json, runCli, type CliTarget } from '../support/run-cli.js';
+import { cliTarget, removeTempDirs, runCli, type CliTarget } from '../support/cli.js';
 import { epoch, insertKaijuSessions, insertKaijuUser } from '../support/kaiju-rows.js';
 
 const DAY = 86_400_000;
@@ -19,13 +19,15 @@ interface AuditJson {
   summary: Record<string, unknown>;
 }
 
+afterAll(removeTempDirs);
+
 describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
   let t: CliTarget;
   const cli = (...args: string[]) => runCli([...t.args, ...args]);
   const ago = (days: number) => new Date(Date.now() - days * DAY);
 
   beforeAll(async () => {
-    t = await createCliTarget(backend);
+    t = await cliTarget(backend, { create: false });
   });
   afterAll(() => t?.cleanup());
 
@@ -46,7 +48,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
 
   it('status: target redacted, schema version, no pending migrations, counts', async () => {
     const now = epoch(new Date());
-    await t.withDb(async (k) => {
+    await t.withKnex(async (k) => {
       const a = await insertKaijuUser(k, 'alice');
       await insertKaijuUser(k, 'bob_1', { blocked: true });
       await insertKaijuUser(k, 'carol', { active: false });
@@ -66,7 +68,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
     });
     const r = await cli('status', '--json');
     expect(r.code).toBe(0);
-    const doc = json<Record<string, unknown>>(r);
+    const doc = r.json<Record<string, unknown>>();
     expect(doc).toMatchObject({
       backend: backend === 'postgres' ? 'postgres' : 'embedded',
       schema: { pending: [], current: true, applied: MIGRATIONS.length, version: MIGRATIONS[MIGRATIONS.length - 1]?.name },
@@ -92,7 +94,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
   it('audit list --json: newest first, the documented shape', async () => {
     const r = await cli('audit', 'list', '--json');
     expect(r.code).toBe(0);
-    const rows = json<AuditJson[]>(r);
+    const rows = r.json<AuditJson[]>();
     expect(rows.map((x) => x.command)).toEqual(['seed', 'group.create', 'user.register']);
     for (const row of rows) expect(Object.keys(row).sort()).toEqual(AUDIT_KEYS);
     expect(rows[0]).toMatchObject({ actor: 'ci', target_type: 'fixtures', target: null, summary: { created: { users: 3 } } });
@@ -100,7 +102,7 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
   });
 
   it('audit list filters: --since, --actor, --target, --command, --limit', async () => {
-    const commands = async (...args: string[]) => json<AuditJson[]>(await cli('audit', 'list', '--json', ...args)).map((x) => x.command);
+    const commands = async (...args: string[]) => (await cli('audit', 'list', '--json', ...args)).json<AuditJson[]>().map((x) => x.command);
     expect(await commands('--since', '7d')).toEqual(['seed', 'group.create']);
     expect(await commands('--since', '1h')).toEqual(['seed']);
     expect(await commands('--actor', 'alice')).toEqual(['group.create', 'user.register']);
@@ -120,12 +122,12 @@ describe.each(BACKENDS)('audit and status commands on %s', (backend) => {
     expect((await cli('audit', 'prune')).code).toBe(2);
     const refused = await cli('audit', 'prune', '--older-than', '30d');
     expect(refused.code).toBe(8);
-    expect(json<AuditJson[]>(await cli('audit', 'list', '--json'))).toHaveLength(3);
+    expect((await cli('audit', 'list', '--json')).json<AuditJson[]>()).toHaveLength(3);
 
     const r = await runCli([...t.args, '--actor', 'ops', 'audit', 'prune', '--older-than', '30d', '-y', '--json']);
     expect(r.code).toBe(0);
-    expect(json(r)).toEqual({ deleted: 1, older_than: expect.any(String) });
-    const rows = json<AuditJson[]>(await cli('audit', 'list', '--json'));
+    expect(r.json()).toEqual({ deleted: 1, older_than: expect.any(String) });
+    const rows = (await cli('audit', 'list', '--json')).json<AuditJson[]>();
     expect(rows.map((x) => x.command)).toEqual(['audit.prune', 'seed', 'group.create']);
     expect(rows[0]).toMatchObject({ actor: 'ops', target_type: 'audit', summary: { deleted: 1 } });
 

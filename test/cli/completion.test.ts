@@ -3,8 +3,7 @@
  * complete commands, subcommands, flags and values when the shells call them.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../dist/src/cli/program.js';
 import { bashScript } from '../../dist/src/cli/completion/bash.js';
 import { completionTree } from '../../dist/src/cli/completion/tree.js';
-import { json, runCli } from '../support/run-cli.js';
+import { removeTempDirs, runCli, tempDir } from '../support/cli.js';
 
 const exec = promisify(execFile);
 
@@ -29,7 +28,7 @@ let dir: string;
 const scripts: Record<string, string> = {};
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kaiju-auth-completion-'));
+  dir = await tempDir('kaiju-auth-completion-');
   for (const shell of ['bash', 'zsh', 'fish']) {
     const r = await runCli(['completion', shell]);
     expect(r.code, r.stderr).toBe(0);
@@ -40,7 +39,7 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'data-b'));
   await writeFile(path.join(dir, 'data-file.txt'), '');
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(removeTempDirs);
 
 /** Call the bash completion function as bash would, for the words typed (the last one is being completed). */
 async function bashComplete(words: string[], script = scripts.bash as string): Promise<string[]> {
@@ -58,7 +57,7 @@ describe('completion scripts', () => {
     expect((await runCli(['completion', 'tcsh'])).code).toBe(2);
     expect((await runCli(['completion'])).code).toBe(2);
     const r = await runCli(['completion', 'bash', '--json']);
-    expect(json(r)).toEqual({ shell: 'bash', script: expect.stringContaining('complete -F _kaiju_auth kaiju-auth') });
+    expect(r.json()).toEqual({ shell: 'bash', script: expect.stringContaining('complete -F _kaiju_auth kaiju-auth') });
   });
 
   it('bash -n parses the bash script', async () => {

@@ -9,7 +9,6 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type * as ProgramModule from '../../src/cli/program.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
 import { ADMIN_URL, BACKENDS, databaseUrl } from '../support/db.js';
 import { cliTarget, emptyDataDir, removeTempDirs, ROOT, runCli, type CliResult, type CliTarget } from '../support/cli.js';
 
@@ -146,14 +145,7 @@ describe.each(BACKENDS)('a database that is not kaiju_auth 2.1.0 on %s', (backen
 
   it('migrate exits 5 (conflict), names the table, and changes nothing', async () => {
     target = await cliTarget(backend, { migrate: false });
-    const db = await openDatabase(
-      target.url ? { kind: 'postgres', url: target.url } : { kind: 'embedded', dataDir: target.dataDir },
-    );
-    try {
-      await db.knex.raw('create table users (id uuid primary key, name text)');
-    } finally {
-      await db.close();
-    }
+    await target.withKnex((knex) => knex.raw('create table users (id uuid primary key, name text)'));
     const error = expectJsonError(await runCli(['migrate', '--json', '-q', ...target.args]), 5, 'db.schema_conflict');
     expect(error.message).toMatch(/table "users" exists but lacks column/);
     const status = await runCli(['migrate', 'status', '--json', '-q', ...target.args]);

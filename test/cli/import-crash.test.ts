@@ -3,13 +3,11 @@
  * batches committed before the kill are whole (every user has its groups), and rerunning the same
  * file with --on-conflict skip or update converges to the full import with no duplicates.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { cliTarget, runCli, spawnCli, type CliTarget } from '../support/cli.js';
-import { withCliDb } from '../support/fixtures.js';
+import { cliTarget, removeTempDirs, runCli, spawnCli, tempDir, type CliTarget } from '../support/cli.js';
 
 const USERS = 400;
 const BATCH = 25;
@@ -21,18 +19,18 @@ describe.each(BACKENDS)('import killed mid-way on %s', (backend) => {
   let file: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'kaiju-crash-'));
+    dir = await tempDir('kaiju-crash-');
     file = path.join(dir, 'users.jsonl');
     const lines = Array.from({ length: USERS }, (_, i) =>
       JSON.stringify({ username: `crash${i}`, email: `crash${i}@example.com`, password: `crash password ${i}`, groups: i % 2 ? ['a', 'b'] : ['b'] }),
     );
     await writeFile(file, `${lines.join('\n')}\n`);
   });
-  afterAll(async () => rm(dir, { recursive: true, force: true }));
+  afterAll(removeTempDirs);
 
   /** Users, and users without their groups (a half-made user), after the process is gone. */
   const state = (t: CliTarget) =>
-    withCliDb(t, async (k) => ({
+    t.withKnex(async (k) => ({
       users: Number((await k('users').count({ n: '*' }).first())?.n),
       withoutGroups: Number((await k('users as u').whereNotExists(k('user_groups as ug').whereRaw('ug.user_id = u.id')).count({ n: '*' }).first())?.n),
       wrongGroups: Number(

@@ -3,8 +3,7 @@ import { stat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { cliTarget, type CliTarget } from '../support/cli-target.js';
-import { jsonError, runCli, type CliOptions } from '../support/spawn-cli.js';
+import { cliTarget, removeTempDirs, runCli, type CliOptions, type CliTarget } from '../support/cli.js';
 
 const SECRET = 'cli test key secret, long enough';
 const HOUR = 3600_000;
@@ -19,16 +18,19 @@ interface KeyJson {
   verifies_until: string;
 }
 
+afterAll(removeTempDirs);
+
 describe.each(BACKENDS)('keys commands on %s', (backend) => {
   let db: CliTarget;
   // The embedded database makes its own secret; PostgreSQL needs one from the environment.
-  const env = backend === 'postgres' ? { KAIJU_AUTH_SECRET: SECRET } : {};
+  // Processes queue on the embedded data directory's lock: wait longer than the default 10 s.
+  const env = { KAIJU_AUTH_LOCK_TIMEOUT: '120s', ...(backend === 'postgres' ? { KAIJU_AUTH_SECRET: SECRET } : {}) };
   const cli = (args: string[], options: CliOptions = {}) => runCli([...db.args, ...args], { ...options, env: { ...env, ...options.env } });
   const keys = async (): Promise<KeyJson[]> => JSON.parse((await cli(['keys', 'list', '--json'])).stdout);
   const active = async () => (await keys()).find((k) => k.state === 'active') as KeyJson;
 
   beforeAll(async () => {
-    db = await cliTarget(backend);
+    db = await cliTarget(backend, { create: false });
   });
   afterAll(async () => db.cleanup());
 
@@ -104,22 +106,22 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
       expect(r.stdout + r.stderr).not.toContain('PRIVATE KEY');
     }
     const weak = await cli(['keys', 'import', file('weak'), '--json']);
-    expect([weak.code, jsonError(weak).code]).toEqual([6, 'auth.key.invalid']);
+    expect([weak.code, weak.errorJson().error.code]).toEqual([6, 'auth.key.invalid']);
     expect((await cli(['keys', 'import', path.join(dir, 'missing.pem')])).code).toBe(2);
     const dup = await cli(['keys', 'import', file('ed'), '--kid', 'legacy-ed', '--json']);
-    expect([dup.code, jsonError(dup).code]).toEqual([5, 'auth.key.exists']);
+    expect([dup.code, dup.errorJson().error.code]).toEqual([5, 'auth.key.exists']);
     expect((await active()).kid).toBe('legacy-ed');
   });
 
   it('prune: never the signing key (exit 8), unknown kid (exit 4), a retired key only when confirmed', async () => {
     const signing = await active();
     const last = await cli(['keys', 'prune', '--kid', signing.kid, '-y', '--json']);
-    expect([last.code, jsonError(last).code]).toEqual([8, 'auth.key.last_signing_key']);
+    expect([last.code, last.errorJson().error.code]).toEqual([8, 'auth.key.last_signing_key']);
     const unknown = await cli(['keys', 'prune', '--kid', 'nope', '-y', '--json']);
-    expect([unknown.code, jsonError(unknown).code]).toEqual([4, 'auth.key.not_found']);
+    expect([unknown.code, unknown.errorJson().error.code]).toEqual([4, 'auth.key.not_found']);
     const retired = (await keys()).find((k) => k.state === 'retired') as KeyJson;
     const unconfirmed = await cli(['keys', 'prune', '--kid', retired.kid, '--json']);
-    expect([unconfirmed.code, jsonError(unconfirmed).code]).toEqual([8, 'cli.not_confirmed']);
+    expect([unconfirmed.code, unconfirmed.errorJson().error.code]).toEqual([8, 'cli.not_confirmed']);
     const done = await cli(['keys', 'prune', '--kid', retired.kid, '-y', '--json']);
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout).pruned.map((k: KeyJson) => k.kid)).toEqual([retired.kid]);
@@ -138,7 +140,7 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
       }),
     );
     const count = (await keys()).length;
-    const runs = await Promise.all(Array.from({ length: 10 }, () => cli(['keys', 'rotate', '--if-older-than', '12h', '--json'])));
+    const runs = await Promise.all(Array.from({ length: 10 }, () => cli(['keys', 'rotate', '--if-older-than', '12h', '--json'], { timeoutMs: 240_000 })));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const docs = runs.map((r) => JSON.parse(r.stdout) as { rotated: boolean; key: KeyJson; retired: string | null });
     expect(docs.filter((d) => d.rotated)).toHaveLength(1);
@@ -154,7 +156,7 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
 describe.each(BACKENDS.filter((b) => b === 'postgres'))('the key secret on %s', (backend) => {
   let db: CliTarget;
   beforeAll(async () => {
-    db = await cliTarget(backend);
+    db = await cliTarget(backend, { create: false });
     expect((await runCli([...db.args, 'migrate', '-q'])).code).toBe(0);
   });
   afterAll(async () => db.cleanup());
@@ -163,12 +165,12 @@ describe.each(BACKENDS.filter((b) => b === 'postgres'))('the key secret on %s', 
     for (const args of [['keys', 'rotate'], ['init']]) {
       const r = await runCli([...db.args, ...args, '--json']);
       expect(r.code).toBe(2);
-      expect(jsonError(r).code).toBe('auth.key.secret_missing');
-      expect(jsonError(r).message).toMatch(/KAIJU_AUTH_SECRET.*--secret-file/);
+      expect(r.errorJson().error.code).toBe('auth.key.secret_missing');
+      expect(r.errorJson().error.message).toMatch(/KAIJU_AUTH_SECRET.*--secret-file/);
     }
     expect((await runCli([...db.args, 'keys', 'list', '--json'])).stdout.trim()).toBe('[]');
     const short = await runCli([...db.args, 'keys', 'rotate', '--json'], { env: { KAIJU_AUTH_SECRET: 'short' } });
-    expect([short.code, jsonError(short).code]).toEqual([2, 'auth.key.secret_missing']);
+    expect([short.code, short.errorJson().error.code]).toEqual([2, 'auth.key.secret_missing']);
   });
 
   it('--secret-file FILE; a missing file is exit 2; the secret never appears in output', async () => {
@@ -180,7 +182,7 @@ describe.each(BACKENDS.filter((b) => b === 'postgres'))('the key secret on %s', 
     const viaEnv = await runCli([...db.args, 'keys', 'rotate', '--json'], { env: { KAIJU_AUTH_SECRET: SECRET } });
     expect(viaEnv.code).toBe(0);
     const missing = await runCli([...db.args, 'keys', 'rotate', '--secret-file', `${file}.nope`, '--json']);
-    expect([missing.code, jsonError(missing).code]).toEqual([2, 'auth.key.secret_missing']);
+    expect([missing.code, missing.errorJson().error.code]).toEqual([2, 'auth.key.secret_missing']);
     const jwks = await runCli([...db.args, 'keys', 'jwks']);
     expect(JSON.parse(jwks.stdout).keys).toHaveLength(2);
   });

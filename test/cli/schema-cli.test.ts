@@ -5,7 +5,6 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { openDatabase } from '../../src/db/open.js';
 import { BACKENDS } from '../support/db.js';
 import { cliTarget, emptyDataDir, exists, removeTempDirs, runCli, type CliTarget } from '../support/cli.js';
 
@@ -23,13 +22,10 @@ async function appliedSet(target: CliTarget): Promise<Record<string, boolean>> {
 
 /** Tables in the target's schema, read in-process after the CLI has exited. */
 async function tablesOf(target: CliTarget): Promise<string[]> {
-  const db = await openDatabase(target.url ? { kind: 'postgres', url: target.url } : { kind: 'embedded', dataDir: target.dataDir });
-  try {
-    const r = await db.knex.raw("select tablename from pg_tables where schemaname = current_schema() order by 1");
+  return target.withKnex(async (knex) => {
+    const r = await knex.raw("select tablename from pg_tables where schemaname = current_schema() order by 1");
     return r.rows.map((row: { tablename: string }) => row.tablename);
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 const allApplied = Object.fromEntries(NAMES.map((n) => [n, true]));
@@ -79,7 +75,9 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
 
   it('init on an empty database applies every migration', async () => {
     target = await cliTarget(backend, { migrate: false });
-    const r = await runCli(['init', ...target.args]);
+    // init also makes a signing key: on PostgreSQL that needs the key secret (exit 2 without one).
+    const env = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'schema test key secret, long enough' } : {};
+    const r = await runCli(['init', ...target.args], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`applied ${NAMES.length} migration(s): ${NAMES.join(', ')}`);
     expect(await appliedSet(target)).toEqual(allApplied);

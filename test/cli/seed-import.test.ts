@@ -1,15 +1,11 @@
 /** `seed`, `init`'s seed step, `user import` and `user export` through the built binary, on both backends. */
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { cliTarget, runCli, type CliTarget } from '../support/cli.js';
-import { withCliDb } from '../support/fixtures.js';
+import { cliTarget, removeTempDirs, ROOT, runCli, type CliTarget } from '../support/cli.js';
 import { KAIJU_HASH, KAIJU_PASSWORD } from '../support/kaiju-ddl.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PW = 'cli import pw 1';
 
 describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
@@ -18,16 +14,16 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
   // init makes a signing key: on PostgreSQL that needs the key secret.
   const env: Record<string, string> = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {};
   const cli = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli([...t.args, ...args], { cwd: work, env, ...opts });
-  const count = (table: string) => withCliDb(t, async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
+  const count = (table: string) => t.withKnex(async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
 
   beforeAll(async () => {
     t = await cliTarget(backend);
-    work = await mkdtemp(path.join(os.tmpdir(), 'kaiju-cli-seed-'));
+    work = t.tmp;
     await cp(path.join(ROOT, 'fixtures'), path.join(work, 'fixtures'), { recursive: true });
   });
   afterAll(async () => {
     await t?.cleanup();
-    await rm(work, { recursive: true, force: true });
+    await removeTempDirs();
   });
 
   it('init migrates and seeds ./fixtures/users; seed again changes nothing', async () => {
@@ -134,14 +130,14 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
       expect((await runCli([...other.args, 'migrate', '-q'])).code).toBe(0);
       const seed = await runCli([...other.args, 'seed', path.join(work, 'fixtures', 'users'), '-q', '--json']);
       expect(seed.code).toBe(0);
-      await withCliDb(other, (k) => k('users').delete());
+      await other.withKnex((k) => k('users').delete());
       const back = await runCli([...other.args, 'user', 'import', backup, '--json', '-q']);
       expect(back.code).toBe(0);
       expect(back.json<{ created: { users: number } }>().created.users).toBe(lines.length);
       const again = await runCli([...other.args, 'user', 'export', '-q']);
       expect(again.stdout).toBe(jsonl.stdout);
       const dump = async (target: CliTarget) =>
-        withCliDb(target, async (k) => (await k('users').orderBy('username').select('username', 'password', 'salt')).map((u) => `${u.username} ${u.password.toString()} ${u.salt.toString()}`));
+        target.withKnex(async (k) => (await k('users').orderBy('username').select('username', 'password', 'salt')).map((u) => `${u.username} ${u.password.toString()} ${u.salt.toString()}`));
       expect(await dump(other)).toEqual(await dump(t));
     } finally {
       await other.cleanup();

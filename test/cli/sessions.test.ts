@@ -1,12 +1,14 @@
 /** `session ...` through the built binary, on both backends. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { createCliTarget, json, runCli, type CliTarget } from '../support/run-cli.js';
+import { cliTarget, removeTempDirs, runCli, type CliTarget } from '../support/cli.js';
 import { epoch, insertKaijuSession, insertKaijuSessions, insertKaijuUser, type KaijuUser } from '../support/kaiju-rows.js';
 import { KAIJU_HASH, KAIJU_SALT } from '../support/kaiju-ddl.js';
 
 const HOUR = 3600;
 const SESSION_KEYS = ['agent_bound', 'created', 'expired', 'expires', 'expires_at', 'id', 'permissions', 'user_id', 'username'];
+
+afterAll(removeTempDirs);
 
 describe.each(BACKENDS)('session commands on %s', (backend) => {
   let t: CliTarget;
@@ -16,10 +18,10 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
   const cli = (...args: string[]) => runCli([...t.args, ...args]);
 
   beforeAll(async () => {
-    t = await createCliTarget(backend);
+    t = await cliTarget(backend, { create: false });
     expect((await runCli([...t.args, 'migrate', '-q'])).code).toBe(0);
     const now = epoch(new Date());
-    await t.withDb(async (k) => {
+    await t.withKnex(async (k) => {
       alice = await insertKaijuUser(k, 'alice');
       bob = await insertKaijuUser(k, 'bob_1');
       ids.aliceLive = await insertKaijuSession(k, {
@@ -40,7 +42,7 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
   it('list --json: live sessions, longest-lived first, the documented shape, never h_agent', async () => {
     const r = await cli('session', 'list', '--json');
     expect(r.code).toBe(0);
-    const rows = json<Record<string, unknown>[]>(r);
+    const rows = r.json<Record<string, unknown>[]>();
     expect(rows.map((s) => s.id)).toEqual([ids.bobLive, ids.bobLive2, ids.aliceLive, ids.anon]);
     for (const row of rows) expect(Object.keys(row).sort()).toEqual(SESSION_KEYS);
     expect(rows[2]).toMatchObject({
@@ -71,12 +73,12 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
     expect(expired.stdout).toContain('expired 2d ago');
 
     const all = await cli('session', 'list', '--all', '--limit', '1000', '--json');
-    expect(json<unknown[]>(all)).toHaveLength(35);
+    expect(all.json<unknown[]>()).toHaveLength(35);
   });
 
   it('list --limit says on stderr that there is more', async () => {
     const r = await cli('session', 'list', '--expired', '--limit', '2', '--json');
-    expect(json<unknown[]>(r)).toHaveLength(2);
+    expect(r.json<unknown[]>()).toHaveLength(2);
     expect(r.stderr).toMatch(/--limit/);
     const q = await cli('session', 'list', '--expired', '--limit', '2', '--offset', '1', '-q');
     expect(q.stderr).toBe('');
@@ -98,7 +100,7 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
   it('show: details with data; unknown id exits 4', async () => {
     const r = await cli('session', 'show', ids.aliceLive as string, '--json');
     expect(r.code).toBe(0);
-    const doc = json<Record<string, unknown>>(r);
+    const doc = r.json<Record<string, unknown>>();
     expect(Object.keys(doc).sort()).toEqual([...SESSION_KEYS, 'data'].sort());
     expect(doc).toMatchObject({ id: ids.aliceLive, username: 'alice', data: { ip: '10.0.0.1' } });
     const human = await cli('session', 'show', ids.aliceLive as string);
@@ -111,12 +113,12 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
   it('revoke ID...: all or none (exit 4 on an unknown id), audited', async () => {
     const missing = await cli('session', 'revoke', ids.anon as string, 'no-such-session');
     expect(missing.code).toBe(4);
-    expect(await t.withDb((k) => k('sessions').where({ id: ids.anon }).first())).toBeDefined();
+    expect(await t.withKnex((k) => k('sessions').where({ id: ids.anon }).first())).toBeDefined();
 
     const r = await runCli([...t.args, '--actor', 'ops-alice', 'session', 'revoke', ids.anon as string, '--json']);
     expect(r.code).toBe(0);
-    expect(json(r)).toEqual({ revoked: [ids.anon] });
-    expect(await t.withDb((k) => k('sessions').where({ id: ids.anon }).first())).toBeUndefined();
+    expect(r.json()).toEqual({ revoked: [ids.anon] });
+    expect(await t.withKnex((k) => k('sessions').where({ id: ids.anon }).first())).toBeUndefined();
   });
 
   it('revoke: usage errors exit 2', async () => {
@@ -127,7 +129,7 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
   it('revoke --user: needs -y without a terminal (exit 8), unknown user exit 4, then revokes all of them', async () => {
     const refused = await cli('session', 'revoke', '--user', 'bob_1');
     expect(refused.code).toBe(8);
-    expect(await t.withDb((k) => k('sessions').where({ user_id: bob.id }).count({ n: '*' }).first())).toEqual({ n: 2 });
+    expect(await t.withKnex((k) => k('sessions').where({ user_id: bob.id }).count({ n: '*' }).first())).toEqual({ n: 2 });
     const refusedJson = await cli('session', 'revoke', '--user', 'bob_1', '--json');
     expect(refusedJson.code).toBe(8);
     expect(refusedJson.stderr).toMatch(/"code":"cli.not_confirmed"/);
@@ -136,7 +138,7 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
 
     const r = await runCli([...t.args, '--actor', 'ops-alice', 'session', 'revoke', '--user', 'bob_1', '-y', '--json']);
     expect(r.code).toBe(0);
-    expect(json(r)).toEqual({ user: 'bob_1', user_id: bob.id, revoked: 2 });
+    expect(r.json()).toEqual({ user: 'bob_1', user_id: bob.id, revoked: 2 });
     // None left: nothing to confirm, exit 0.
     const again = await cli('session', 'revoke', '--user', 'bob_1');
     expect(again.code).toBe(0);
@@ -150,16 +152,16 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
     const quiet = await cli('session', 'prune', '-q');
     expect(quiet).toEqual({ code: 0, stdout: '', stderr: '' });
     const j = await cli('session', 'prune', '--json');
-    expect(json(j)).toEqual({ deleted: 0, batches: 0, expired_before: expect.any(String) });
-    expect(json<unknown[]>(await cli('session', 'list', '--expired', '--json'))).toEqual([]);
+    expect(j.json()).toEqual({ deleted: 0, batches: 0, expired_before: expect.any(String) });
+    expect((await cli('session', 'list', '--expired', '--json')).json<unknown[]>()).toEqual([]);
   });
 
   it('audit rows for the session writes, with no secret in any of them', async () => {
     const r = await cli('audit', 'list', '--command', 'session', '--limit', '1000', '--json');
     expect(r.code).toBe(0);
-    const rows = json<
+    const rows = r.json<
       { actor: string; command: string; target_type: string; target: string; summary: Record<string, unknown> }[]
-    >(r);
+    >();
     const revokes = rows.filter((x) => x.command === 'session.revoke');
     expect(revokes.map((x) => [x.actor, x.target_type, x.target, x.summary])).toEqual([
       ['ops-alice', 'user', 'bob_1', { sessions: 2 }],
@@ -170,9 +172,9 @@ describe.each(BACKENDS)('session commands on %s', (backend) => {
     expect(prunes.every((x) => x.actor === 'cron')).toBe(true);
     expect(prunes.reduce((n, x) => n + (x.summary.deleted as number), 0)).toBe(31);
 
-    const everything = await t.withDb((k) => k('audit_log').select('*'));
+    const everything = await t.withKnex((k) => k('audit_log').select('*'));
     const text = JSON.stringify(everything);
-    const agents = await t.withDb((k) => k('sessions').select('h_agent').whereNotNull('h_agent'));
+    const agents = await t.withKnex((k) => k('sessions').select('h_agent').whereNotNull('h_agent'));
     for (const secret of [KAIJU_HASH, KAIJU_SALT, ...agents.map((a) => Buffer.from(a.h_agent).toString('hex'))]) {
       expect(text).not.toContain(secret);
     }

@@ -2,8 +2,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
-import { cliTarget, type CliTarget } from '../support/cli-target.js';
-import { jsonError, runCli, type CliOptions } from '../support/spawn-cli.js';
+import { cliTarget, removeTempDirs, runCli, type CliOptions, type CliTarget } from '../support/cli.js';
 
 const SECRET = 'cli test key secret, long enough';
 const PASSWORD = 'correct horse 1';
@@ -23,9 +22,12 @@ interface BatchLine {
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
 const jsonLines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as BatchLine);
 
+afterAll(removeTempDirs);
+
 describe.each(BACKENDS)('token commands on %s', (backend) => {
   let db: CliTarget;
-  const env = backend === 'postgres' ? { KAIJU_AUTH_SECRET: SECRET } : {};
+  // Processes queue on the embedded data directory's lock: wait longer than the default 10 s.
+  const env = { KAIJU_AUTH_LOCK_TIMEOUT: '120s', ...(backend === 'postgres' ? { KAIJU_AUTH_SECRET: SECRET } : {}) };
   const cli = (args: string[], options: CliOptions = {}) => runCli([...db.args, ...args], { ...options, env: { ...env, ...options.env } });
   const ok = async (args: string[], options: CliOptions = {}) => {
     const r = await cli(args, options);
@@ -36,7 +38,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     JSON.parse((await ok(['token', 'issue', '--username', username, '--password-stdin', '--json'], { input: `${PASSWORD}\n` })).stdout);
 
   beforeAll(async () => {
-    db = await cliTarget(backend);
+    db = await cliTarget(backend, { create: false });
     await ok(['init', '-q']);
     await ok(['permission', 'create', 'users.read', '-q']);
     await ok(['permission', 'create', 'users.write', '-q']);
@@ -68,7 +70,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
   it('a wrong password or unknown user is exit 3; no password source is exit 2; --ttl below 60s is exit 2', async () => {
     for (const user of ['alice', 'nobody']) {
       const r = await cli(['token', 'issue', '--username', user, '--password-stdin', '--json'], { input: 'wrong password 9\n' });
-      expect([r.code, jsonError(r).code]).toEqual([3, 'auth.user.authentication_failed']);
+      expect([r.code, r.errorJson().error.code]).toEqual([3, 'auth.user.authentication_failed']);
       expect(r.stdout).toBe('');
     }
     expect((await cli(['token', 'issue', '--username', 'alice'])).code).toBe(2);
@@ -78,14 +80,14 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
   it('verify refuses the wrong type, garbage and tampering (exit 3 with the reason)', async () => {
     const pair = await issue('alice');
     const wrong = await cli(['token', 'verify', pair.refresh, '--json']);
-    expect([wrong.code, jsonError(wrong).code]).toEqual([3, 'auth.token.wrong_type']);
+    expect([wrong.code, wrong.errorJson().error.code]).toEqual([3, 'auth.token.wrong_type']);
     expect(JSON.parse((await ok(['token', 'verify', pair.refresh, '--type', 'refresh', '--json'])).stdout).typ).toBe('refresh');
     const garbage = await cli(['token', 'verify', 'not-a-token', '--json']);
-    expect([garbage.code, jsonError(garbage).code]).toEqual([3, 'auth.token.invalid']);
+    expect([garbage.code, garbage.errorJson().error.code]).toEqual([3, 'auth.token.invalid']);
     const [h, , s] = pair.access.split('.') as [string, string, string];
     const forged = Buffer.from(JSON.stringify({ ...claimsOf(pair.access), permissions: ['system'] })).toString('base64url');
     const tampered = await cli(['token', 'verify', `${h}.${forged}.${s}`, '--json']);
-    expect([tampered.code, jsonError(tampered).code]).toEqual([3, 'auth.token.bad_signature']);
+    expect([tampered.code, tampered.errorJson().error.code]).toEqual([3, 'auth.token.bad_signature']);
     expect(tampered.stderr).not.toContain(s);
   });
 
@@ -112,15 +114,15 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     const viaStdin = await ok(['token', 'refresh', '-', '--json'], { input: `${next.refresh}\n` });
     expect(Object.keys(JSON.parse(viaStdin.stdout)).sort()).toEqual(['access', 'refresh']);
     const access = await cli(['token', 'refresh', pair.access, '--json']);
-    expect([access.code, jsonError(access).code]).toEqual([3, 'auth.token.wrong_type']);
+    expect([access.code, access.errorJson().error.code]).toEqual([3, 'auth.token.wrong_type']);
     await ok(['user', 'block', 'bob-1', '-q']);
     const blocked = await cli(['token', 'refresh', pair.refresh, '--json']);
-    expect([blocked.code, jsonError(blocked).code]).toEqual([3, 'auth.user.authentication_failed']);
+    expect([blocked.code, blocked.errorJson().error.code]).toEqual([3, 'auth.user.authentication_failed']);
     await ok(['user', 'unblock', 'bob-1', '-q']);
     await ok(['token', 'refresh', pair.refresh, '-q']);
     await ok(['user', 'delete', 'bob-1', '-y', '-q']);
     const deleted = await cli(['token', 'refresh', pair.refresh, '--json']);
-    expect([deleted.code, jsonError(deleted).code]).toEqual([3, 'auth.user.authentication_failed']);
+    expect([deleted.code, deleted.errorJson().error.code]).toEqual([3, 'auth.user.authentication_failed']);
   });
 
   it('inspect decodes without verifying and says so', async () => {
@@ -166,7 +168,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
         [4, false, 'auth.token.wrong_type'],
         [5, true, 'access'],
       ]);
-      expect(jsonError(r).code).toBe('auth.token.invalid');
+      expect(r.errorJson().error.code).toBe('auth.token.invalid');
     }
     // Thousands of tokens (more than the in-flight window): order kept, every one answered.
     const tokens = Array.from({ length: 3000 }, (_, i) => (i % 7 === 3 ? a.refresh : i % 2 ? a.access : s.access));
@@ -204,13 +206,13 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
       input: PASSWORD,
       env: { KAIJU_AUTH_SECRET: 'another secret, also long enough' },
     });
-    expect([wrong.code, jsonError(wrong).code]).toEqual([3, 'auth.key.secret_invalid']);
+    expect([wrong.code, wrong.errorJson().error.code]).toEqual([3, 'auth.key.secret_invalid']);
     if (backend === 'postgres') {
       const none = await cli(['token', 'issue', '--username', 'alice', '--password-stdin', '--json'], {
         input: PASSWORD,
         env: { KAIJU_AUTH_SECRET: undefined },
       });
-      expect([none.code, jsonError(none).code]).toEqual([2, 'auth.key.secret_missing']);
+      expect([none.code, none.errorJson().error.code]).toEqual([2, 'auth.key.secret_missing']);
     }
     const verify = await cli(['token', 'verify', pair.access, '-q'], { env: { KAIJU_AUTH_SECRET: undefined } });
     expect(verify.code).toBe(0);

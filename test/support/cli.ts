@@ -1,17 +1,20 @@
 /**
- * Running the built CLI as a user would, for test/cli: `runCli(args, {env, input, cwd})` spawns
- * `node bin/kaiju-auth.js` (build first: `npm run build`, which `npm test` does) and collects exit
- * code, stdout and stderr. Plus what such tests run it against:
+ * Running the built CLI as a user would, for test/cli: `runCli(args, {env, input, cwd, nodeArgs})`
+ * spawns `node bin/kaiju-auth.js` (build first: `npm run build`, which `npm test` does) and collects
+ * exit code, stdout and stderr. Plus what such tests run it against:
  *
  * - `makeDataDir({migrate})`: a fresh embedded data directory, copied from a template made once
  *   per test worker from the PGlite snapshot (see global-setup.ts), so no test pays initdb.
- * - `cliTarget(backend, {migrate})`: the flags (and cleanup) for a fresh database on either
- *   backend: an embedded data dir, or `CREATE DATABASE kaiju_test_<random>` on the server of
- *   KAIJU_AUTH_TEST_DATABASE_URL, dropped by `cleanup()`.
+ * - `cliTarget(backend, {migrate, create})`: the flags for a fresh database on either backend (an
+ *   embedded data dir, or `CREATE DATABASE kaiju_test_<random>` on the server of
+ *   KAIJU_AUTH_TEST_DATABASE_URL), `withKnex` to open it in-process for setup and inspection, a
+ *   scratch directory `tmp`, and `cleanup()` that drops or removes all of it.
  *
  * Children get a clean environment: no database variables of the developer's shell leak in,
  * bcrypt cost 4 and no failed-login delay, and a scratch working directory, so a test that forgets
- * `--data-dir` never writes `./.kaiju-auth` into the repository.
+ * `--data-dir` never writes `./.kaiju-auth` into the repository (nor `init` seeds the repository's
+ * ./fixtures/users). NO_COLOR is scrubbed rather than set: stdout is a pipe, which already turns
+ * colour off, and the tmux tests want a terminal's colours.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -19,7 +22,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
 import { openDatabase } from '../../src/db/open.js';
+import type { DatabaseTarget } from '../../src/db/target.js';
 import { migrateLatest } from '../../src/db/migrator.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { createPgDatabase, dropPgDatabase, pgliteSnapshot, type Backend } from './db.js';
@@ -36,6 +41,8 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the child (SIGKILL) after this long; default 60 s. */
   timeoutMs?: number;
+  /** Extra `node` flags before the script (e.g. `--import` hooks). */
+  nodeArgs?: string[];
 }
 
 export interface CliResult {
@@ -124,7 +131,7 @@ export interface SpawnedCli {
 /** Start the CLI and return at once; for concurrency and signal tests. */
 export async function spawnCli(args: string[], options: CliOptions = {}): Promise<SpawnedCli> {
   assertBuilt();
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd ?? (await defaultCwd()),
     env: cliEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -158,29 +165,55 @@ function makeResult(
   stdout: string,
   stderr: string,
 ): CliResult {
-  const describe = () => `kaiju-auth ${args.join(' ')} (exit ${code ?? signal})\nstdout: ${stdout}\nstderr: ${stderr}`;
-  return {
-    code,
-    signal,
-    stdout,
-    stderr,
-    json() {
-      try {
-        return JSON.parse(stdout);
-      } catch {
-        throw new Error(`stdout is not one JSON document: ${describe()}`);
-      }
-    },
-    errorJson() {
-      // Notices ("using ...") may come first unless -q: the document is the last `{"error"` line.
-      const line = stderr.trim().split('\n').reverse().find((l) => l.startsWith('{"error"'));
-      try {
-        return JSON.parse(line ?? '');
-      } catch {
-        throw new Error(`stderr holds no JSON error document: ${describe()}`);
-      }
-    },
-  };
+  return new CliRun(args, code, signal, stdout, stderr);
+}
+
+/**
+ * A finished run. Only `code`, `stdout` and `stderr` are own enumerable fields, so a test can say
+ * `expect(r).toEqual({ code: 0, stdout: '', stderr: '' })`; the signal and the parsers live on
+ * the prototype.
+ */
+class CliRun implements CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly #signal: NodeJS.Signals | null;
+  readonly #args: string[];
+
+  constructor(args: string[], code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string) {
+    this.code = code;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.#signal = signal;
+    this.#args = args;
+  }
+
+  get signal(): NodeJS.Signals | null {
+    return this.#signal;
+  }
+
+  #describe(): string {
+    return `kaiju-auth ${this.#args.join(' ')} (exit ${this.code ?? this.#signal})\nstdout: ${this.stdout}\nstderr: ${this.stderr}`;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json<T = any>(): T {
+    try {
+      return JSON.parse(this.stdout) as T;
+    } catch {
+      throw new Error(`stdout is not one JSON document: ${this.#describe()}`);
+    }
+  }
+
+  errorJson(): ReturnType<CliResult['errorJson']> {
+    // Notices ("using ...") may come first unless -q: the document is the last `{"error"` line.
+    const line = this.stderr.trim().split('\n').reverse().find((l) => l.startsWith('{"error"'));
+    try {
+      return JSON.parse(line ?? '');
+    } catch {
+      throw new Error(`stderr holds no JSON error document: ${this.#describe()}`);
+    }
+  }
 }
 
 const templates = new Map<boolean, Promise<string>>();
@@ -227,33 +260,73 @@ export interface CliTarget {
   backend: Backend;
   /** Flags selecting this database: `--data-dir DIR` or `--database-url URL`. */
   args: string[];
+  /** The same database for `openDatabase` in the test process. */
+  target: DatabaseTarget;
   dataDir: string | null;
   url: string | null;
+  /** A scratch directory for the test's own files (key files, JWKS, exports); gone after `cleanup()`. */
+  tmp: string;
+  /**
+   * Open the database in-process for setup or inspection, and close it again: the embedded data
+   * directory is locked only meanwhile (waiting up to 60 s for a CLI child to let go of it).
+   */
+  withKnex<T>(fn: (knex: Knex) => Promise<T>): Promise<T>;
   cleanup(): Promise<void>;
 }
 
-/** A fresh database for the CLI on `backend`, migrated unless `migrate: false`. */
-export async function cliTarget(backend: Backend, options: { migrate?: boolean } = {}): Promise<CliTarget> {
+export interface CliTargetOptions {
+  /** Apply the migrations (default true). */
+  migrate?: boolean;
+  /**
+   * `false`: no database at all yet, as before `init`. Embedded: the data directory does not
+   * exist. PostgreSQL has no such state: there it is an empty database. Implies no migrations.
+   */
+  create?: boolean;
+}
+
+/** A fresh database for the CLI on `backend`, migrated unless `migrate: false` or `create: false`. */
+export async function cliTarget(backend: Backend, options: CliTargetOptions = {}): Promise<CliTarget> {
+  const create = options.create ?? true;
+  const migrate = create && (options.migrate ?? true);
+  const tmp = await tempDir('kaiju-cli-tmp-');
+  let target: DatabaseTarget;
+  let dataDir: string | null = null;
+  let url: string | null = null;
+  let drop: () => Promise<void>;
   if (backend === 'pglite') {
-    const dataDir = await makeDataDir(options);
-    return {
-      backend,
-      args: ['--data-dir', dataDir],
-      dataDir,
-      url: null,
-      cleanup: () => rm(dataDir, { recursive: true, force: true }),
-    };
+    dataDir = create ? await makeDataDir({ migrate }) : path.join(tmp, 'data');
+    const dir = dataDir;
+    target = { kind: 'embedded', dataDir, lockTimeoutMs: 60_000 };
+    drop = () => rm(dir, { recursive: true, force: true });
+  } else {
+    const created = await createPgDatabase();
+    url = created.url;
+    target = { kind: 'postgres', url };
+    if (migrate) await withDatabase(target, (knex) => migrateLatest(knex, MIGRATIONS));
+    drop = () => dropPgDatabase(created.name);
   }
-  const { name, url } = await createPgDatabase();
-  if (options.migrate ?? true) {
-    const db = await openDatabase({ kind: 'postgres', url });
-    try {
-      await migrateLatest(db.knex, MIGRATIONS);
-    } finally {
-      await db.close();
-    }
+  return {
+    backend,
+    args: dataDir !== null ? ['--data-dir', dataDir] : ['--database-url', url as string],
+    target,
+    dataDir,
+    url,
+    tmp,
+    withKnex: (fn) => withDatabase(target, fn),
+    async cleanup() {
+      await drop();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function withDatabase<T>(target: DatabaseTarget, fn: (knex: Knex) => Promise<T>): Promise<T> {
+  const db = await openDatabase(target);
+  try {
+    return await fn(db.knex);
+  } finally {
+    await db.close();
   }
-  return { backend, args: ['--database-url', url], dataDir: null, url, cleanup: () => dropPgDatabase(name) };
 }
 
 /** True when `file` exists. */

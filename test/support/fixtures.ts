@@ -55,14 +55,3 @@ export async function countQueries<T>(knex: Knex, work: () => Promise<T>): Promi
     knex.removeListener('query', listener);
   }
 }
-
-/** Work on a CLI test's database directly (the embedded directory is released before returning). */
-export async function withCliDb<T>(t: { dataDir: string | null; url: string | null }, fn: (knex: Knex) => Promise<T>): Promise<T> {
-  const { openDatabase } = await import('../../src/db/open.js');
-  const db = await openDatabase(t.dataDir !== null ? { kind: 'embedded', dataDir: t.dataDir } : { kind: 'postgres', url: t.url as string });
-  try {
-    return await fn(db.knex);
-  } finally {
-    await db.close();
-  }
-}

@@ -1,9 +1,9 @@
 /** `audit list`, `audit prune`. */
 import type { AuditRow } from '../../core/audit.js';
 import type { Runtime } from '../runtime.js';
+import { pageQuery, shownPage } from '../paging.js';
 import { formatRelative } from '../time-format.js';
 
-const DEFAULT_LIMIT = 100;
 const SUMMARY_WIDTH = 80;
 
 function auditJson(r: AuditRow) {
@@ -29,17 +29,14 @@ export async function runAuditList(
 ): Promise<void> {
   const auth = await rt.auth();
   const now = auth.ctx.settings.now();
-  const limit = opts.limit ?? DEFAULT_LIMIT;
   const rows = await auth.audit.list({
-    limit: limit + 1,
+    ...pageQuery(opts),
     ...(opts.since !== undefined ? { since: new Date(now.getTime() - opts.since) } : {}),
     ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     ...(opts.command !== undefined ? { command: opts.command } : {}),
-    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
   });
-  const shown = rows.slice(0, limit);
-  if (rows.length > limit) rt.out.notice(`kaiju-auth: showing the newest ${limit} rows; use --limit/--offset for more`);
+  const shown = shownPage(rt.out, rows, opts, (limit) => `the newest ${limit} rows`);
   await rt.out.result(shown.map(auditJson), async () => {
     const { out } = rt;
     if (shown.length === 0) {

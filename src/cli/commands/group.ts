@@ -60,12 +60,7 @@ export async function runPermissions(rt: Runtime, _opts: unknown, id: string): P
 function printChange(rt: Runtime, id: string, change: PermissionChange) {
   const doc = { group: id, ...change };
   return rt.out.result(doc, () => {
-    if (change.added.length === 0 && change.removed.length === 0) {
-      rt.out.line(`group ${id}: unchanged`);
-      return;
-    }
-    if (change.added.length > 0) rt.out.line(`${rt.out.c.green('+')} ${change.added.join(', ')}`);
-    if (change.removed.length > 0) rt.out.line(`${rt.out.c.red('-')} ${change.removed.join(', ')}`);
+    if (!rt.out.setChange(change)) return rt.out.line(`group ${id}: unchanged`);
     rt.out.line(`group ${id} now grants ${change.permissions.length} permission(s)`);
   });
 }

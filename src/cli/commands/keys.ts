@@ -5,6 +5,7 @@ import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import { authError } from '../../core/errors.js';
 import type { Output } from '../output.js';
+import { readNamedFile } from '../read-file.js';
 import type { Runtime } from '../runtime.js';
 
 /** The key JSON shape of docs/CLI.md (plus `source`). */
@@ -108,13 +109,7 @@ export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
 
 export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {
   const lifetime = seconds(opts.lifetime, '--lifetime', 120);
-  let pem: string;
-  try {
-    pem = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw authError('cli.usage', `${file}: cannot read it (${code})`, { file });
-  }
+  const pem = await readNamedFile(file, file, 'cli.usage', { file });
   const auth = await rt.auth();
   const result = await auth.keys.importPem(pem, {
     ...(opts.kid !== undefined ? { kid: opts.kid } : {}),

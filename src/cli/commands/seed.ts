@@ -12,6 +12,7 @@ import type { Runtime } from '../runtime.js';
 export const DEFAULT_FIXTURES_DIR = './fixtures/users';
 
 const KIND_LABEL = { permissions: 'permission', groups: 'group', users: 'user' } as const;
+const KINDS = ['permissions', 'groups', 'users'] as const;
 
 /** The JSON document of a seed (items are left out: created/updated/unchanged list them). */
 export function seedJson(report: SeedReport) {
@@ -45,16 +46,15 @@ async function printReport(rt: Runtime, report: SeedReport): Promise<void> {
       shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dry_run ? verb[i.action] : i.action === 'create' ? c.green('created') : c.yellow('updated'), changeText(i)]),
     );
   }
-  const kinds = ['permissions', 'groups', 'users'] as const;
-  const total = (k: (typeof kinds)[number]) => report.created[k].length + report.updated[k].length + report.unchanged[k].length;
-  if (kinds.every((k) => report.created[k].length === 0 && report.updated[k].length === 0)) {
-    out.line(`${report.dry_run ? 'nothing would change' : 'nothing to do'}: ${kinds.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
+  const total = (k: (typeof KINDS)[number]) => report.created[k].length + report.updated[k].length + report.unchanged[k].length;
+  if (KINDS.every((k) => report.created[k].length === 0 && report.updated[k].length === 0)) {
+    out.line(`${report.dry_run ? 'nothing would change' : 'nothing to do'}: ${KINDS.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
     return;
   }
   out.line('');
   await out.table(
     ['', report.dry_run ? 'would create' : 'created', report.dry_run ? 'would update' : 'updated', 'unchanged'],
-    kinds.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length]),
+    KINDS.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length]),
     { align: ['left', 'right', 'right', 'right'] },
   );
   if (report.dry_run) out.notice('dry run: nothing was written');
@@ -101,7 +101,6 @@ export async function seedForInit(rt: Runtime): Promise<SeedReport | null> {
 
 /** One line for init's summary. */
 export function seedSummary(report: SeedReport): string {
-  const kinds = ['permissions', 'groups', 'users'] as const;
-  const n = (k: 'created' | 'updated' | 'unchanged') => kinds.reduce((sum, kind) => sum + report[k][kind].length, 0);
+  const n = (k: 'created' | 'updated' | 'unchanged') => KINDS.reduce((sum, kind) => sum + report[k][kind].length, 0);
   return `seeded ${DEFAULT_FIXTURES_DIR}: ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged`;
 }

@@ -2,9 +2,8 @@
 import type { SessionDetail, SessionRecord } from '../../core/sessions.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
+import { pageQuery, shownPage } from '../paging.js';
 import { formatExpiry } from '../time-format.js';
-
-const DEFAULT_LIMIT = 100;
 
 /** The JSON shape of a session (never `h_agent`; `expires` stays kaiju's epoch seconds). */
 function sessionJson(s: SessionRecord) {
@@ -32,18 +31,13 @@ export async function runSessionList(
 ): Promise<void> {
   if (opts.expired && opts.all) throw authError('cli.usage', '--expired and --all cannot be used together');
   const auth = await rt.auth();
-  const limit = opts.limit ?? DEFAULT_LIMIT;
   const state = opts.all ? 'all' : opts.expired ? 'expired' : 'live';
-  // One more than asked tells whether there are more, without counting a large table.
   const rows = await auth.sessions.list({
     state,
-    limit: limit + 1,
+    ...pageQuery(opts),
     ...(opts.user !== undefined ? { user: opts.user } : {}),
-    ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
   });
-  const more = rows.length > limit;
-  const shown = rows.slice(0, limit);
-  if (more) rt.out.notice(`kaiju-auth: showing the first ${limit} sessions; use --limit/--offset for more`);
+  const shown = shownPage(rt.out, rows, opts, (limit) => `the first ${limit} sessions`);
   const now = auth.ctx.settings.now();
   await rt.out.result(shown.map(sessionJson), async () => {
     const { out } = rt;

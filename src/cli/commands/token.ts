@@ -3,7 +3,6 @@
  * (`--jwks FILE`) never opens a database nor loads its drivers: the database path is imported
  * only when needed.
  */
-import { readFile } from 'node:fs/promises';
 import { authError } from '../../core/errors.js';
 import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
@@ -12,6 +11,7 @@ import { jwksResolver, parseJwks, type KeyResolver } from '../../core/keys/jwks.
 import { inspectToken } from '../../core/tokens/inspect.js';
 import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
 import { parseDurationMs } from '../config.js';
+import { readNamedFile } from '../read-file.js';
 import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
 import { verifyLines } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
@@ -83,13 +83,7 @@ interface VerifyFlags {
 }
 
 async function jwksFileResolver(file: string): Promise<KeyResolver> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw authError('cli.usage', `--jwks ${file}: cannot read it (${code})`, { file });
-  }
+  const text = await readNamedFile(file, `--jwks ${file}`, 'cli.usage', { file });
   let doc: unknown;
   try {
     doc = JSON.parse(text);

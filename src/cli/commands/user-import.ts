@@ -33,7 +33,7 @@ export async function runImport(rt: Runtime, opts: ImportFlags, file: string): P
   const { formatOf } = await import('../../core/bulk/records.js');
   const format = formatOf(file, opts.format);
   if (!format) throw authError('cli.usage', `cannot tell the format of ${file} from its name: pass --format csv, jsonl or json`);
-  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const auth = await rt.auth({ rounds: opts.rounds });
   const validating = await progressBar(rt, 'validating', 'bytes');
   const importing = await progressBar(rt, 'importing ', 'users');
   const report = await auth.bulk.import(file, {

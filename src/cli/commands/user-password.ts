@@ -3,7 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
 
 export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: number }, username: string): Promise<void> {
-  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const auth = await rt.auth({ rounds: opts.rounds });
   const oldPassword = await readSecret(rt, opts, { label: `current password of ${username}`, line: 0 });
   const newPassword = await readSecret(rt, opts, {
     label: 'new password',
@@ -17,7 +17,7 @@ export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: numb
 }
 
 export async function runSetPassword(rt: Runtime, opts: SecretFlags & { rounds?: number }, user: string): Promise<void> {
-  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const auth = await rt.auth({ rounds: opts.rounds });
   const target = await auth.users.get(user);
   const password = await readSecret(rt, opts, { label: `new password for ${target.username}`, confirm: true, validate: await passwordRules() });
   await auth.users.setPassword(target.id, password);

@@ -48,7 +48,7 @@ export async function runRegister(
   rt: Runtime,
   opts: SecretFlags & { username: string; email: string; fullName?: string; group?: string[]; rounds?: number },
 ): Promise<void> {
-  const auth = await rt.auth(opts.rounds !== undefined ? { rounds: opts.rounds } : {});
+  const auth = await rt.auth({ rounds: opts.rounds });
   const password = await readSecret(rt, opts, { label: `password for ${opts.username}`, confirm: true, validate: await passwordRules() });
   const u = await auth.users.register({
     username: opts.username,
@@ -146,9 +146,7 @@ export async function runDelete(rt: Runtime, _opts: unknown, user: string): Prom
 
 function printGroupChange(rt: Runtime, username: string, change: GroupChange) {
   return rt.out.result({ username, ...change }, () => {
-    if (change.added.length === 0 && change.removed.length === 0) return rt.out.line(`user ${username}: groups unchanged`);
-    if (change.added.length > 0) rt.out.line(`${rt.out.c.green('+')} ${change.added.join(', ')}`);
-    if (change.removed.length > 0) rt.out.line(`${rt.out.c.red('-')} ${change.removed.join(', ')}`);
+    if (!rt.out.setChange(change)) return rt.out.line(`user ${username}: groups unchanged`);
     rt.out.line(`groups of ${username}: ${change.groups.join(', ') || '(none)'}`);
   });
 }
@@ -165,17 +163,11 @@ export async function runGroups(rt: Runtime, opts: { set?: string; add?: string[
   }
   if (modifying) return printGroupChange(rt, user, await auth.users.modifyGroups(user, opts.add ?? [], opts.remove ?? []));
   const groups = await auth.users.groups(user);
-  await rt.out.result(groups, () => {
-    if (groups.length === 0) rt.out.notice(`user ${user} is in no group`);
-    for (const g of groups) rt.out.line(g);
-  });
+  await rt.out.result(groups, () => rt.out.items(groups, `user ${user} is in no group`));
 }
 
 export async function runPermissions(rt: Runtime, _opts: unknown, user: string): Promise<void> {
   const auth = await rt.auth();
   const permissions = await auth.users.permissions(user);
-  await rt.out.result(permissions, () => {
-    if (permissions.length === 0) rt.out.notice(`user ${user} has no permissions`);
-    for (const p of permissions) rt.out.line(p);
-  });
+  await rt.out.result(permissions, () => rt.out.items(permissions, `user ${user} has no permissions`));
 }

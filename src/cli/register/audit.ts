@@ -1,6 +1,6 @@
 /** Declares `audit list` and `audit prune`; handlers in commands/audit.ts. */
 import type { Command } from 'commander';
-import { examples, intArg, lazyAction, type Kit } from '../command-kit.js';
+import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
 import { duration } from '../arg-parsers.js';
 
 const load = () => import('../commands/audit.js');
@@ -14,15 +14,16 @@ export function registerAuditCommands(program: Command, kit: Kit): void {
   examples(
     lazyAction(
       kit,
-      audit
-        .command('list')
-        .description('audit rows, newest first')
-        .option('--since <duration>', 'only rows from the last DURATION (90s, 15m, 12h, 7d)', duration)
-        .option('--actor <actor>', 'only rows recorded for this actor')
-        .option('--target <target>', 'only rows about this target (username, group, permission, kid, session id)')
-        .option('--command <command>', 'only this command (session.revoke) or command group (session)')
-        .option('--limit <n>', 'at most N rows (default 100)', intArg(1, 1_000_000))
-        .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER))
+      withPaging(
+        audit
+          .command('list')
+          .description('audit rows, newest first')
+          .option('--since <duration>', 'only rows from the last DURATION (90s, 15m, 12h, 7d)', duration)
+          .option('--actor <actor>', 'only rows recorded for this actor')
+          .option('--target <target>', 'only rows about this target (username, group, permission, kid, session id)')
+          .option('--command <command>', 'only this command (session.revoke) or command group (session)'),
+        'rows',
+      )
         // The program's global --actor (who to record for writes) takes the flag wherever it is
         // typed; on this read-only command it means the filter.
         .hook('preAction', (cmd) => {

@@ -1,6 +1,6 @@
 /** Declares `session list|show|revoke|prune`; handlers in commands/session.ts. */
 import type { Command } from 'commander';
-import { examples, intArg, lazyAction, type Kit } from '../command-kit.js';
+import { examples, intArg, lazyAction, withPaging, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/session.js');
 
@@ -13,14 +13,15 @@ export function registerSessionCommands(program: Command, kit: Kit): void {
   examples(
     lazyAction(
       kit,
-      session
-        .command('list')
-        .description('list live sessions (longest-lived first), or expired ones')
-        .option('--user <user>', 'only the sessions of this user (username or id)')
-        .option('--expired', 'only expired sessions (most recently expired first)')
-        .option('--all', 'live and expired sessions')
-        .option('--limit <n>', 'at most N sessions (default 100)', intArg(1, 1_000_000))
-        .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER)),
+      withPaging(
+        session
+          .command('list')
+          .description('list live sessions (longest-lived first), or expired ones')
+          .option('--user <user>', 'only the sessions of this user (username or id)')
+          .option('--expired', 'only expired sessions (most recently expired first)')
+          .option('--all', 'live and expired sessions'),
+        'sessions',
+      ),
       async () => (await load()).runSessionList,
     ),
     ['kaiju-auth session list', 'kaiju-auth session list --user alice', 'kaiju-auth session list --expired --limit 20 --json'],

@@ -1,10 +1,9 @@
 /** Declares `user ...`; handlers in commands/user.ts, user-password.ts, user-import.ts and user-export.ts. */
 import { Option, type Command } from 'commander';
-import { collect, collectList, examples, intArg, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
+import { collect, collectList, examples, intArg, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/user.js');
 const loadPassword = () => import('../commands/user-password.js');
-const ROUNDS = ['--rounds <n>', 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'] as const;
 
 export function registerUserCommands(program: Command, kit: Kit): void {
   const user = examples(program.command('user').description('users: accounts, passwords, groups and permissions'), [
@@ -24,7 +23,7 @@ export function registerUserCommands(program: Command, kit: Kit): void {
           .requiredOption('--email <email>', 'e-mail address (unique)')
           .option('--full-name <name>', 'full name')
           .option('--group <group>', 'add to a group (repeatable, or comma-separated)', collectList)
-          .option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+          .addOption(roundsOption()),
       ),
       async () => (await load()).runRegister,
     ),
@@ -79,7 +78,7 @@ export function registerUserCommands(program: Command, kit: Kit): void {
         user
           .command('passwd <username>')
           .description("change a user's password with the old one (--password-stdin: old, then new, one per line)")
-          .option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+          .addOption(roundsOption()),
       ),
       async () => (await loadPassword()).runPasswd,
     ),
@@ -90,7 +89,7 @@ export function registerUserCommands(program: Command, kit: Kit): void {
     lazyAction(
       kit,
       withSecretOptions(
-        user.command('set-password <user>').description('administrative password reset (no old password)').option(ROUNDS[0], ROUNDS[1], intArg(4, 31)),
+        user.command('set-password <user>').description('administrative password reset (no old password)').addOption(roundsOption()),
       ),
       async () => (await loadPassword()).runSetPassword,
     ),
@@ -145,7 +144,7 @@ export function registerUserCommands(program: Command, kit: Kit): void {
         .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json']))
         .addOption(new Option('--on-conflict <policy>', 'existing username: fail (exit 5), skip, or update it').choices(['fail', 'skip', 'update']).default('fail'))
         .option('--batch-size <n>', 'rows per transaction (default 1000)', intArg(1, 100_000))
-        .option(ROUNDS[0], 'bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)', intArg(4, 31))
+        .addOption(roundsOption('bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'))
         .option('--skip-invalid', 'import the valid rows of a file with invalid ones (still exits 6 with the list)'),
       async () => (await import('../commands/user-import.js')).runImport,
     ),
