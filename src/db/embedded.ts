@@ -10,6 +10,7 @@ import type { PGlite as PGliteClass } from '@electric-sql/pglite';
 import { authError } from '../core/errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
+import { EMBEDDED_CLIENT } from './copy.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 import { KNEX_LOG } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
@@ -41,6 +42,9 @@ function withPgResponses<T extends new (...args: any[]) => object>(Base: T): T {
   const pgProcess = (Object.getPrototypeOf(Base.prototype) as { processResponse: ProcessResponse }).processResponse;
   const commands: Record<string, string> = { first: 'SELECT', pluck: 'SELECT', select: 'SELECT', del: 'DELETE', update: 'UPDATE', counter: 'UPDATE', insert: 'INSERT' };
   class PgLiteClient extends Base {
+    /** Tells the COPY seam (copy.ts) to use PGlite's `/dev/blob`; transaction clients inherit it. */
+    static readonly [EMBEDDED_CLIENT] = true;
+
     processResponse(obj: { method?: string; response: Record<string, unknown> }, runner: unknown): unknown {
       const command = commands[obj.method ?? ''] ?? (obj.method ?? '').toUpperCase();
       return pgProcess.call(this, { ...obj, response: { ...obj.response, rowCount: obj.response.affectedRows, command } }, runner);

@@ -1,10 +1,14 @@
 /**
  * `user import`: two streaming passes over the file. The first lists every problem (nothing is
  * written unless the file is clean, or `skipInvalid` says to import the valid rows). The second
- * imports in batches, each one transaction: per batch one read finds the users that already exist
- * (so `skip` never hashes their passwords, and a rerun after a crash only hashes what is missing),
- * plain passwords are hashed on all cores, and the next batches are read and hashed while the
+ * imports in batches, each one transaction, and the next batches are read and hashed while the
  * current one is written.
+ *
+ * A batch of new users goes in by COPY (copy-batch.ts). Which users are new: for plain passwords,
+ * one read per batch finds the users that already exist (so `skip` never hashes their passwords,
+ * and a rerun after a crash only hashes what is missing); pre-hashed rows need no hashing, so
+ * their batch is first tried as all new, and the unique constraints say if it was not. A batch
+ * with existing users goes through writeBatch (multi-row statements), by the conflict policy.
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -19,6 +23,7 @@ import { readRecords } from './records.js';
 import { checkRecord } from './row-rules.js';
 import type { ConflictPolicy, ImportFormat, ImportProblem, ImportReport, ImportRow } from './types.js';
 import { validateImportFile } from './validate-file.js';
+import { copyNewUsers, isExistingUserViolation, newUsersCopy, type NewUsersCopy } from './copy-batch.js';
 import { writeBatch, type PreparedRow } from './write-batch.js';
 
 export interface ImportProgress {
@@ -43,15 +48,48 @@ export interface UserImportOptions {
 }
 
 interface PreparedBatch {
+  /** The batch as read, to prepare again when it turns out not to be all new. */
+  source: ImportRow[];
+  /** What writeBatch does with each row (empty when the batch was not looked up: `copy` only). */
   rows: PreparedRow[];
   conflicts: ImportProblem[];
+  /** Every row creates a user, as far as is known: the batch as COPY text, to try first. */
+  copy: NewUsersCopy | null;
 }
 
-/** Batches prepared ahead of the one being written: reading and hashing overlap the writes. */
-const LOOKAHEAD = 2;
+/**
+ * Batches prepared ahead of the one being written, so that reading and hashing overlap the writes.
+ * Two keep every core hashing across a batch boundary; without passwords to hash, one is enough
+ * (reading a batch is quicker than writing it), and fewer rows wait in memory.
+ */
+const LOOKAHEAD = { hashing: 2, reading: 1 };
 
 function conflict(r: ImportRow, field: 'username' | 'email', message: string): ImportProblem {
   return { row: r.row, ...(r.line !== undefined ? { line: r.line } : {}), field, code: 'auth.user.exists', message, value: field === 'email' ? r.email : r.username };
+}
+
+/** A row with what its batch does with it (a literal of one shape: spreading 100k rows costs). */
+function preparedRow(r: ImportRow, action: PreparedRow['action'], id: string, hash: string | undefined): PreparedRow {
+  return {
+    row: r.row,
+    line: r.line,
+    username: r.username,
+    email: r.email,
+    fullName: r.fullName,
+    password: r.password,
+    passwordHash: r.passwordHash,
+    groups: r.groups,
+    isActive: r.isActive,
+    isBlocked: r.isBlocked,
+    settings: r.settings,
+    action,
+    id,
+    hash,
+  };
+}
+
+function groupDeleted(err: unknown) {
+  return authError('auth.group.not_found', 'a group named in the file was deleted during the import', {}, err);
 }
 
 async function fileStamp(file: string): Promise<string> {
@@ -86,29 +124,33 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
     throw authError('data.file_invalid', `${file} changed while it was being imported; run the import again`, { file });
   }
 
-  async function* validRows(): AsyncGenerator<ImportRow> {
-    for await (const rec of readRecords(file, options.format)) {
-      if (rec.fatal) return;
-      if (validation.invalidRows.has(rec.row)) continue;
-      const checked = checkRecord(rec, options.format === 'csv', true);
-      if (checked.row) yield checked.row;
-    }
-  }
-
   async function* batches(): AsyncGenerator<ImportRow[]> {
     let batch: ImportRow[] = [];
-    for await (const row of validRows()) {
-      batch.push(row);
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
+    for await (const chunk of readRecords(file, options.format)) {
+      for (const rec of chunk) {
+        if (rec.fatal) break;
+        if (validation.invalidRows.has(rec.row)) continue;
+        const checked = checkRecord(rec, options.format === 'csv', true);
+        if (!checked.row) continue;
+        batch.push(checked.row);
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
       }
     }
     if (batch.length > 0) yield batch;
   }
 
-  /** Decide create/update/skip from one read of the existing users, and hash what must be. */
-  async function prepare(rows: ImportRow[]): Promise<PreparedBatch> {
+  /**
+   * Decide create/update/skip, and hash what must be. `lookup: false` (pre-hashed rows only, no
+   * hashing to spare): assume every row is new, without a read.
+   */
+  async function prepare(rows: ImportRow[], lookup: boolean): Promise<PreparedBatch> {
+    if (!lookup && rows.every((r) => r.passwordHash !== undefined)) {
+      const copy = await newUsersCopy(rows, rows.map((r) => r.passwordHash), ctx.settings.now());
+      return { source: rows, rows: [], conflicts: [], copy };
+    }
     const existing = (await db('users')
       .select('id', 'username', 'email', 'password')
       .where((w) => w.whereRaw(...inJsonList('username', rows.map((r) => r.username))).orWhereRaw(...inJsonList('email', rows.map((r) => r.email))))) as {
@@ -132,7 +174,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
           conflicts.push(conflict(r, 'username', `user ${r.username} already exists`));
           return null;
         }
-        if (current && policy === 'skip') return { ...r, action: 'skip', id: current.id };
+        if (current && policy === 'skip') return preparedRow(r, 'skip', current.id, undefined);
         let hash = r.passwordHash;
         if (hash === undefined && r.password !== undefined) {
           // Keep a stored hash that already matches at the wanted cost: a rerun changes nothing.
@@ -140,70 +182,81 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
           const keep = stored !== undefined && bcryptCost(stored) === rounds && (await queue.verify(r.password, stored));
           hash = keep ? stored : (await queue.hash(r.password)).hash.toString('latin1');
         }
-        return { ...r, action: current ? 'update' : 'create', id: current?.id ?? randomUUID(), ...(hash !== undefined ? { hash } : {}) };
+        return preparedRow(r, current ? 'update' : 'create', current?.id ?? randomUUID(), hash);
       }),
     );
     conflicts.sort((a, b) => a.row - b.row);
-    return { rows: prepared.filter((r): r is PreparedRow => r !== null), conflicts };
+    const kept = prepared.filter((r): r is PreparedRow => r !== null);
+    const copy = existing.length === 0 ? await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) : null;
+    return { source: rows, rows: kept, conflicts, copy };
   }
 
   const total = validation.valid;
   let done = 0;
   options.onProgress?.({ phase: 'import', done, total });
   const source = path.basename(file);
-  const it = batches();
-  const ahead: Promise<PreparedBatch>[] = [];
-  const pull = async (): Promise<void> => {
-    const next = await it.next();
-    if (!next.done) {
-      const p = prepare(next.value);
-      p.catch(() => undefined); // observed when its turn comes
-      ahead.push(p);
+
+  /** Write one batch: COPY when all new, else writeBatch by the conflict policy. False: stop here. */
+  async function write(batch: PreparedBatch): Promise<boolean> {
+    if (batch.copy) {
+      const copied = await copyNewUsers(db, batch.copy, { actor: ctx.settings.actor, source }).catch((err: unknown) => {
+        if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        if (!isExistingUserViolation(err)) throw err;
+        return null;
+      });
+      if (copied) {
+        report.created.users += copied.created;
+        return true;
+      }
+      // Not all new after all: look at what exists and follow the conflict policy, row by row
+      // (even if what was in the way has gone again meanwhile).
+      batch = await prepare(batch.source, true);
     }
-  };
-  try {
-    for (let i = 0; i < LOOKAHEAD; i++) await pull();
-    while (ahead.length > 0) {
-      const batch = await (ahead.shift() as Promise<PreparedBatch>);
-      if (batch.conflicts.length > 0 && policy === 'fail') {
-        report.stopped = batch.conflicts[0] ?? null;
-        report.errors.push(...batch.conflicts);
-        break;
-      }
-      report.errors.push(...batch.conflicts);
-      let rows = batch.rows;
-      // Read (and start hashing) the batch after next while this one is written.
-      let pulled: Promise<void> | null = pull();
-      for (;;) {
-        try {
-          const writing = writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
-          if (pulled) {
-            writing.catch(() => undefined);
-            await pulled;
-            pulled = null;
-          }
-          const r = await writing;
-          report.created.users += r.created;
-          report.updated.users += r.updated;
-          report.unchanged.users += r.unchanged;
-          break;
-        } catch (err) {
-          // Someone else wrote a clashing email or removed a group since this batch was read.
-          if (isForeignKeyViolation(err)) throw authError('auth.group.not_found', 'a group named in the file was deleted during the import', {}, err);
-          const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
-          const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
-          if (!culprit) throw err;
-          const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
-          report.errors.push(problem);
-          if (policy === 'fail') {
-            report.stopped = problem;
-            break;
-          }
-          rows = rows.filter((r) => r !== culprit);
+    report.errors.push(...batch.conflicts);
+    if (batch.conflicts.length > 0 && policy === 'fail') {
+      report.stopped = batch.conflicts[0] ?? null;
+      return false;
+    }
+    let rows = batch.rows;
+    for (;;) {
+      try {
+        const r = await writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+        report.created.users += r.created;
+        report.updated.users += r.updated;
+        report.unchanged.users += r.unchanged;
+        return true;
+      } catch (err) {
+        // Someone else wrote a clashing email or removed a group since this batch was read.
+        if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
+        const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
+        if (!culprit) throw err;
+        const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
+        report.errors.push(problem);
+        if (policy === 'fail') {
+          report.stopped = problem;
+          return false;
         }
+        rows = rows.filter((r) => r !== culprit);
       }
-      if (report.stopped) break;
-      done += batch.rows.length + batch.conflicts.length;
+    }
+  }
+
+  // The reads queue on the generator, so batches stay in file order.
+  const it = batches();
+  const readNext = (): Promise<PreparedBatch | null> => {
+    const p = it.next().then((next) => (next.done ? null : prepare(next.value, false)));
+    p.catch(() => undefined); // observed when its turn comes
+    return p;
+  };
+  const ahead = Array.from({ length: validation.plainPasswords > 0 ? LOOKAHEAD.hashing : LOOKAHEAD.reading }, readNext);
+  try {
+    for (;;) {
+      const batch = await (ahead.shift() as Promise<PreparedBatch | null>);
+      if (!batch) break;
+      ahead.push(readNext());
+      if (!(await write(batch))) break;
+      done += batch.source.length;
       options.onProgress?.({ phase: 'import', done, total });
     }
   } finally {

@@ -1,15 +1,17 @@
 /**
  * Reading user import files as a stream of records, in constant memory, whatever their size:
- * CSV with a header (csv-parse: quoting, BOM, CRLF, empty lines skipped), JSON Lines (readline),
- * or one JSON array (stream-json). Each record carries its 1-based row number (and line, where
- * lines mean something); what cannot be read becomes a located problem instead of a crash, so
- * the validation pass can list every problem of the file.
+ * CSV with a header (csv-records.ts), JSON Lines (readline), or one JSON array (stream-json).
+ * Records come in chunks (arrays), so the passes over a file run a plain loop per chunk rather
+ * than an await per row. Each record carries its 1-based row number (and line, where lines mean
+ * something); what cannot be read becomes a located problem instead of a crash, so the
+ * validation pass can list every problem of the file.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseJsonText } from '../json-text.js';
-import { IMPORT_COLUMNS, type ImportFormat } from './types.js';
+import { csvRecords } from './csv-records.js';
+import type { ImportFormat } from './types.js';
 
 export interface RawRecord {
   row: number;
@@ -34,60 +36,6 @@ export function formatOf(file: string, explicit?: ImportFormat): ImportFormat | 
 function countBytes(stream: Readable, onBytes?: (n: number) => void): Readable {
   if (onBytes) stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
   return stream;
-}
-
-async function* csvRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
-  const { parse } = await import('csv-parse');
-  const skipped: { message: string; afterLine: number }[] = [];
-  let lastLine = 0;
-  const parser = countBytes(createReadStream(file), onBytes).pipe(
-    parse({
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: (err) => {
-        skipped.push({ message: err?.message.replace(/ at line \d+$/, '') ?? 'unreadable record', afterLine: lastLine });
-        return undefined;
-      },
-    }),
-  );
-  let header: string[] | null = null;
-  let row = 0;
-  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    for (const s of skipped.splice(0)) yield { row: ++row, line: s.afterLine + 1, problem: { message: s.message } };
-    lastLine = item.info.lines;
-    if (!header) {
-      header = item.record.map((h) => h.trim());
-      const unknown = header.filter((h) => !(IMPORT_COLUMNS as readonly string[]).includes(h));
-      const missing = ['username', 'email'].filter((h) => !header?.includes(h));
-      const dup = header.filter((h, i) => header?.indexOf(h) !== i);
-      const noSecret = !header.includes('password') && !header.includes('password_hash');
-      if (unknown.length > 0 || missing.length > 0 || dup.length > 0 || noSecret) {
-        const why = [
-          unknown.length > 0 ? `unknown column(s) ${unknown.join(', ')}` : '',
-          missing.length > 0 ? `missing column(s) ${missing.join(', ')}` : '',
-          dup.length > 0 ? `repeated column(s) ${dup.join(', ')}` : '',
-          noSecret ? 'a password or password_hash column is needed' : '',
-        ].filter(Boolean);
-        yield { row: 0, line: 1, fatal: true, problem: { message: `bad header: ${why.join('; ')} (columns: ${IMPORT_COLUMNS.join(',')})` } };
-        parser.destroy();
-        return;
-      }
-      continue;
-    }
-    row += 1;
-    if (item.record.length !== header.length) {
-      yield { row, line: item.info.lines, problem: { message: `expected ${header.length} fields as in the header, found ${item.record.length}` } };
-      continue;
-    }
-    const fields: Record<string, unknown> = {};
-    header.forEach((h, i) => (fields[h] = item.record[i]));
-    yield { row, line: item.info.lines, fields };
-  }
-  for (const s of skipped.splice(0)) yield { row: ++row, line: s.afterLine + 1, problem: { message: s.message } };
-  if (!header) yield { row: 0, line: 1, fatal: true, problem: { message: 'empty file: a header line is needed' } };
 }
 
 async function* jsonlRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
@@ -144,8 +92,24 @@ async function* jsonArrayRecords(file: string, onBytes?: (n: number) => void): A
   }
 }
 
-export function readRecords(file: string, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+const JSON_CHUNK = 1000;
+
+/** Records one at a time, gathered into chunks. */
+async function* chunked(records: AsyncGenerator<RawRecord>): AsyncGenerator<RawRecord[]> {
+  let chunk: RawRecord[] = [];
+  for await (const rec of records) {
+    chunk.push(rec);
+    if (chunk.length >= JSON_CHUNK) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** The file's records, in file order, a chunk at a time. A `fatal` record is the last one. */
+export function readRecords(file: string, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord[]> {
   if (format === 'csv') return csvRecords(file, onBytes);
-  if (format === 'jsonl') return jsonlRecords(file, onBytes);
-  return jsonArrayRecords(file, onBytes);
+  if (format === 'jsonl') return chunked(jsonlRecords(file, onBytes));
+  return chunked(jsonArrayRecords(file, onBytes));
 }

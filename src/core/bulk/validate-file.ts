@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { inJsonList } from '../set-sql.js';
 import { readRecords } from './records.js';
-import { checkRecord } from './row-rules.js';
+import { checkRecord, detached } from './row-rules.js';
 import type { ImportFormat, ImportProblem } from './types.js';
 
 export interface ValidationResult {
@@ -18,9 +18,13 @@ export interface ValidationResult {
   invalidRows: Set<number>;
   /** The file itself is unusable past some point (bad header, broken JSON array). */
   fatal: boolean;
+  /** Valid-looking rows with a plain password (to hash) rather than a hash. */
+  plainPasswords: number;
 }
 
 const GROUP_CHUNK = 1000;
+
+const where = (r: { row: number; line?: number }) => ({ row: r.row, ...(r.line !== undefined ? { line: r.line } : {}) });
 
 export async function validateImportFile(
   db: Knex,
@@ -28,7 +32,7 @@ export async function validateImportFile(
   format: ImportFormat,
   onBytes?: (n: number) => void,
 ): Promise<ValidationResult> {
-  const result: ValidationResult = { rows: 0, valid: 0, problems: [], invalidRows: new Set(), fatal: false };
+  const result: ValidationResult = { rows: 0, valid: 0, problems: [], invalidRows: new Set(), fatal: false, plainPasswords: 0 };
   const usernames = new Map<string, number>();
   const emails = new Map<string, number>();
   const knownGroups = new Map<string, boolean>();
@@ -43,39 +47,43 @@ export async function validateImportFile(
     const unseen = [...new Set(pending.flatMap((p) => p.groups))].filter((g) => !knownGroups.has(g));
     if (unseen.length > 0) {
       const found = new Set((await db('groups').whereRaw(...inJsonList('id', unseen)).pluck('id')) as string[]);
-      for (const g of unseen) knownGroups.set(g, found.has(g));
+      for (const g of unseen) knownGroups.set(detached(g), found.has(g));
     }
     for (const p of pending) {
       for (const g of p.groups) {
         if (!knownGroups.get(g)) {
-          fail({ row: p.row, ...(p.line !== undefined ? { line: p.line } : {}), field: 'groups', code: 'auth.group.not_found', message: `unknown group ${g}`, value: g });
+          const name = detached(g);
+          fail({ row: p.row, ...(p.line !== undefined ? { line: p.line } : {}), field: 'groups', code: 'auth.group.not_found', message: `unknown group ${name}`, value: name });
         }
       }
     }
     pending = [];
   };
 
-  for await (const rec of readRecords(file, format, onBytes)) {
-    if (rec.fatal) {
-      result.fatal = true;
-      fail({ row: 0, ...(rec.line !== undefined ? { line: rec.line } : {}), ...(rec.problem?.line !== undefined ? { line: rec.problem.line } : {}), ...(rec.problem?.column !== undefined ? { column: rec.problem.column } : {}), code: 'data.file_invalid', message: rec.problem?.message ?? 'unreadable file' });
-      break;
+  read: for await (const chunk of readRecords(file, format, onBytes)) {
+    for (const rec of chunk) {
+      if (rec.fatal) {
+        result.fatal = true;
+        fail({ row: 0, ...(rec.line !== undefined ? { line: rec.line } : {}), ...(rec.problem?.line !== undefined ? { line: rec.problem.line } : {}), ...(rec.problem?.column !== undefined ? { column: rec.problem.column } : {}), code: 'data.file_invalid', message: rec.problem?.message ?? 'unreadable file' });
+        break read;
+      }
+      result.rows += 1;
+      const checked = checkRecord(rec, format === 'csv');
+      if (!checked.row) {
+        checked.problems.forEach(fail);
+        continue;
+      }
+      const { row } = checked;
+      if (row.password !== undefined) result.plainPasswords += 1;
+      const firstName = usernames.get(row.username);
+      const firstEmail = emails.get(row.email);
+      if (firstName !== undefined) fail({ ...where(row), field: 'username', code: 'data.duplicate', message: `same username as row ${firstName}`, value: detached(row.username) });
+      else usernames.set(detached(row.username), row.row);
+      if (firstEmail !== undefined) fail({ ...where(row), field: 'email', code: 'data.duplicate', message: `same email as row ${firstEmail}`, value: detached(row.email) });
+      else emails.set(detached(row.email), row.row);
+      // Rows whose groups are all known to exist need no lookup.
+      if (row.groups.some((g) => knownGroups.get(g) !== true)) pending.push({ ...where(row), groups: row.groups });
     }
-    result.rows += 1;
-    const checked = checkRecord(rec, format === 'csv');
-    if (!checked.row) {
-      checked.problems.forEach(fail);
-      continue;
-    }
-    const { row } = checked;
-    const where = { row: row.row, ...(row.line !== undefined ? { line: row.line } : {}) };
-    const firstName = usernames.get(row.username);
-    const firstEmail = emails.get(row.email);
-    if (firstName !== undefined) fail({ ...where, field: 'username', code: 'data.duplicate', message: `same username as row ${firstName}`, value: row.username });
-    else usernames.set(row.username, row.row);
-    if (firstEmail !== undefined) fail({ ...where, field: 'email', code: 'data.duplicate', message: `same email as row ${firstEmail}`, value: row.email });
-    else emails.set(row.email, row.row);
-    if (row.groups.length > 0) pending.push({ ...where, groups: row.groups });
     if (pending.length >= GROUP_CHUNK) await checkGroups();
   }
   await checkGroups();
