@@ -49,7 +49,7 @@ export const migration: Migration = {
                        FROM group_permissions gp
                        JOIN permissions p ON p.id = gp.permission_id
                       WHERE gp.group_id = g.id AND p.enabled
-                      ORDER BY 1)
+                      ORDER BY gp.permission_id COLLATE "C")
           FROM groups g
          WHERE g.id = ANY (p_groups)
         ON CONFLICT (group_id) DO UPDATE SET permissions = excluded.permissions
@@ -105,22 +105,26 @@ export const migration: Migration = {
     // the user (`own`; permissions NULL for a group that grants nothing), or one row with `own`
     // false for a user without groups; plus the default group's row (user_id NULL). No user row:
     // no such user. The caller merges.
-    const branch = (where: string) => `
-          RETURN QUERY
+    const own = (where: string) => `
             SELECT u.id, ug.group_id IS NOT NULL, c.permissions
               FROM users u
               LEFT JOIN user_groups ug ON ug.user_id = u.id
               LEFT JOIN kaiju_auth_group_grants c ON c.group_id = ug.group_id
-             WHERE ${where}
+             WHERE ${where}`;
+    const withDefault = (where: string) => `${own(where)}
             UNION ALL
             SELECT NULL::uuid, false, c.permissions
               FROM kaiju_auth_group_grants c
-             WHERE c.group_id = p_default_group;`;
+             WHERE c.group_id = p_default_group`;
     await knex.raw(`CREATE FUNCTION kaiju_auth_user_permission_sets(p_user TEXT, p_by_id BOOLEAN, p_default_group TEXT)
       RETURNS TABLE (user_id UUID, own BOOLEAN, permissions TEXT[]) LANGUAGE plpgsql STABLE AS $fn$
       BEGIN
-        IF p_by_id THEN${branch('u.id = p_user::uuid')}
-        ELSE${branch('u.username = p_user')}
+        IF p_default_group IS NULL THEN
+          IF p_by_id THEN RETURN QUERY${own('u.id = p_user::uuid')};
+          ELSE RETURN QUERY${own('u.username = p_user')};
+          END IF;
+        ELSIF p_by_id THEN RETURN QUERY${withDefault('u.id = p_user::uuid')};
+        ELSE RETURN QUERY${withDefault('u.username = p_user')};
         END IF;
       END $fn$`);
 
