@@ -17,14 +17,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 // Size libuv's pool as the CLI launcher does; it is fixed at first use, so re-run ourselves.
-if (!process.env.UV_THREADPOOL_SIZE) {
-  const size = String(Math.max(4, os.availableParallelism()));
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: size } });
-  process.exit(r.status ?? 1);
-}
+const { ensureThreadPool } = await import('./lib.mjs');
+ensureThreadPool(import.meta.url);
 
 const { default: knexFactory } = await import('knex');
 const { openDatabase } = await import('../dist/src/db/open.js');
@@ -33,9 +29,9 @@ const { MIGRATIONS } = await import('../dist/migrations/index.js');
 const { importUsers } = await import('../dist/src/core/bulk/import.js');
 const { HashQueue } = await import('../dist/src/core/hash-queue.js');
 const { resolveSettings } = await import('../dist/src/core/context.js');
-const { recordResult, adminUrlFor } = await import('./lib.mjs');
+const { recordResult, adminUrlFor, BENCH_ADMIN_URL } = await import('./lib.mjs');
 
-const ADMIN = process.env.KAIJU_AUTH_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN = BENCH_ADMIN_URL;
 const ROUNDS = Number(process.env.BENCH_IMPORT_ROUNDS || 10);
 const PLAIN_USERS = Number(process.env.BENCH_IMPORT_PLAIN_USERS || 0) || Math.max(200, 150 * os.availableParallelism());
 const PREHASHED_USERS = Number(process.env.BENCH_IMPORT_PREHASHED_USERS || 100_000);

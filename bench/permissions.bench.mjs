@@ -17,9 +17,9 @@ import { openDatabase } from '../dist/src/db/open.js';
 import { migrateLatest } from '../dist/src/db/migrator.js';
 import { MIGRATIONS } from '../dist/migrations/index.js';
 import { resolveUserPermissions } from '../dist/src/core/user-permissions.js';
-import { recordResult, median, adminUrlFor } from './lib.mjs';
+import { recordResult, median, adminUrlFor, BENCH_ADMIN_URL } from './lib.mjs';
 
-const ADMIN = process.env.KAIJU_AUTH_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN = BENCH_ADMIN_URL;
 const USERS = 100_000, GROUPS = 1_000, PERMISSIONS = 10_000, GROUPS_PER_USER = 5;
 const DENSITIES = process.env.BENCH_GRANTS_PER_GROUP ? [Number(process.env.BENCH_GRANTS_PER_GROUP)] : [10, 50];
 const ROUNDS = Number(process.env.BENCH_ITERATIONS || 3000);

@@ -7,18 +7,13 @@
  * Server: KAIJU_AUTH_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); a
  * database of its own per size, dropped afterwards.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-if (!process.env.UV_THREADPOOL_SIZE) {
-  const size = String(Math.max(4, os.availableParallelism()));
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: size } });
-  process.exit(r.status ?? 1);
-}
+const { ensureThreadPool } = await import('./lib.mjs');
+ensureThreadPool(import.meta.url);
 
 const { default: knexFactory } = await import('knex');
 const { openDatabase } = await import('../dist/src/db/open.js');
@@ -26,9 +21,9 @@ const { migrateLatest } = await import('../dist/src/db/migrator.js');
 const { MIGRATIONS } = await import('../dist/migrations/index.js');
 const { seedFixtures } = await import('../dist/src/core/fixtures/seed.js');
 const { resolveSettings } = await import('../dist/src/core/context.js');
-const { recordResult, adminUrlFor } = await import('./lib.mjs');
+const { recordResult, adminUrlFor, BENCH_ADMIN_URL } = await import('./lib.mjs');
 
-const ADMIN = process.env.KAIJU_AUTH_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN = BENCH_ADMIN_URL;
 const FULL = { permissions: 5000, groups: 500, grants: 50, users: 2000 };
 
 function fixtures(size) {

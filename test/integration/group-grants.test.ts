@@ -5,7 +5,7 @@ import { resolveUserPermissions } from '../../src/core/user-permissions.js';
 import { migrateLatest } from '../../src/db/migrator.js';
 import { openDatabase } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
 
 /** Effective permissions computed the slow, obvious way, straight from kaiju's tables. */
@@ -37,7 +37,7 @@ describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => 
   });
   afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
+    await truncateAll(t);
     for (const p of ['a', 'b', 'c', 'd']) await auth.permissions.create(p);
     for (const g of ['g1', 'g2', 'g3']) await auth.groups.create(g);
     await auth.users.register({ username: 'alice', email: 'alice@example.com', password: PASSWORD, groups: ['g1', 'g2'] });

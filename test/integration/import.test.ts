@@ -6,7 +6,7 @@ import type { KaijuAuth } from '../../src/core/auth.js';
 import type { UserImportOptions } from '../../src/core/bulk/import.js';
 import type { ImportProblem } from '../../src/core/bulk/types.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { countQueries } from '../support/fixtures.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
@@ -49,7 +49,7 @@ describe.each(BACKENDS)('user import on %s', (backend) => {
   });
   afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
+    await truncateAll(t);
     for (const g of ['readers', 'writers', 'admins']) await auth.groups.create(g);
   });
 

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
-
-async function resetData(t: TestDb) {
-  await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
-}
 
 describe.each(BACKENDS)('permissions and groups on %s', (backend) => {
   let t: TestDb;
@@ -15,7 +11,7 @@ describe.each(BACKENDS)('permissions and groups on %s', (backend) => {
     auth = testAuth(t);
   });
   afterAll(async () => destroyTest(t));
-  beforeEach(async () => resetData(t));
+  beforeEach(async () => truncateAll(t));
 
   describe('permissions', () => {
     beforeEach(async () => {

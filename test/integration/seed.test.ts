@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { FixtureProblem } from '../../src/core/fixtures/types.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { countQueries, fixtureDir, removeFixtureDirs, snapshotAuthTables, writeFixtures } from '../support/fixtures.js';
 
@@ -38,7 +38,7 @@ describe.each(BACKENDS)('seed on %s', (backend) => {
     await removeFixtureDirs();
   });
   beforeEach(async () => {
-    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
+    await truncateAll(t);
   });
 
   it('creates everything, then a rerun writes nothing and reports everything unchanged', async () => {
@@ -238,7 +238,7 @@ describe.each(BACKENDS)('seed on %s', (backend) => {
     });
     const counts: number[][] = [];
     for (const n of [4, 60]) {
-      await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, audit_log cascade');
+      await truncateAll(t, { sessions: false });
       const dir = await fixtureDir(make(n));
       const first = await countQueries(t.knex, () => auth.fixtures.seed(dir));
       expect(first.result.created.users).toHaveLength(n);

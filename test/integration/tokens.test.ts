@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { TokenService, type TokenUsers } from '../../src/core/tokens/token-service.js';
 import type { IssuedTokens } from '../../src/index.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { PASSWORD } from '../support/auth.js';
 import { Clock, HOUR, codeOf, keyAuth } from '../support/keys.js';
 
@@ -19,7 +19,7 @@ describe.each(BACKENDS)('tokens on %s', (backend) => {
   });
   afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log, keystore cascade');
+    await truncateAll(t, { keys: true });
     clock = new Clock(Date.now());
     auth = keyAuth(t, clock);
     await auth.permissions.create('users.read');

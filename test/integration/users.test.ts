@@ -4,7 +4,7 @@ import type { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings } from '../../src/core/context.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
 import { UserService } from '../../src/core/users.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { PASSWORD, PASSWORD_2, TEST_SETTINGS, testAuth } from '../support/auth.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
 
@@ -26,7 +26,7 @@ describe.each(BACKENDS)('users on %s', (backend) => {
   });
   afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await t.knex.raw('truncate permissions, groups, group_permissions, users, user_groups, sessions, audit_log cascade');
+    await truncateAll(t);
     for (const p of ['docs.read', 'docs.write', 'admin.all', 'old.off']) await auth.permissions.create(p);
     await auth.permissions.setEnabled('old.off', false);
     await auth.groups.create('readers');

@@ -94,3 +94,11 @@ export async function destroyTest(t: TestDb | undefined): Promise<void> {
   const name = pgNames.get(t);
   if (name) await dropPgDatabase(name);
 }
+
+/** Empty every table a test writes (kaiju's and ours), between tests sharing one database. */
+export async function truncateAll(t: TestDb, options: { keys?: boolean; sessions?: boolean } = {}): Promise<void> {
+  const tables = ['permissions', 'groups', 'group_permissions', 'users', 'user_groups', 'audit_log'];
+  if (options.sessions ?? true) tables.push('sessions');
+  if (options.keys) tables.push('keystore');
+  await t.knex.raw(`truncate ${tables.join(', ')} cascade`);
+}
