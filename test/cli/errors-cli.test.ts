@@ -4,6 +4,7 @@
  * `--json` errors, `--version` and `--help` (every command's help has examples).
  */
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -98,6 +99,47 @@ describe('database URLs', () => {
     }
     const error = expectJsonError(await runCli(['status', '--json', '--database-url', url]), 7, 'db.unavailable');
     expect(error.message).toContain('127.0.0.1:1');
+  });
+
+  it('a wrong password exits 7 saying so, and the password reaches only the server', async () => {
+    // A stand-in server speaking just enough of the PostgreSQL protocol to ask for a password and refuse it.
+    const received: string[] = [];
+    const server = net.createServer((socket) => {
+      let buffered = Buffer.alloc(0);
+      let started = false;
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        if (!started && buffered.length >= 4 && buffered.length >= buffered.readInt32BE(0)) {
+          started = true;
+          buffered = buffered.subarray(buffered.readInt32BE(0));
+          socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
+        }
+        if (started && buffered.length >= 5 && buffered[0] === 0x70 && buffered.length >= 1 + buffered.readInt32BE(1)) {
+          received.push(buffered.subarray(5, buffered.readInt32BE(1)).toString('utf8').replace(/\0$/, ''));
+          const fields = ['SFATAL', 'VFATAL', 'C28P01', 'Mpassword authentication failed for user "kaiju"'];
+          const body = Buffer.concat([...fields.map((f) => Buffer.from(`${f}\0`)), Buffer.from([0])]);
+          const head = Buffer.alloc(5);
+          head[0] = 0x45; // ErrorResponse
+          head.writeInt32BE(body.length + 4, 1);
+          socket.end(Buffer.concat([head, body]));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const url = `postgres://kaiju:${SECRET}@127.0.0.1:${port}/kaiju`;
+      const line = expectOneLineError(await runCli(['status', '--database-url', url]), 7);
+      expect(line).toBe(`kaiju-auth: cannot connect to PostgreSQL postgres://kaiju:***@127.0.0.1:${port}/kaiju: password authentication failed`);
+      expectJsonError(await runCli(['migrate', '--json', '--database-url', url]), 7, 'db.unavailable');
+      const viaEnv = await runCli(['status', '--database-url', `postgres://kaiju@127.0.0.1:${port}/kaiju`], { env: { PGPASSWORD: SECRET } });
+      expect(expectOneLineError(viaEnv, 7)).toMatch(/password authentication failed$/);
+      expect(received.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(received)).toEqual(new Set([SECRET]));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a password from PGPASSWORD is never shown either', async () => {
