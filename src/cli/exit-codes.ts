@@ -3,6 +3,7 @@
  * exit code and a message. Internal errors show their stack only with `--verbose`.
  */
 import { isKaijuAuthError, type ErrorKind } from '../core/errors.js';
+import { databaseRefusal } from '../db/errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -56,6 +57,9 @@ export function toErrorReport(err: unknown): ErrorReport {
   if (isCommanderError(err)) {
     return { exit: EXIT.usage, code: 'cli.usage', message: err.message.replace(/^error: /, '') };
   }
+  // A driver error that is the database's state (gone, full, refused a privilege): exit 7, not a bug.
+  const refusal = databaseRefusal(err);
+  if (refusal) return toErrorReport(refusal);
   const message = err instanceof Error ? err.message : String(err);
   return {
     exit: EXIT.internal,
@@ -64,3 +68,4 @@ export function toErrorReport(err: unknown): ErrorReport {
     ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
   };
 }
+

@@ -54,6 +54,7 @@ export const ERROR_KINDS = {
   'data.duplicate': 'invalid',
   'data.file_unreadable': 'usage',
   'db.unavailable': 'unavailable',
+  'db.permission_denied': 'unavailable',
   'db.invalid_url': 'usage',
   'db.locked': 'unavailable',
   'db.schema_missing': 'unavailable',

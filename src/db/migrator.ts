@@ -11,6 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { authError, isKaijuAuthError, KaijuAuthError } from '../core/errors.js';
+import { databaseRefusal } from './errors.js';
 
 export interface Migration {
   name: string;
@@ -121,6 +122,14 @@ async function applyEach(
       // A coded refusal (e.g. a table that is not kaiju's) keeps its code and so its exit code.
       if (isKaijuAuthError(err)) {
         throw new KaijuAuthError(err.code, message, { details: { ...err.details, migration: m.name }, cause: err });
+      }
+      // A database that refused or went away is its state, not a bug: keep the refusal's code.
+      const refusal = databaseRefusal(err);
+      if (refusal) {
+        throw new KaijuAuthError(refusal.code, `migration ${m.name} failed, nothing was changed: ${refusal.message}`, {
+          details: { ...refusal.details, migration: m.name },
+          cause: err,
+        });
       }
       throw authError('db.migration_failed', message, { migration: m.name }, err);
     }

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { authError, isKaijuAuthError } from '../core/errors.js';
 import type { EmbeddedOptions } from './embedded.js';
+import { connectionFailureReason } from './errors.js';
 import { describeTarget, type DatabaseTarget } from './target.js';
 
 export interface Database {
@@ -28,41 +29,6 @@ export interface OpenOptions {
   /** Create the embedded database when its directory has none (migrate, init). Default false. */
   create?: boolean;
   embedded?: EmbeddedOptions;
-}
-
-/** Driver errors that mean "cannot reach or log in to the database", by code. */
-const UNAVAILABLE_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  '28P01': 'password authentication failed',
-  '28000': 'not authorized',
-  '3D000': 'database does not exist',
-  '57P03': 'the server is starting up or shutting down',
-  '53300': 'too many connections',
-};
-
-/** Why a connection attempt failed, in a few words; never the driver's whole text (it may echo input). */
-export function connectionFailureReason(err: unknown): string | null {
-  const e = err as { code?: string; errors?: unknown[]; message?: string } | null;
-  if (!e || typeof e !== 'object') return null;
-  if (e.code && UNAVAILABLE_CODES[e.code]) return UNAVAILABLE_CODES[e.code] ?? null;
-  if (Array.isArray(e.errors)) {
-    for (const inner of e.errors) {
-      const reason = connectionFailureReason(inner);
-      if (reason) return reason;
-    }
-  }
-  const msg = e.message ?? '';
-  if (/Knex: Timeout acquiring a connection/.test(msg)) return 'timed out connecting';
-  if (/timeout expired|Connection terminated due to connection timeout/i.test(msg)) return 'connection timed out';
-  if (/ssl|certificate/i.test(msg) && /connect|server/i.test(msg)) return 'TLS negotiation failed';
-  if (/Invalid URL|getaddrinfo|connect ENOENT/.test(msg)) return 'cannot reach the server';
-  return null;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {

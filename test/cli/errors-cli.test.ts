@@ -3,6 +3,7 @@
  * bad and unreachable URLs (password never shown), a missing database, a schema that is not ours,
  * `--json` errors, `--version` and `--help` (every command's help has examples).
  */
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type * as ProgramModule from '../../src/cli/program.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_URL, BACKENDS, databaseUrl } from '../support/db.js';
+import { ADMIN_URL, BACKENDS, createPgDatabase, databaseUrl, dropPgDatabase } from '../support/db.js';
 import { cliTarget, emptyDataDir, removeTempDirs, ROOT, runCli, type CliResult, type CliTarget } from '../support/cli.js';
 
 // The program as built (it reads package.json relative to dist/), like the binary the tests run.
@@ -160,6 +161,34 @@ describe('database URLs', () => {
     // An empty variable counts as unset.
     const empty = await runCli(['status'], { env: { ...env, KAIJU_AUTH_DATABASE_URL: '' } });
     expect(expectOneLineError(empty, 7)).toContain('from-database-url:***@127.0.0.1:3');
+  });
+
+  it.runIf(ADMIN_URL)('a role the server refuses exits 7 with the server\'s words, and changes nothing', async () => {
+    const { default: knexFactory } = await import('knex');
+    const db = await createPgDatabase();
+    const role = `kaiju_test_role_${randomBytes(4).toString('hex')}`;
+    const admin = knexFactory({ client: 'pg', connection: db.url, pool: { min: 0, max: 1 } });
+    try {
+      await admin.raw(`CREATE ROLE ${role} LOGIN`);
+      const url = new URL(db.url);
+      url.username = role;
+      // PostgreSQL 15+: nobody but the owner may create in schema public.
+      await admin.raw(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      const line = expectOneLineError(await runCli(['migrate', '-q', '--database-url', url.toString()]), 7);
+      expect(line).toMatch(/the database refused: permission denied for schema public/);
+      expectJsonError(await runCli(['migrate', '--json', '-q', '--database-url', url.toString()]), 7, 'db.permission_denied');
+      const tables = await admin('pg_tables').where({ schemaname: 'public' }).pluck('tablename');
+      expect(tables).toEqual([]);
+      // Migrated by its owner, the schema is there but this role may not read it: still 7, not 1.
+      expect((await runCli(['migrate', '--database-url', db.url])).code).toBe(0);
+      const read = expectOneLineError(await runCli(['user', 'list', '-q', '--database-url', url.toString()]), 7);
+      expect(read).toMatch(/the database refused: permission denied for table \w+/);
+    } finally {
+      await admin.destroy();
+      await dropPgDatabase(db.name);
+      const cleanup = knexFactory({ client: 'pg', connection: ADMIN_URL as string, pool: { min: 0, max: 1 } });
+      await cleanup.raw(`DROP ROLE IF EXISTS ${role}`).finally(() => cleanup.destroy());
+    }
   });
 
   it.runIf(ADMIN_URL)('a database missing on a running server exits 7 naming it', async () => {

@@ -11,6 +11,17 @@ describe.each(BACKENDS)('database seam on %s', (backend) => {
   });
   afterAll(async () => destroyTest(t));
 
+  it('a failed query\'s error shows the statement with placeholders, never the bound values', async () => {
+    const secret = '$2b$13$SecretHashThatMustNotLeakAnywhere';
+    const err = await t.knex('no_such_table').insert({ h: secret }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/relation "no_such_table" does not exist/);
+    expect((err as Error).message).not.toContain(secret);
+    const raw = await t.knex.raw('select * from seam where id = ? and nope = ?', [secret, 1]).catch((e: Error) => e);
+    expect((raw as Error).message).toMatch(/column "nope" does not exist/);
+    expect((raw as Error).message).not.toContain(secret);
+  });
+
   it('update and delete return affected row counts', async () => {
     await t.knex('seam').insert([{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
     expect(await t.knex('seam').whereIn('id', ['a', 'b']).update({ n: 1 })).toBe(2);

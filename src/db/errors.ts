@@ -1,0 +1,69 @@
+/**
+ * What a driver error means to the user: a server that cannot be reached or logged in to, one that
+ * went away or ran out of resources mid-command, or one that refused us a privilege. Such errors
+ * are the database's state, not a bug of ours: they become coded errors (exit 7), worded with the
+ * server's own first line (it names objects, never values) or a few words of our own.
+ */
+import { authError, type KaijuAuthError } from '../core/errors.js';
+
+/** Driver errors that mean "cannot reach or log in to the database", by code. */
+const UNAVAILABLE_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  '28P01': 'password authentication failed',
+  '28000': 'not authorized',
+  '3D000': 'database does not exist',
+  '57P03': 'the server is starting up or shutting down',
+  '53300': 'too many connections',
+};
+
+/** Why a connection attempt failed, in a few words; never the driver's whole text (it may echo input). */
+export function connectionFailureReason(err: unknown): string | null {
+  const e = err as { code?: string; errors?: unknown[]; message?: string } | null;
+  if (!e || typeof e !== 'object') return null;
+  if (e.code && UNAVAILABLE_CODES[e.code]) return UNAVAILABLE_CODES[e.code] ?? null;
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const reason = connectionFailureReason(inner);
+      if (reason) return reason;
+    }
+  }
+  const msg = e.message ?? '';
+  if (/Knex: Timeout acquiring a connection/.test(msg)) return 'timed out connecting';
+  if (/Connection terminated unexpectedly|Client has encountered a connection error/.test(msg)) return 'connection lost';
+  if (/timeout expired|Connection terminated due to connection timeout/i.test(msg)) return 'connection timed out';
+  if (/ssl|certificate/i.test(msg) && /connect|server/i.test(msg)) return 'TLS negotiation failed';
+  if (/Invalid URL|getaddrinfo|connect ENOENT/.test(msg)) return 'cannot reach the server';
+  return null;
+}
+
+/**
+ * A coded error for a database that went away, ran out of resources or refused a privilege
+ * (SQLSTATE classes 08, 53, 57 and 42501; socket errors), else null: the error is something else.
+ */
+export function databaseRefusal(err: unknown): KaijuAuthError | null {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return null;
+  const state = typeof e.code === 'string' ? e.code : '';
+  const text = serverWords(typeof e.message === 'string' ? e.message : '');
+  if (state === '42501') {
+    return authError('db.permission_denied', `the database refused: ${text} (check the role's privileges)`, { sqlstate: state }, err);
+  }
+  if (/^(08|53|57)[0-9A-Z]{3}$/.test(state) && !UNAVAILABLE_CODES[state]) {
+    return authError('db.unavailable', `database unavailable: ${text} (SQLSTATE ${state})`, { sqlstate: state }, err);
+  }
+  const reason = connectionFailureReason(err);
+  return reason ? authError('db.unavailable', `database unavailable: ${reason}`, undefined, err) : null;
+}
+
+/** The server's own message: knex prefixes it with the statement (`SQL - message`); drop that. */
+function serverWords(message: string): string {
+  const at = message.lastIndexOf(' - ');
+  const words = at === -1 ? message : message.slice(at + 3);
+  return words.split('\n')[0] ?? '';
+}
