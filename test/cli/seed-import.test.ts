@@ -1,5 +1,5 @@
 /** `seed`, `init`'s seed step, `user import` and `user export` through the built binary, on both backends. */
-import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/db.js';
@@ -102,6 +102,30 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
 
     expect((await cli(['user', 'import', path.join(work, 'people.txt'), '-q'])).code).toBe(2);
     expect((await cli(['user', 'import', good, '--format', 'xml', '-q'])).code).toBe(2);
+  });
+
+  it('user import - reads stdin (--format required), names it "stdin", and leaves no spooled copy behind', async () => {
+    const tmp = await mkdtemp(path.join(work, 'tmpdir-'));
+    const opts = { env: { ...env, TMPDIR: tmp } };
+    const rows = `{"username": "stdin_one", "email": "stdin1@example.com", "password": "${PW}", "groups": ["readers"]}\n` +
+      `{"username": "stdin_two", "email": "stdin2@example.com", "password_hash": "${KAIJU_HASH}"}\n`;
+    const r = await cli(['user', 'import', '-', '--format', 'jsonl', '--rounds', '4', '--json', '-q'], { ...opts, input: rows });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ created: { users: 2 }, rows: 2 });
+    const show = await cli(['user', 'show', 'stdin_one', '--json', '-q']);
+    expect(show.json<{ groups: string[] }>().groups).toEqual(['readers']);
+
+    const users = await count('users');
+    const bad = await cli(['user', 'import', '-', '--format', 'csv', '-q'], { ...opts, input: 'username,email,password\nstdin_three,nope,short\n' });
+    expect(bad.code).toBe(6);
+    expect(bad.stderr).toMatch(/^stdin: row 1 \(line 2\): email: .*\(auth\.user\.invalid_email\)$/m);
+    expect(bad.stderr).not.toContain('short');
+    expect(await count('users')).toBe(users);
+
+    const noFormat = await cli(['user', 'import', '-', '-q'], { ...opts, input: rows });
+    expect(noFormat.code).toBe(2);
+    expect(noFormat.stderr).toContain('--format');
+    expect(await readdir(tmp)).toEqual([]);
   });
 
   it('user export: JSON Lines, CSV, a --json array; hashes only to a 0600 file; export then import round-trips', async () => {

@@ -138,7 +138,8 @@ export function registerUserCommands(program: Command, kit: Kit): void {
       user
         .command('import <file>')
         .description(
-          'import users from CSV (username,email,password,password_hash,full_name,groups), JSON Lines or a JSON array; ' +
+          'import users from CSV (username,email,password,password_hash,full_name,groups), JSON Lines or a JSON array ' +
+            '(FILE - reads stdin, with --format); ' +
             'the whole file is checked first (exit 6 lists every problem, nothing written), then written in batches',
         )
         .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json']))
@@ -152,6 +153,7 @@ export function registerUserCommands(program: Command, kit: Kit): void {
       'kaiju-auth user import users.csv',
       'kaiju-auth user import people.jsonl --on-conflict update --batch-size 5000',
       'kaiju-auth user import legacy.json --on-conflict skip --json > report.json   # rerun after a crash: converges',
+      'generate-users | kaiju-auth user import - --format jsonl',
     ],
   );
 
