@@ -8,14 +8,18 @@ import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../su
 import { PASSWORD, PASSWORD_2, TEST_SETTINGS, testAuth } from '../support/auth.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
 
-function pythonBcrypt(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import bcrypt'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+/** A Python with the bcrypt module (kaiju's own hashing), if this machine has one: PATH's, else the system's. */
+const PYTHON_BCRYPT = ((): string | null => {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(python, ['-c', 'import bcrypt'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // next
+    }
   }
-}
+  return null;
+})();
 
 describe.each(BACKENDS)('users on %s', (backend) => {
   let t: TestDb;
@@ -328,12 +332,21 @@ describe.each(BACKENDS)('users on %s', (backend) => {
       expect(audit.summary).toEqual({ cost: { from: 4, to: 5 } });
     });
 
-    it.runIf(pythonBcrypt())('our hashes pass Python bcrypt.checkpw (as kaiju checks them)', async () => {
+    it.runIf(PYTHON_BCRYPT)('our hashes pass Python bcrypt.checkpw (as kaiju checks them)', async () => {
       await register('alice');
       const row = await t.knex('users').where({ username: 'alice' }).first();
       const script = 'import bcrypt,sys; print(bcrypt.checkpw(sys.argv[1].encode(), sys.argv[2].encode()), bcrypt.hashpw(sys.argv[1].encode(), sys.argv[3].encode()) == sys.argv[2].encode())';
-      const out = execFileSync('python3', ['-c', script, PASSWORD, row.password.toString(), row.salt.toString()]).toString().trim();
+      const out = execFileSync(PYTHON_BCRYPT as string, ['-c', script, PASSWORD, row.password.toString(), row.salt.toString()]).toString().trim();
       expect(out).toBe('True True');
+    });
+
+    it.runIf(PYTHON_BCRYPT)('a hash Python bcrypt makes now, stored as kaiju stores it, authenticates', async () => {
+      const script = 'import bcrypt,sys; s = bcrypt.gensalt(5); print(bcrypt.hashpw(sys.argv[1].encode(), s).decode(), s.decode())';
+      const [hash, salt] = execFileSync(PYTHON_BCRYPT as string, ['-c', script, PASSWORD]).toString().trim().split(' ');
+      await register('pyuser');
+      await t.knex('users').where({ username: 'pyuser' }).update({ password: Buffer.from(hash as string), salt: Buffer.from(salt as string) });
+      await expect(auth.users.authenticate('pyuser', PASSWORD)).resolves.toMatchObject({ username: 'pyuser' });
+      await expect(auth.users.authenticate('pyuser', `${PASSWORD}x`)).rejects.toMatchObject({ code: 'auth.user.authentication_failed' });
     });
   });
 
