@@ -8,6 +8,7 @@ export const SQLSTATE = {
   foreignKeyViolation: '23503',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
+  insufficientPrivilege: '42501',
 } as const;
 
 interface PgErrorLike {

@@ -4,6 +4,7 @@
  * are the database's state, not a bug of ours: they become coded errors (exit 7), worded with the
  * server's own first line (it names objects, never values) or a few words of our own.
  */
+import { SQLSTATE, sqlState } from '../core/db-errors.js';
 import { authError, type KaijuAuthError } from '../core/errors.js';
 
 /** Driver errors that mean "cannot reach or log in to the database", by code. */
@@ -47,11 +48,10 @@ export function connectionFailureReason(err: unknown): string | null {
  * (SQLSTATE classes 08, 53, 57 and 42501; socket errors), else null: the error is something else.
  */
 export function databaseRefusal(err: unknown): KaijuAuthError | null {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (!e || typeof e !== 'object') return null;
-  const state = typeof e.code === 'string' ? e.code : '';
-  const text = serverWords(typeof e.message === 'string' ? e.message : '');
-  if (state === '42501') {
+  if (typeof err !== 'object' || err === null) return null;
+  const state = String(sqlState(err) ?? '');
+  const text = serverWords(err instanceof Error ? err.message : '');
+  if (state === SQLSTATE.insufficientPrivilege) {
     return authError('db.permission_denied', `the database refused: ${text} (check the role's privileges)`, { sqlstate: state }, err);
   }
   if (/^(08|53|57)[0-9A-Z]{3}$/.test(state) && !UNAVAILABLE_CODES[state]) {
