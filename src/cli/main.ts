@@ -10,10 +10,21 @@ let active: Runtime | null = null;
 let exiting: Promise<never> | null = null;
 let interrupted = false;
 
-/** Close, then exit with `code`. The first call decides; later ones wait for it. */
+/**
+ * Settles once all that was written to `stream` has been handed to the OS. A pipe is asynchronous
+ * in Node: what its reader has not taken yet waits in our memory, and `process.exit` would drop it
+ * (a big `--json` document arrived cut at 64 KiB). An empty write's callback runs after the rest.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableEnded || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/** Close, let the output out, then exit with `code`. The first call decides; later ones wait for it. */
 function finish(code: number, closing: () => Promise<void> = async () => active?.close()): Promise<never> {
   exiting ??= (async () => {
     await closing();
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     process.exit(code);
   })();
   return exiting;

@@ -43,6 +43,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Extra `node` flags before the script (e.g. `--import` hooks). */
   nodeArgs?: string[];
+  /** Read nothing of stdout for this long at first: a slow reader at the other end of the pipe. */
+  stdoutDelayMs?: number;
 }
 
 export interface CliResult {
@@ -139,6 +141,10 @@ export async function spawnCli(args: string[], options: CliOptions = {}): Promis
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  if (options.stdoutDelayMs) {
+    child.stdout.pause();
+    setTimeout(() => child.stdout.resume(), options.stdoutDelayMs);
+  }
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? undefined);
