@@ -12,8 +12,14 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // commander's values come through src/cli/commander.ts (require: faster start); types may come directly.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'commander', message: "import values from src/cli/commander.ts; 'import type' from commander is fine", allowTypeImports: true }] },
+      ],
     },
   },
+  { files: ['src/cli/commander.ts', 'test/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
   {
     // The core is a library: no console, no process (the CLI owns them).
     files: ['src/core/**/*.ts'],

@@ -3,7 +3,7 @@
  * a bad value is a usage error (exit 2) reported by commander with the option's name, before
  * anything is opened.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { parseDurationMs } from './config.js';
 
 /** `90s`, `15m`, `12h`, `7d` -> milliseconds (more than zero). */

@@ -2,7 +2,8 @@
  * Helpers for declaring commands: lazy actions (the handler module is imported only when the
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from './commander.js';
 import { DEFAULT_PAGE_SIZE } from './paging.js';
 import type { Io, Runtime } from './runtime.js';
 

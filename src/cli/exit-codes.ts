@@ -1,23 +1,12 @@
 /**
- * The exit code table of docs/CLI.md, and the one function that turns any thrown value into an
- * exit code and a message. Internal errors show their stack only with `--verbose`.
+ * The one function that turns any thrown value into an exit code (the table of docs/CLI.md, in
+ * exit-table.ts) and a message. Internal errors show their stack only with `--verbose`.
  */
-import { isKaijuAuthError, type ErrorKind } from '../core/errors.js';
+import { isKaijuAuthError } from '../core/errors.js';
+import { EXIT } from './exit-table.js';
 import { databaseRefusal } from '../db/errors.js';
 
-export const EXIT = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
-  auth: 3,
-  not_found: 4,
-  conflict: 5,
-  invalid: 6,
-  unavailable: 7,
-  refused: 8,
-  /** Ctrl-C, at a prompt or elsewhere (128 + SIGINT). */
-  interrupted: 130,
-} as const satisfies Record<ErrorKind | 'ok', number>;
+export { EXIT };
 
 export interface ErrorReport {
   exit: number;

@@ -2,7 +2,7 @@
  * Process entry: builds the program, runs it, turns the outcome into one exit code. The only
  * `process.exit` of the tool is here.
  */
-import { EXIT, toErrorReport } from './exit-codes.js';
+import { EXIT } from './exit-table.js';
 import type { Io, Runtime } from './runtime.js';
 
 const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
@@ -63,7 +63,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 const { buildProgram } = await import('./program.js');
-const program = buildProgram({ io, onRuntime: (rt) => (active = rt) });
+const program = await buildProgram({ io, onRuntime: (rt) => (active = rt) }, process.argv.slice(2));
 try {
   await program.parseAsync(process.argv);
   await finish(EXIT.ok);
@@ -79,6 +79,7 @@ try {
   if (code === 'commander.helpDisplayed' || code === 'commander.version') await finish(EXIT.ok);
   // `kaiju-auth help [cmd]` (exit code 0), or no command at all (help already on stderr): usage.
   if (code === 'commander.help') await finish((err as { exitCode?: number }).exitCode === 0 ? EXIT.ok : EXIT.usage);
+  const { toErrorReport } = await import('./exit-codes.js');
   const report = toErrorReport(err);
   const argv = process.argv.slice(2);
   if (wantsJson(argv)) {

@@ -2,25 +2,68 @@
  * The command tree. Registers commands and global options only; every handler is imported lazily
  * when its command runs.
  */
-import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
+import { Command, Option } from './commander.js';
 import type { Kit } from './command-kit.js';
-import { registerGroupCommands } from './register/group.js';
-import { registerPermissionCommands } from './register/permission.js';
 import { registerSchemaCommands } from './register/schema.js';
 import { registerSeedCommands } from './register/seed.js';
-import { registerUserCommands } from './register/user.js';
-import { registerSessionCommands } from './register/session.js';
-import { registerAuditCommands } from './register/audit.js';
 import { registerCompletionCommand } from './register/completion.js';
-import { registerKeysCommands } from './register/keys.js';
-import { registerTokenCommands } from './register/token.js';
 import { VERSION } from './version.js';
 
-// Commander is CommonJS: `require` skips its ES wrapper and the export scan (~3 ms of every start).
-const { Command, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+type Register = (command: CommanderModule.Command, kit: Kit) => void;
 
-export function buildProgram(kit: Kit): CommanderModule.Command {
+/**
+ * The command groups, in help order. A run declares in full only the group it runs (or asks help
+ * for); the others are a name and a description, which is all the top-level help and commander's
+ * "did you mean" need. So no run loads or builds the whole tree but `completion`, which walks it.
+ */
+const GROUPS: { name: string; description: string; load: () => Promise<Register> }[] = [
+  { name: 'user', description: 'users: accounts, passwords, groups and permissions', load: async () => (await import('./register/user.js')).registerUserCommands },
+  { name: 'group', description: 'groups and the permissions they grant', load: async () => (await import('./register/group.js')).registerGroupCommands },
+  { name: 'permission', description: 'permissions: the keys groups grant', load: async () => (await import('./register/permission.js')).registerPermissionCommands },
+  { name: 'session', description: 'kaiju sessions: list, show, revoke, prune expired ones', load: async () => (await import('./register/session.js')).registerSessionCommands },
+  { name: 'audit', description: 'the audit trail of every write made with this tool', load: async () => (await import('./register/audit.js')).registerAuditCommands },
+  {
+    name: 'keys',
+    description: 'signing keys: rotate (cron-safe), list, export the JWKS, import a PEM key, prune',
+    load: async () => (await import('./register/keys.js')).registerKeysCommands,
+  },
+  {
+    name: 'token',
+    description: 'JWTs: issue a pair for a user, verify (online or offline with a JWKS), refresh, inspect',
+    load: async () => (await import('./register/token.js')).registerTokenCommands,
+  },
+];
+
+/** Global options that take a value (the value is not a command word). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--database-url', '--data-dir', '--actor', '--lock-timeout', '--secret-file']);
+
+/**
+ * Which groups a run with these arguments (after `node script`) needs declared in full: the one
+ * it names (`user list`, `help user`), every one for `completion`, none otherwise.
+ */
+export function groupsNeeded(args: readonly string[]): Set<string> | 'all' {
+  const words: string[] = [];
+  for (let i = 0; i < args.length && words.length < 2; i += 1) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (GLOBAL_VALUE_OPTIONS.has(arg)) i += 1;
+      continue;
+    }
+    words.push(arg);
+  }
+  const [first, second] = words;
+  if (first === 'completion') return 'all';
+  const named = first === 'help' ? second : first;
+  return new Set(GROUPS.some((g) => g.name === named) ? [named as string] : []);
+}
+
+/**
+ * The program for a run with `args` (after `node script`; default: every command declared, as
+ * completion and tests want it).
+ */
+export async function buildProgram(kit: Kit, args?: readonly string[]): Promise<CommanderModule.Command> {
   const program = new Command('kaiju-auth');
   program
     .description('Administer kaiju auth data (users, groups, permissions, sessions, keys, tokens) in PostgreSQL or an embedded database')
@@ -59,13 +102,10 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
 
   registerSchemaCommands(program, kit);
   registerSeedCommands(program, kit);
-  registerUserCommands(program, kit);
-  registerGroupCommands(program, kit);
-  registerPermissionCommands(program, kit);
-  registerSessionCommands(program, kit);
-  registerAuditCommands(program, kit);
+  const needed = args === undefined ? 'all' : groupsNeeded(args);
+  const groups = GROUPS.map((g) => ({ ...g, command: program.command(g.name).description(g.description) }));
+  const loads = groups.filter((g) => needed === 'all' || needed.has(g.name)).map(async (g) => ({ g, register: await g.load() }));
+  for (const { g, register } of await Promise.all(loads)) register(g.command, kit);
   registerCompletionCommand(program, kit);
-  registerKeysCommands(program, kit);
-  registerTokenCommands(program, kit);
   return program;
 }

@@ -115,7 +115,7 @@ describe('bash completion', () => {
   });
 
   it('follows the program tree: a command registered later is completed without touching the generator', async () => {
-    const program = buildProgram({ io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} }, onRuntime: () => undefined });
+    const program = await buildProgram({ io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} }, onRuntime: () => undefined });
     const extra = program.command('zz-extra').description('added by a test');
     extra.command('thing').option('--flag-one <file>', 'a file').option('--flag-two', 'a switch');
     const script = path.join(dir, 'extended.bash');

@@ -225,9 +225,9 @@ describe.each(BACKENDS)('a database that is not kaiju_auth 2.1.0 on %s', (backen
 });
 
 /** Every command path of the program: [['init'], ['migrate'], ['migrate', 'down'], ...]. */
-function commandPaths(): string[][] {
+async function commandPaths(): Promise<string[][]> {
   const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} };
-  const program = buildProgram({ io, onRuntime: () => undefined });
+  const program = await buildProgram({ io, onRuntime: () => undefined });
   const paths: string[][] = [];
   const walk = (cmd: Command, prefix: string[]) => {
     for (const sub of cmd.commands) {
@@ -239,6 +239,8 @@ function commandPaths(): string[][] {
   walk(program, []);
   return paths;
 }
+
+const paths = await commandPaths();
 
 describe('--version and --help', () => {
   it.each([['--version'], ['-V']])('%s prints the package version and exits 0', async (flag) => {
@@ -257,7 +259,6 @@ describe('--version and --help', () => {
     expect(r.stdout).toContain('Exit codes:');
   });
 
-  const paths = commandPaths();
   it('the program has the schema commands at least', () => {
     expect(paths).toEqual(expect.arrayContaining([['init'], ['status'], ['migrate'], ['migrate', 'status'], ['migrate', 'down']]));
   });

@@ -19,7 +19,7 @@ const GENERATORS: Record<Shell, (root: CompletionNode, bin: string) => string> =
 /** The completion script for `shell`, from a fresh copy of the command tree. */
 export async function completionScript(shell: Shell, rt: Pick<Runtime, 'io'>): Promise<string> {
   const { buildProgram } = await import('../program.js');
-  const program = buildProgram({ io: rt.io, onRuntime: () => undefined });
+  const program = await buildProgram({ io: rt.io, onRuntime: () => undefined });
   return GENERATORS[shell](completionTree(program), program.name());
 }
 

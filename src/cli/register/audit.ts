@@ -5,8 +5,9 @@ import { duration } from '../arg-parsers.js';
 
 const load = () => import('../commands/audit.js');
 
-export function registerAuditCommands(program: Command, kit: Kit): void {
-  const audit = examples(program.command('audit').description('the audit trail of every write made with this tool'), [
+/** Fills the `audit` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerAuditCommands(auditCommand: Command, kit: Kit): void {
+  const audit = examples(auditCommand, [
     'kaiju-auth audit list --since 7d',
     'kaiju-auth audit prune --older-than 180d -y',
   ]);

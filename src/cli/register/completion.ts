@@ -1,5 +1,6 @@
 /** Declares `completion bash|zsh|fish`; handler in commands/completion.ts. */
-import { Argument, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Argument } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
 
 export function registerCompletionCommand(program: Command, kit: Kit): void {

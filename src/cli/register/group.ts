@@ -4,8 +4,9 @@ import { examples, lazyAction, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/group.js');
 
-export function registerGroupCommands(program: Command, kit: Kit): void {
-  const group = examples(program.command('group').description('groups and the permissions they grant'), [
+/** Fills the `group` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerGroupCommands(groupCommand: Command, kit: Kit): void {
+  const group = examples(groupCommand, [
     'kaiju-auth group create editors',
     'kaiju-auth group grant editors docs.read docs.write',
     'kaiju-auth group matrix',

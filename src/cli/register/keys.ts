@@ -1,13 +1,15 @@
 /** Declares `keys rotate|list|jwks|import|prune`; handlers in commands/keys.ts. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
 import { duration } from '../arg-parsers.js';
 
 const load = () => import('../commands/keys.js');
 
-export function registerKeysCommands(program: Command, kit: Kit): void {
+/** Fills the `keys` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
   const keys = examples(
-    program.command('keys').description('signing keys: rotate (cron-safe), list, export the JWKS, import a PEM key, prune'),
+    keysCommand,
     ['kaiju-auth keys list', '0 * * * *  kaiju-auth keys rotate --if-older-than 12h -q && kaiju-auth keys prune -q   # crontab'],
   );
 

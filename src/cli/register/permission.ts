@@ -4,8 +4,9 @@ import { examples, lazyAction, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/permission.js');
 
-export function registerPermissionCommands(program: Command, kit: Kit): void {
-  const permission = examples(program.command('permission').description('permissions: the keys groups grant'), [
+/** Fills the `permission` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerPermissionCommands(permissionCommand: Command, kit: Kit): void {
+  const permission = examples(permissionCommand, [
     'kaiju-auth permission create docs.read --tag docs',
     'kaiju-auth permission list --by-tag',
   ]);

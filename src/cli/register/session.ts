@@ -4,8 +4,9 @@ import { examples, intArg, lazyAction, withPaging, type Kit } from '../command-k
 
 const load = () => import('../commands/session.js');
 
-export function registerSessionCommands(program: Command, kit: Kit): void {
-  const session = examples(program.command('session').description('kaiju sessions: list, show, revoke, prune expired ones'), [
+/** Fills the `session` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerSessionCommands(sessionCommand: Command, kit: Kit): void {
+  const session = examples(sessionCommand, [
     'kaiju-auth session list --user alice',
     'kaiju-auth session prune --quiet',
   ]);

@@ -1,13 +1,15 @@
 /** Declares `token issue|verify|refresh|inspect`; handlers in commands/token.ts. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from '../commander.js';
 import { examples, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
 import { duration } from '../arg-parsers.js';
 
 const load = () => import('../commands/token.js');
 
-export function registerTokenCommands(program: Command, kit: Kit): void {
+/** Fills the `token` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
   const token = examples(
-    program.command('token').description('JWTs: issue a pair for a user, verify (online or offline with a JWKS), refresh, inspect'),
+    tokenCommand,
     ['kaiju-auth token issue --username alice', 'kaiju-auth token verify --jwks jwks.json "$ACCESS"'],
   );
 

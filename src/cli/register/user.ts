@@ -1,12 +1,14 @@
 /** Declares `user ...`; handlers in commands/user.ts, user-password.ts, user-import.ts and user-export.ts. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from '../commander.js';
 import { collect, collectList, examples, intArg, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/user.js');
 const loadPassword = () => import('../commands/user-password.js');
 
-export function registerUserCommands(program: Command, kit: Kit): void {
-  const user = examples(program.command('user').description('users: accounts, passwords, groups and permissions'), [
+/** Fills the `user` command (made by program.ts, which holds its description) with its subcommands. */
+export function registerUserCommands(userCommand: Command, kit: Kit): void {
+  const user = examples(userCommand, [
     'kaiju-auth user register --username alice --email alice@example.com --group editors',
     'kaiju-auth user show alice',
     'kaiju-auth user list --json',
