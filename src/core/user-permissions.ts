@@ -57,11 +57,11 @@ export async function resolveUserPermissions(
   defaultGroup: string | null,
 ): Promise<{ userId: string; permissions: string[] } | null> {
   const byId = isUuid(idOrUsername);
-  const result = await db.raw('select user_id, own, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [
-    byId ? idOrUsername.toLowerCase() : idOrUsername,
-    byId,
-    defaultGroup,
-  ]);
+  const key = byId ? idOrUsername.toLowerCase() : idOrUsername;
+  const inline = inlineArguments(key, byId, defaultGroup);
+  const result = await (inline === null
+    ? db.raw('select user_id, own, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [key, byId, defaultGroup])
+    : db.raw(`select user_id, own, permissions from kaiju_auth_user_permission_sets(${inline})`));
   const rows = result.rows as { user_id: string | null; own: boolean; permissions: string[] | string | null }[];
   const userRows = rows.filter((r) => r.user_id !== null);
   const userId = userRows[0]?.user_id;
@@ -71,6 +71,23 @@ export async function resolveUserPermissions(
   const lists: string[][] = [];
   for (const row of granting) if (row.permissions !== null) lists.push(parseTextArray(row.permissions));
   return { userId, permissions: mergeSorted(lists) };
+}
+
+/**
+ * The function's arguments as SQL literals, or null when a text value is not plain enough to
+ * inline. A statement without parameters goes to PostgreSQL as one simple-protocol message instead
+ * of parse, bind, describe and execute: about a fifth of this lookup's time on a local server
+ * (the function caches its plans either way). Inlined only: text without a backslash (so the
+ * literal reads the same whatever standard_conforming_strings says), without `?` (knex's
+ * placeholder, which it rewrites even inside quotes) and without NUL; quotes are doubled. Any
+ * other value (a uuid or a kaiju username never is one) is sent as a parameter.
+ */
+function inlineArguments(key: string, byId: boolean, defaultGroup: string | null): string | null {
+  const literal = (text: string): string | null => (/[\\?\0]/.test(text) ? null : `'${text.replace(/'/g, "''")}'`);
+  const keyLiteral = literal(key);
+  const groupLiteral = defaultGroup === null ? 'NULL' : literal(defaultGroup);
+  if (keyLiteral === null || groupLiteral === null) return null;
+  return `${keyLiteral}, ${byId ? 'true' : 'false'}, ${groupLiteral}`;
 }
 
 /**

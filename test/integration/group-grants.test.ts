@@ -86,6 +86,26 @@ describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => 
     expect(await resolveUserPermissions(t.knex, '00000000-0000-4000-8000-000000000000', null)).toBeNull();
   });
 
+  it('resolve names with quotes, backslashes and question marks exactly (inlined or sent as parameters)', async () => {
+    const k = t.knex;
+    const odd = ["o'brien", 'back\\slash', 'what?', "it's?\\"];
+    for (const [i, name] of odd.entries()) {
+      await k('users').insert({ id: `abcdef00-0000-4000-8000-00000000000${i}`, username: name, email: `odd${i}@example.com`, password: Buffer.from([0]), salt: Buffer.from([0]), is_active: true, is_blocked: false, settings: {}, created: new Date() });
+    }
+    await k('user_groups').insert([{ user_id: 'abcdef00-0000-4000-8000-000000000000', group_id: 'g1' }, { user_id: 'abcdef00-0000-4000-8000-000000000001', group_id: 'g3' }]);
+    await auth.groups.grant('g1', ['a']);
+    await auth.groups.grant('g3', ['d']);
+    for (const group of ["it's", 'why?', 'c:\\x']) await k('groups').insert({ id: group });
+    await k('group_permissions').insert([{ group_id: "it's", permission_id: 'b' }, { group_id: 'why?', permission_id: 'c' }, { group_id: 'c:\\x', permission_id: 'd' }]);
+    expect(await resolveUserPermissions(k, "o'brien", null)).toEqual({ userId: 'abcdef00-0000-4000-8000-000000000000', permissions: ['a'] });
+    expect(await resolveUserPermissions(k, 'back\\slash', null)).toMatchObject({ permissions: ['d'] });
+    expect(await resolveUserPermissions(k, 'what?', "it's")).toMatchObject({ permissions: ['b'] });
+    expect(await resolveUserPermissions(k, "it's?\\", 'why?')).toMatchObject({ permissions: ['c'] });
+    expect(await resolveUserPermissions(k, "it's", 'c:\\x')).toBeNull();
+    expect(await resolveUserPermissions(k, 'ABCDEF00-0000-4000-8000-000000000003', 'c:\\x')).toMatchObject({ permissions: ['d'] });
+    expect(await resolveUserPermissions(k, "x' or 'a'='a", null)).toBeNull();
+  });
+
   it('are built for the grants a database already has when the migration runs', async () => {
     const fresh = await initTest(backend, { migrate: false });
     try {
