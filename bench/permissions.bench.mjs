@@ -75,10 +75,19 @@ async function measure(grantsPerGroup) {
       count += r.permissions.length;
     }
     const mb = median(base), mp = median(perm);
-    const result = { grants_per_group: grantsPerGroup, permissions_per_user: Math.round(count / ROUNDS), select1_median_ms: mb, resolve_median_ms: mp, ratio: mp / mb };
+    // The same ratio per block of 500 rounds: how much the machine's noise moved it during the run
+    // (a busy host adds latency to both sides, which lowers the ratio; a quiet one raises it).
+    const blocks = [];
+    for (let b = 0; b + 500 <= ROUNDS; b += 500) blocks.push(median(perm.slice(b, b + 500)) / median(base.slice(b, b + 500)));
+    const spread = blocks.length > 0 ? [Math.min(...blocks), Math.max(...blocks)] : [mp / mb, mp / mb];
+    const result = {
+      grants_per_group: grantsPerGroup, permissions_per_user: Math.round(count / ROUNDS), select1_median_ms: mb, resolve_median_ms: mp,
+      ratio: mp / mb, block_ratio_range: spread,
+    };
     console.log(
       `permissions bench (${grantsPerGroup} grants a group, ~${result.permissions_per_user} permissions a user): ` +
-        `SELECT 1 median ${mb.toFixed(3)} ms, effective permissions median ${mp.toFixed(3)} ms, ratio ${result.ratio.toFixed(2)}x`,
+        `SELECT 1 median ${mb.toFixed(3)} ms, effective permissions median ${mp.toFixed(3)} ms, ratio ${result.ratio.toFixed(2)}x ` +
+        `(blocks of 500: ${spread[0].toFixed(2)}..${spread[1].toFixed(2)}x)`,
     );
     return result;
   } finally {
