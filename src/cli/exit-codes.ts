@@ -6,8 +6,6 @@ import { isKaijuAuthError } from '../core/errors.js';
 import { EXIT } from './exit-table.js';
 import { databaseRefusal } from '../db/errors.js';
 
-export { EXIT };
-
 export interface ErrorReport {
   exit: number;
   code: string;

@@ -63,7 +63,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 const { buildProgram } = await import('./program.js');
-const program = await buildProgram({ io, onRuntime: (rt) => (active = rt) }, process.argv.slice(2));
+const program = await buildProgram({ io, onRuntime: (rt) => (active = rt) }, args);
 try {
   await program.parseAsync(process.argv);
   await finish(EXIT.ok);
@@ -81,8 +81,7 @@ try {
   if (code === 'commander.help') await finish((err as { exitCode?: number }).exitCode === 0 ? EXIT.ok : EXIT.usage);
   const { toErrorReport } = await import('./exit-codes.js');
   const report = toErrorReport(err);
-  const argv = process.argv.slice(2);
-  if (wantsJson(argv)) {
+  if (wantsJson(args)) {
     process.stderr.write(
       `${JSON.stringify({ error: { code: report.code, message: report.message, exit: report.exit, ...(report.details ? { details: report.details } : {}) } })}\n`,
     );
@@ -92,6 +91,6 @@ try {
       process.stderr.write(`(run kaiju-auth --help for usage)\n`);
     }
   }
-  if (report.stack && isVerbose(argv)) process.stderr.write(`${report.stack}\n`);
+  if (report.stack && isVerbose(args)) process.stderr.write(`${report.stack}\n`);
   await finish(report.exit);
 }

@@ -35,20 +35,19 @@ const GROUPS: { name: string; description: string; load: () => Promise<Register>
   },
 ];
 
-/** Global options that take a value (the value is not a command word). */
-const GLOBAL_VALUE_OPTIONS = new Set(['--database-url', '--data-dir', '--actor', '--lock-timeout', '--secret-file']);
-
 /**
  * Which groups a run with these arguments (after `node script`) needs declared in full: the one
- * it names (`user list`, `help user`), every one for `completion`, none otherwise.
+ * it names (`user list`, `help user`), every one for `completion`, none otherwise. `program`
+ * holds the global options (those taking a value are skipped with it).
  */
-export function groupsNeeded(args: readonly string[]): Set<string> | 'all' {
+export function groupsNeeded(args: readonly string[], program: CommanderModule.Command): Set<string> | 'all' {
+  const valueOptions = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long));
   const words: string[] = [];
   for (let i = 0; i < args.length && words.length < 2; i += 1) {
     const arg = args[i] as string;
     if (arg === '--') break;
     if (arg.startsWith('-')) {
-      if (GLOBAL_VALUE_OPTIONS.has(arg)) i += 1;
+      if (valueOptions.has(arg)) i += 1;
       continue;
     }
     words.push(arg);
@@ -102,7 +101,7 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
 
   registerSchemaCommands(program, kit);
   registerSeedCommands(program, kit);
-  const needed = args === undefined ? 'all' : groupsNeeded(args);
+  const needed = args === undefined ? 'all' : groupsNeeded(args, program);
   const groups = GROUPS.map((g) => ({ ...g, command: program.command(g.name).description(g.description) }));
   const loads = groups.filter((g) => needed === 'all' || needed.has(g.name)).map(async (g) => ({ g, register: await g.load() }));
   for (const { g, register } of await Promise.all(loads)) register(g.command, kit);

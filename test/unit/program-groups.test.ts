@@ -24,12 +24,12 @@ describe('which command groups a run declares', () => {
     [['--help'], []],
     [['usr', 'list'], []],
     [['--', 'user'], []],
-  ])('%j needs %j', (args, groups) => {
-    expect(groupsNeeded(args)).toEqual(new Set(groups));
+  ])('%j needs %j', async (args, groups) => {
+    expect(groupsNeeded(args, await buildProgram(kit))).toEqual(new Set(groups));
   });
 
-  it('completion needs every group', () => {
-    expect(groupsNeeded(['completion', 'bash'])).toBe('all');
+  it('completion needs every group', async () => {
+    expect(groupsNeeded(['completion', 'bash'], await buildProgram(kit))).toBe('all');
   });
 
   it('a run declaring one group declares it exactly as the full tree does, and every other name', async () => {
