@@ -1,19 +1,39 @@
 /**
- * Parsers for option values beyond command-kit's `intArg`, used in command declarations so that
- * a bad value is a usage error (exit 2) reported by commander with the option's name, before
- * anything is opened.
+ * Commander argument parsers over values.ts, used in command declarations: a bad value is a
+ * usage error (exit 2) that commander reports with the option's name and the accepted form,
+ * before anything is opened. `durationArg('keyLifetime')` gives milliseconds; `intArg('limit')`
+ * an integer.
  */
 import { InvalidArgumentError } from './commander.js';
-import { parseDurationMs } from './config.js';
+import {
+  DURATIONS,
+  INTEGERS,
+  ValueError,
+  parseDurationSetting,
+  parseIntegerSetting,
+  type DurationSetting,
+  type IntegerSetting,
+} from './values.js';
 
-/** `90s`, `15m`, `12h`, `7d` -> milliseconds (more than zero). */
-export function duration(raw: string): number {
-  let ms: number;
-  try {
-    ms = parseDurationMs(raw);
-  } catch {
-    throw new InvalidArgumentError('expected a duration such as 90s, 15m, 12h or 7d');
-  }
-  if (ms <= 0) throw new InvalidArgumentError('expected a duration longer than zero');
-  return ms;
+function commanderError(parse: (raw: string) => number): (raw: string) => number {
+  return (raw) => {
+    try {
+      return parse(raw);
+    } catch (err) {
+      if (err instanceof ValueError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  };
+}
+
+/** A duration option (`90s`, `15m`, `12h`, `7d`) in milliseconds, within the setting's range. */
+export function durationArg(setting: DurationSetting): (raw: string) => number {
+  if (!(setting in DURATIONS)) throw new TypeError(`unknown duration setting ${setting}`);
+  return commanderError((raw) => parseDurationSetting(raw, setting));
+}
+
+/** An integer option within the setting's range. */
+export function intArg(setting: IntegerSetting): (raw: string) => number {
+  if (!(setting in INTEGERS)) throw new TypeError(`unknown integer setting ${setting}`);
+  return commanderError((raw) => parseIntegerSetting(raw, setting));
 }

@@ -3,7 +3,8 @@
  * command runs, so `--help` and `--version` load nothing heavy) and help examples.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from './commander.js';
+import { Option } from './commander.js';
+import { intArg } from './arg-parsers.js';
 import { DEFAULT_PAGE_SIZE } from './paging.js';
 import type { Io, Runtime } from './runtime.js';
 
@@ -68,17 +69,6 @@ export function examples(command: Command, lines: string[]): Command {
   return command.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
 
-/** A commander argument parser for an integer in [min, max] (bad values are usage errors, exit 2). */
-export function intArg(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
 /** A commander parser that collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -92,13 +82,13 @@ export function collectList(value: string, previous: string[] | undefined): stri
 /** `--limit N` and `--offset N` of a paged listing of `noun`s; see `shownPage` in paging.ts. */
 export function withPaging(command: Command, noun: string): Command {
   return command
-    .option('--limit <n>', `at most N ${noun} (default ${DEFAULT_PAGE_SIZE})`, intArg(1, 1_000_000))
-    .option('--offset <n>', 'skip the first N', intArg(0, Number.MAX_SAFE_INTEGER));
+    .option('--limit <n>', `at most N ${noun} (default ${DEFAULT_PAGE_SIZE})`, intArg('limit'))
+    .option('--offset <n>', 'skip the first N', intArg('offset'));
 }
 
 /** `--rounds N`: the bcrypt cost of the hashes a command makes (the runtime's default otherwise). */
 export function roundsOption(description = 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'): Option {
-  return new Option('--rounds <n>', description).argParser(intArg(4, 31));
+  return new Option('--rounds <n>', description).argParser(intArg('bcryptCost'));
 }
 
 /** Declare the password options of docs/CLI.md (never a password flag). */

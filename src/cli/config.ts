@@ -6,6 +6,15 @@ import os from 'node:os';
 import type { DatabaseTarget } from '../db/target.js';
 import type { TokenSettings } from '../core/tokens/settings.js';
 import { authError } from '../core/errors.js';
+import { DEFAULT_BCRYPT_COST } from '../core/passwords.js';
+import {
+  ValueError,
+  parseDurationSetting,
+  parseIntegerSetting,
+  shownValue,
+  type DurationSetting,
+  type IntegerSetting,
+} from './values.js';
 
 /** Bad settings are usage errors (exit 2). */
 function usageError(message: string) {
@@ -47,7 +56,7 @@ export interface CliConfig {
 }
 
 export const DEFAULT_DATA_DIR = './.kaiju-auth';
-export const DEFAULT_BCRYPT_ROUNDS = 13;
+export const DEFAULT_BCRYPT_ROUNDS = DEFAULT_BCRYPT_COST;
 
 type Env = Record<string, string | undefined>;
 
@@ -57,12 +66,24 @@ function envValue(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-function parseIntSetting(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw usageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+/** `parse(raw)`, with a bad value as a usage error naming where it came from (a variable or a flag). */
+function setting<T>(source: string, raw: string, parse: (raw: string) => T): T {
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (err instanceof ValueError) throw usageError(`invalid ${source} ${shownValue(raw)}: ${err.message}`);
+    throw err;
   }
-  return n;
+}
+
+/** A duration setting (ms) from a variable or a flag; see values.ts for the ranges. */
+export function durationSetting(source: string, raw: string, name: DurationSetting): number {
+  return setting(source, raw, (v) => parseDurationSetting(v, name));
+}
+
+/** An integer setting from a variable or a flag; see values.ts for the ranges. */
+export function integerSetting(source: string, raw: string, name: IntegerSetting): number {
+  return setting(source, raw, (v) => parseIntegerSetting(v, name));
 }
 
 export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
@@ -78,27 +99,24 @@ export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
     const password = env.PGPASSWORD;
     const database = envValue(env, 'PGDATABASE');
     if (host) connection.host = host;
-    if (port) connection.port = parseIntSetting('PGPORT', port, 1, 65535);
+    if (port) connection.port = integerSetting('PGPORT', port, 'port');
     if (user) connection.user = user;
     if (password !== undefined) connection.password = password;
     if (database) connection.database = database;
     return { kind: 'postgres', url, connection };
   }
-  const timeout = flags.lockTimeout ?? envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
+  const flag = flags.lockTimeout;
+  const fromEnv = envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
   return {
     kind: 'embedded',
     dataDir: flags.dataDir ?? envValue(env, 'KAIJU_AUTH_DATA_DIR') ?? DEFAULT_DATA_DIR,
-    lockTimeoutMs: timeout === undefined ? 10_000 : parseDurationMs(timeout, 'lock timeout'),
+    lockTimeoutMs:
+      flag !== undefined
+        ? durationSetting('--lock-timeout', flag, 'lockTimeout')
+        : fromEnv !== undefined
+          ? durationSetting('KAIJU_AUTH_LOCK_TIMEOUT', fromEnv, 'lockTimeout')
+          : 10_000,
   };
-}
-
-/** `90s`, `15m`, `12h`, `7d` (and `500ms`, or bare seconds) -> milliseconds. */
-export function parseDurationMs(raw: string, what = 'duration'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/.exec(raw.trim());
-  if (!m) throw usageError(`invalid ${what} "${raw}": use a number with a unit, e.g. 90s, 15m, 12h, 7d`);
-  const unit = m[2] ?? 's';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] ?? 1000;
-  return Math.round(Number(m[1]) * factor);
 }
 
 /**
@@ -107,21 +125,16 @@ export function parseDurationMs(raw: string, what = 'duration'): number {
  */
 export function resolveTokenConfig(env: Env): Partial<TokenSettings> {
   const out: Partial<TokenSettings> = {};
-  const seconds = (name: string) => {
-    const raw = envValue(env, name);
-    return raw === undefined ? undefined : parseDurationMs(raw, name) / 1000;
-  };
-  const durations: [keyof TokenSettings, string][] = [
+  const durations: [keyof TokenSettings & DurationSetting, string][] = [
     ['accessTtl', 'KAIJU_AUTH_ACCESS_TTL'],
     ['refreshTtl', 'KAIJU_AUTH_REFRESH_TTL'],
     ['keyLifetime', 'KAIJU_AUTH_KEY_LIFETIME'],
     ['clockSkew', 'KAIJU_AUTH_CLOCK_SKEW'],
   ];
   for (const [key, name] of durations) {
-    const v = seconds(name);
-    if (v !== undefined) Object.assign(out, { [key]: v });
+    const raw = envValue(env, name);
+    if (raw !== undefined) Object.assign(out, { [key]: durationSetting(name, raw, key) / 1000 });
   }
-  if (out.keyLifetime !== undefined && out.keyLifetime < 120) throw usageError('KAIJU_AUTH_KEY_LIFETIME must be at least 2m');
   const alg = envValue(env, 'KAIJU_AUTH_KEY_ALG');
   if (alg !== undefined) {
     if (alg !== 'ES256' && alg !== 'RS256' && alg !== 'EdDSA') throw usageError(`KAIJU_AUTH_KEY_ALG must be ES256, RS256 or EdDSA, got "${alg}"`);
@@ -156,11 +169,11 @@ export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean
     color: flags.color !== false && !noColorEnv && stdoutIsTTY && !json,
     verbose: flags.verbose ?? false,
     actor: flags.actor ?? envValue(env, 'KAIJU_AUTH_ACTOR') ?? defaultActor(env),
-    bcryptRounds: rounds === undefined ? DEFAULT_BCRYPT_ROUNDS : parseIntSetting('KAIJU_AUTH_BCRYPT_ROUNDS', rounds, 4, 31),
+    bcryptRounds: rounds === undefined ? DEFAULT_BCRYPT_ROUNDS : integerSetting('KAIJU_AUTH_BCRYPT_ROUNDS', rounds, 'bcryptCost'),
     defaultGroup: envValue(env, 'KAIJU_AUTH_DEFAULT_GROUP') ?? null,
     failedLoginDelayMs: {
-      base: delay === undefined ? 500 : parseDurationMs(delay, 'KAIJU_AUTH_FAILED_LOGIN_DELAY'),
-      jitter: jitter === undefined ? 500 : parseDurationMs(jitter, 'KAIJU_AUTH_FAILED_LOGIN_JITTER'),
+      base: delay === undefined ? 500 : durationSetting('KAIJU_AUTH_FAILED_LOGIN_DELAY', delay, 'failedLoginDelay'),
+      jitter: jitter === undefined ? 500 : durationSetting('KAIJU_AUTH_FAILED_LOGIN_JITTER', jitter, 'failedLoginDelay'),
     },
     secretFile: flags.secretFile ?? null,
     tokens: resolveTokenConfig(env),

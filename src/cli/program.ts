@@ -75,7 +75,7 @@ export async function buildProgram(kit: Kit, args?: readonly string[]): Promise<
     .option('-y, --yes', 'confirm destructive actions without asking')
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option('--actor <name>', 'who to record in the audit log (env KAIJU_AUTH_ACTOR; default: OS user)')
-    .addOption(new Option('--lock-timeout <duration>', 'how long to wait for a busy embedded database (default 10s)'))
+    .addOption(new Option('--lock-timeout <duration>', 'how long to wait for a busy embedded database, 0s to 1d (default 10s)'))
     .option('--secret-file <file>', 'key secret for signing keys (else env KAIJU_AUTH_SECRET, else the embedded data dir\'s own)')
     .option('--verbose', 'show stack traces of internal errors')
     .exitOverride()

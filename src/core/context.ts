@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { KeySecretSource } from './keys/key-crypto.js';
+import { BCRYPT_COST_RANGE, DEFAULT_BCRYPT_COST } from './passwords.js';
 import { DEFAULT_TOKEN_SETTINGS, resolveTokenSettings, type TokenSettings } from './tokens/settings.js';
 
 export interface AuthSettings {
@@ -33,7 +34,7 @@ export type AuthSettingsInput = Partial<Omit<AuthSettings, 'tokens'>> & { tokens
 
 export const DEFAULT_SETTINGS: AuthSettings = {
   actor: 'kaiju-auth',
-  bcryptRounds: 13,
+  bcryptRounds: DEFAULT_BCRYPT_COST,
   failedLoginDelayMs: { base: 500, jitter: 500 },
   defaultGroup: null,
   now: () => new Date(),
@@ -51,8 +52,9 @@ export interface CoreContext {
 
 export function resolveSettings(partial: AuthSettingsInput = {}): AuthSettings {
   const s: AuthSettings = { ...DEFAULT_SETTINGS, ...partial, tokens: resolveTokenSettings(partial.tokens) };
-  if (!Number.isInteger(s.bcryptRounds) || s.bcryptRounds < 4 || s.bcryptRounds > 31) {
-    throw new RangeError(`bcryptRounds must be an integer from 4 to 31, got ${s.bcryptRounds}`);
+  const { min, max } = BCRYPT_COST_RANGE;
+  if (!Number.isInteger(s.bcryptRounds) || s.bcryptRounds < min || s.bcryptRounds > max) {
+    throw new RangeError(`bcryptRounds must be an integer from ${min} to ${max}, got ${s.bcryptRounds}`);
   }
   return s;
 }

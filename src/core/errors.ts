@@ -61,6 +61,7 @@ export const ERROR_KINDS = {
   'db.schema_outdated': 'unavailable',
   'db.migration_failed': 'internal',
   'db.schema_conflict': 'conflict',
+  'settings.out_of_range': 'usage',
   'cli.usage': 'usage',
   'cli.secret_missing': 'usage',
   'cli.not_confirmed': 'refused',

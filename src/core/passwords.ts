@@ -20,6 +20,10 @@ export interface PasswordHasher {
   verify(password: string, stored: Buffer | string): Promise<boolean>;
 }
 
+/** The bcrypt costs we hash at (the `bcrypt` package's own limits); kaiju's default is 13. */
+export const BCRYPT_COST_RANGE = { min: 4, max: 31 } as const;
+export const DEFAULT_BCRYPT_COST = 13;
+
 const BCRYPT_RE = /^\$2[abxy]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 
 /** The part of the `bcrypt` package we use (its async API runs on libuv's pool). */

@@ -54,7 +54,7 @@ describe('usage errors exit 2', () => {
     [['migrate', 'sideways'], /too many arguments|unknown command/],
     [['status', 'extra'], /too many arguments/],
     [['status', '--data-dir'], /argument missing/],
-    [['status', '--lock-timeout', 'soon'], /invalid lock timeout/],
+    [['status', '--lock-timeout', 'soon'], /invalid --lock-timeout "soon": expected a duration/],
   ])('kaiju-auth %j', async (args, message) => {
     const r = await runCli(args);
     expect(r.code, r.stderr).toBe(2);

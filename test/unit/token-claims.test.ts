@@ -23,8 +23,23 @@ describe('token lifetimes (kaiju rules)', () => {
   it('access at least 60 s; refresh never below access', () => {
     expect(resolveTokenSettings({ accessTtl: 5, refreshTtl: 10 })).toMatchObject({ accessTtl: 60, refreshTtl: 60 });
     expect(tokenLifetimes({ accessTtl: 1000, refreshTtl: 86400 }, { accessTtl: 30 })).toEqual({ access: 60, refresh: 86400 });
-    expect(tokenLifetimes({ accessTtl: 1000, refreshTtl: 86400 }, { accessTtl: 2 * 86400 })).toEqual({ access: 172800, refresh: 172800 });
+    expect(tokenLifetimes({ accessTtl: 1000, refreshTtl: 3600 }, { accessTtl: 86400 })).toEqual({ access: 86400, refresh: 86400 });
     expect(tokenLifetimes({ accessTtl: 1000, refreshTtl: 3000 }, { refreshTtl: 100 })).toEqual({ access: 1000, refresh: 1000 });
+  });
+
+  it('upper bounds (issue 11 item 10): access 24 h, refresh and key 90 d, clock skew 5 min', () => {
+    // Before the bounds, a 2-day access token was issued as asked.
+    expect(codeOf(() => tokenLifetimes({ accessTtl: 1000, refreshTtl: 86400 }, { accessTtl: 2 * 86400 }))).toBe('settings.out_of_range');
+    expect(codeOf(() => tokenLifetimes({ accessTtl: 1000, refreshTtl: 86400 }, { refreshTtl: 91 * 86400 }))).toBe('settings.out_of_range');
+    expect(resolveTokenSettings({ accessTtl: 86400, refreshTtl: 90 * 86400, keyLifetime: 90 * 86400, clockSkew: 300 })).toMatchObject({
+      accessTtl: 86400,
+      refreshTtl: 90 * 86400,
+      keyLifetime: 90 * 86400,
+      clockSkew: 300,
+    });
+    for (const bad of [{ accessTtl: 86401 }, { refreshTtl: 90 * 86400 + 1 }, { keyLifetime: 90 * 86400 + 1 }, { clockSkew: 301 }, { clockSkew: 3650 * 86400 }]) {
+      expect(() => resolveTokenSettings(bad)).toThrow(RangeError);
+    }
   });
 
   it('refuses a key lifetime under 2 minutes and unknown algorithms', () => {
@@ -112,5 +127,17 @@ describe('token settings from the environment', () => {
     expect(codeOf(() => resolveTokenConfig({ KAIJU_AUTH_ACCESS_TTL: 'soon' }))).toBe('cli.usage');
     expect(codeOf(() => resolveTokenConfig({ KAIJU_AUTH_KEY_ALG: 'HS256' }))).toBe('cli.usage');
     expect(codeOf(() => resolveTokenConfig({ KAIJU_AUTH_KEY_LIFETIME: '1m' }))).toBe('cli.usage');
+    for (const [name, value] of [
+      ['KAIJU_AUTH_CLOCK_SKEW', '3650d'],
+      ['KAIJU_AUTH_CLOCK_SKEW', '301s'],
+      ['KAIJU_AUTH_KEY_LIFETIME', '1000000d'],
+      ['KAIJU_AUTH_ACCESS_TTL', '25h'],
+      ['KAIJU_AUTH_ACCESS_TTL', '30s'],
+      ['KAIJU_AUTH_REFRESH_TTL', '91d'],
+      ['KAIJU_AUTH_ACCESS_TTL', '1000'],
+      ['KAIJU_AUTH_CLOCK_SKEW', '1.5m'],
+    ]) {
+      expect(codeOf(() => resolveTokenConfig({ [name as string]: value })), `${name}=${value}`).toBe('cli.usage');
+    }
   });
 });

@@ -21,11 +21,9 @@ export function keyJson(k: KeyInfo) {
   };
 }
 
-/** A duration option (ms, parsed by commander) in seconds, with a floor. */
-function seconds(ms: number | undefined, what: string, min = 0): number | undefined {
-  if (ms === undefined) return undefined;
-  if (ms / 1000 < min) throw authError('cli.usage', `${what} must be at least ${humanDuration(min)}`);
-  return ms / 1000;
+/** A duration option (ms, parsed and range-checked by commander) in seconds. */
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 function colourState(out: Output, state: KeyInfo['state']): string {
@@ -39,8 +37,8 @@ function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
 }
 
 export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: number; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number }) {
-  const ifOlderThan = seconds(opts.ifOlderThan, '--if-older-than');
-  const lifetime = seconds(opts.lifetime, '--lifetime', 120);
+  const ifOlderThan = seconds(opts.ifOlderThan);
+  const lifetime = seconds(opts.lifetime);
   const auth = await rt.auth();
   const result = await auth.keys.rotate({
     ...(ifOlderThan !== undefined ? { ifOlderThan } : {}),
@@ -108,7 +106,7 @@ export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
 }
 
 export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {
-  const lifetime = seconds(opts.lifetime, '--lifetime', 120);
+  const lifetime = seconds(opts.lifetime);
   const pem = await readNamedFile(file, file, 'cli.usage', { file });
   const auth = await rt.auth();
   const result = await auth.keys.importPem(pem, {

@@ -10,20 +10,18 @@ import { verifyToken } from '../../core/tokens/verify.js';
 import { jwksResolver, parseJwks, type KeyResolver } from '../../core/keys/jwks.js';
 import { inspectToken } from '../../core/tokens/inspect.js';
 import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
-import { parseDurationMs } from '../config.js';
 import { readNamedFile } from '../read-file.js';
 import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
 import { verifyLines } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
 
-/** Lifetimes as commander parsed them (ms). */
+/** Lifetimes as commander parsed them (ms, within their ranges). */
 interface TtlFlags {
   ttl?: number;
   refreshTtl?: number;
 }
 
 function ttlOptions(flags: TtlFlags) {
-  if (flags.ttl !== undefined && flags.ttl < 60_000) throw authError('cli.usage', "--ttl must be at least 60s (kaiju's minimum)");
   return {
     ...(flags.ttl !== undefined ? { accessTtl: flags.ttl / 1000 } : {}),
     ...(flags.refreshTtl !== undefined ? { refreshTtl: flags.refreshTtl / 1000 } : {}),
@@ -79,7 +77,8 @@ interface VerifyFlags {
   type?: TokenType | 'any';
   issuer?: string;
   audience?: string;
-  clockSkew?: string;
+  /** ms, as commander parsed it. */
+  clockSkew?: number;
 }
 
 async function jwksFileResolver(file: string): Promise<KeyResolver> {
@@ -115,7 +114,7 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
   const env = rt.config.tokens;
   const settings = {
     type: opts.type ?? 'access',
-    clockSkew: opts.clockSkew !== undefined ? parseDurationMs(opts.clockSkew, '--clock-skew') / 1000 : (env.clockSkew ?? DEFAULT_TOKEN_SETTINGS.clockSkew),
+    clockSkew: opts.clockSkew !== undefined ? opts.clockSkew / 1000 : (env.clockSkew ?? DEFAULT_TOKEN_SETTINGS.clockSkew),
     issuer: opts.issuer ?? env.issuer ?? null,
     audience: opts.audience ?? env.audience ?? null,
   };

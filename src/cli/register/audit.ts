@@ -1,7 +1,7 @@
 /** Declares `audit list` and `audit prune`; handlers in commands/audit.ts. */
 import type { Command } from 'commander';
 import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
-import { duration } from '../arg-parsers.js';
+import { durationArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/audit.js');
 
@@ -19,7 +19,7 @@ export function registerAuditCommands(auditCommand: Command, kit: Kit): void {
         audit
           .command('list')
           .description('audit rows, newest first')
-          .option('--since <duration>', 'only rows from the last DURATION (90s, 15m, 12h, 7d)', duration)
+          .option('--since <duration>', 'only rows from the last DURATION (90s, 15m, 12h, 7d; at most 36500d)', durationArg('auditAge'))
           .option('--actor <actor>', 'only rows recorded for this actor')
           .option('--target <target>', 'only rows about this target (username, group, permission, kid, session id)')
           .option('--command <command>', 'only this command (session.revoke) or command group (session)'),
@@ -42,7 +42,7 @@ export function registerAuditCommands(auditCommand: Command, kit: Kit): void {
       audit
         .command('prune')
         .description('delete audit rows older than DURATION (asks; -y); the prune itself is recorded')
-        .requiredOption('--older-than <duration>', 'age of the rows to delete (e.g. 90d)', duration),
+        .requiredOption('--older-than <duration>', 'age of the rows to delete (e.g. 90d; at most 36500d)', durationArg('auditAge')),
       async () => (await load()).runAuditPrune,
     ),
     ['kaiju-auth audit prune --older-than 180d', 'kaiju-auth audit prune --older-than 90d -y --quiet'],

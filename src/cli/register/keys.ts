@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
-import { duration } from '../arg-parsers.js';
+import { durationArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/keys.js');
 
@@ -19,9 +19,9 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       keys
         .command('rotate')
         .description('make a new signing key; the old one keeps verifying its tokens until they expire')
-        .option('--if-older-than <duration>', 'do nothing (exit 0) while the signing key is younger, e.g. 12h (for cron)', duration)
+        .option('--if-older-than <duration>', 'do nothing (exit 0) while the signing key is younger, e.g. 12h (for cron; 1s to 90d)', durationArg('keyAge'))
         .addOption(new Option('--alg <alg>', 'algorithm of the new key (env KAIJU_AUTH_KEY_ALG)').choices(['ES256', 'RS256', 'EdDSA']))
-        .option('--lifetime <duration>', 'how long the new key signs, at least 2m (env KAIJU_AUTH_KEY_LIFETIME; default 24h)', duration),
+        .option('--lifetime <duration>', 'how long the new key signs, 2m to 90d (env KAIJU_AUTH_KEY_LIFETIME; default 24h)', durationArg('keyLifetime')),
       async () => (await load()).runKeysRotate,
     ),
     [
@@ -60,7 +60,7 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
         .description('make an existing private key (PEM: RSA >= 2048, EC P-256 or Ed25519) the signing key')
         .argument('<file>', 'PEM file with the private key (PKCS#8, RSA or EC PRIVATE KEY; not passphrase-protected)')
         .option('--kid <kid>', 'key id to publish (default: the JWK thumbprint)')
-        .option('--lifetime <duration>', 'how long it signs, at least 2m (default 24h; a later rotation retires it)', duration),
+        .option('--lifetime <duration>', 'how long it signs, 2m to 90d (default 24h; a later rotation retires it)', durationArg('keyLifetime')),
       async () => (await load()).runKeysImport,
     ),
     ['kaiju-auth keys import legacy-rsa.pem --kid legacy-2024', 'openssl genpkey -algorithm ed25519 -out k.pem && kaiju-auth keys import k.pem'],

@@ -1,6 +1,7 @@
 /** Declares `session list|show|revoke|prune`; handlers in commands/session.ts. */
 import type { Command } from 'commander';
-import { examples, intArg, lazyAction, withPaging, type Kit } from '../command-kit.js';
+import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
+import { intArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/session.js');
 
@@ -56,7 +57,7 @@ export function registerSessionCommands(sessionCommand: Command, kit: Kit): void
       session
         .command('prune')
         .description('delete expired sessions in short batches; prints how many, nothing when none (cron-safe)')
-        .option('--batch-size <n>', 'rows deleted per transaction (default 1000)', intArg(1, 100_000)),
+        .option('--batch-size <n>', 'rows deleted per transaction (default 1000)', intArg('batchSize')),
       async () => (await load()).runSessionPrune,
     ),
     ['kaiju-auth session prune', 'kaiju-auth session prune --quiet --batch-size 5000   # hourly from cron'],

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { examples, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
-import { duration } from '../arg-parsers.js';
+import { durationArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/token.js');
 
@@ -18,8 +18,8 @@ export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
     .description('authenticate a user and print {access, refresh}')
     .requiredOption('--username <username>', 'the user')
     .option('--without-password', 'issue without checking a password (administrative; recorded in the audit log)')
-    .option('--ttl <duration>', 'access token lifetime (at least 60s; env KAIJU_AUTH_ACCESS_TTL; default 1000s)', duration)
-    .option('--refresh-ttl <duration>', 'refresh token lifetime (never below --ttl; env KAIJU_AUTH_REFRESH_TTL; default 24h)', duration));
+    .option('--ttl <duration>', 'access token lifetime, 60s to 24h (env KAIJU_AUTH_ACCESS_TTL; default 1000s)', durationArg('accessTtl'))
+    .option('--refresh-ttl <duration>', 'refresh token lifetime, up to 90d, never below --ttl (env KAIJU_AUTH_REFRESH_TTL; default 24h)', durationArg('refreshTtl')));
   examples(
     lazyAction(kit, issue, async () => (await load()).runTokenIssue),
     [
@@ -41,7 +41,7 @@ export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
         .addOption(new Option('--type <type>', 'which token type is acceptable').choices(['access', 'refresh', 'any']).default('access'))
         .option('--issuer <iss>', 'require this "iss" (env KAIJU_AUTH_TOKEN_ISSUER)')
         .option('--audience <aud>', 'require this "aud" (env KAIJU_AUTH_TOKEN_AUDIENCE)')
-        .option('--clock-skew <duration>', 'tolerance for exp/nbf (env KAIJU_AUTH_CLOCK_SKEW; default 60s)'),
+        .option('--clock-skew <duration>', 'tolerance for exp/nbf/iat, 0s to 5m (env KAIJU_AUTH_CLOCK_SKEW; default 60s)', durationArg('clockSkew')),
       async () => (await load()).runTokenVerify,
     ),
     [
@@ -55,8 +55,8 @@ export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
     .command('refresh')
     .description('a new pair from a refresh token: the user must still exist, be active and not blocked')
     .argument('[token]', "the refresh token, or '-' to read it from stdin")
-    .option('--ttl <duration>', 'access token lifetime of the new pair (at least 60s)', duration)
-    .option('--refresh-ttl <duration>', 'refresh token lifetime of the new pair', duration);
+    .option('--ttl <duration>', 'access token lifetime of the new pair, 60s to 24h', durationArg('accessTtl'))
+    .option('--refresh-ttl <duration>', 'refresh token lifetime of the new pair, up to 90d', durationArg('refreshTtl'));
   examples(
     lazyAction(kit, refresh, async () => (await load()).runTokenRefresh),
     ['kaiju-auth token refresh "$REFRESH" --json', 'echo "$REFRESH" | kaiju-auth token refresh -'],

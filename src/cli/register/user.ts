@@ -1,7 +1,8 @@
 /** Declares `user ...`; handlers in commands/user.ts, user-password.ts, user-import.ts and user-export.ts. */
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
-import { collect, collectList, examples, intArg, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
+import { collect, collectList, examples, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
+import { intArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/user.js');
 const loadPassword = () => import('../commands/user-password.js');
@@ -45,8 +46,8 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         .option('--search <text>', 'literal, case-insensitive match on username, email or full name')
         .option('--blocked', 'only blocked users')
         .option('--inactive', 'only inactive users')
-        .option('--limit <n>', 'at most this many', intArg(0, 1_000_000_000))
-        .option('--offset <n>', 'skip this many', intArg(0, Number.MAX_SAFE_INTEGER)),
+        .option('--limit <n>', 'at most this many', intArg('userListLimit'))
+        .option('--offset <n>', 'skip this many', intArg('offset')),
       async () => (await load()).runList,
     ),
     ['kaiju-auth user list --group editors', 'kaiju-auth user list --blocked --json | jq -r ".[].username"'],
@@ -146,7 +147,7 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         )
         .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json']))
         .addOption(new Option('--on-conflict <policy>', 'existing username: fail (exit 5), skip, or update it').choices(['fail', 'skip', 'update']).default('fail'))
-        .option('--batch-size <n>', 'rows per transaction (default 1000)', intArg(1, 100_000))
+        .option('--batch-size <n>', 'rows per transaction (default 1000)', intArg('batchSize'))
         .addOption(roundsOption('bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'))
         .option('--skip-invalid', 'import the valid rows of a file with invalid ones (still exits 6 with the list)'),
       async () => (await import('../commands/user-import.js')).runImport,

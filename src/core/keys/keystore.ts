@@ -15,7 +15,7 @@ import type { CoreContext } from '../context.js';
 import { isUniqueViolation } from '../db-errors.js';
 import { authError } from '../errors.js';
 import { jsonb, toBuffer } from '../../db/values.js';
-import { KEY_VERIFY_GRACE } from '../tokens/settings.js';
+import { KEY_VERIFY_GRACE, checkSetting } from '../tokens/settings.js';
 import { openPrivateKey, resolveSecret, sealPrivateKey } from './key-crypto.js';
 import { assertSigningAlgorithm, type SigningAlgorithm } from './algorithms.js';
 import type { Jwks, KeyResolver } from './jwks.js';
@@ -173,7 +173,7 @@ export class KeystoreService {
    */
   async rotate(options: RotateOptions = {}): Promise<RotateResult> {
     const alg = options.alg ?? this.ctx.settings.tokens.algorithm;
-    const lifetime = options.lifetime ?? this.ctx.settings.tokens.keyLifetime;
+    const lifetime = checkSetting('keyLifetime', options.lifetime ?? this.ctx.settings.tokens.keyLifetime);
     return this.ctx.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
       const now = this.now();
@@ -199,7 +199,7 @@ export class KeystoreService {
   async importPem(pem: string, options: ImportOptions = {}): Promise<RotateResult> {
     const { importPemKeyMaterial } = await loadMaterial();
     const material = await importPemKeyMaterial(pem, options.kid === undefined ? {} : { kid: options.kid });
-    const lifetime = options.lifetime ?? this.ctx.settings.tokens.keyLifetime;
+    const lifetime = checkSetting('keyLifetime', options.lifetime ?? this.ctx.settings.tokens.keyLifetime);
     return this.ctx.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
       const done = await this.install(trx, material, 'imported', lifetime);

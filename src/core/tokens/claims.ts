@@ -8,7 +8,7 @@
  * a refresh token as an access token gets no permissions from it.
  */
 import { authError } from '../errors.js';
-import { MIN_ACCESS_TTL, type TokenSettings } from './settings.js';
+import { MIN_ACCESS_TTL, checkSetting, type TokenSettings } from './settings.js';
 
 export const TOKEN_TYPES = ['access', 'refresh'] as const;
 export type TokenType = (typeof TOKEN_TYPES)[number];
@@ -40,9 +40,12 @@ export interface TokenLifetimes {
 
 /**
  * Lifetimes for one issue, s: an override of the access lifetime (`--ttl`) keeps kaiju's rules,
- * at least 60 s, and the refresh lifetime never below it.
+ * at least 60 s, and the refresh lifetime never below it; neither above its upper bound
+ * (`settings.out_of_range`).
  */
 export function tokenLifetimes(settings: Pick<TokenSettings, 'accessTtl' | 'refreshTtl'>, override: { accessTtl?: number; refreshTtl?: number } = {}): TokenLifetimes {
+  if (override.accessTtl !== undefined) checkSetting('accessTtl', Math.max(MIN_ACCESS_TTL, override.accessTtl));
+  if (override.refreshTtl !== undefined) checkSetting('refreshTtl', Math.max(MIN_ACCESS_TTL, override.refreshTtl));
   const access = Math.max(MIN_ACCESS_TTL, Math.floor(override.accessTtl ?? settings.accessTtl));
   const refresh = Math.max(access, Math.floor(override.refreshTtl ?? settings.refreshTtl));
   return { access, refresh };

@@ -4,6 +4,7 @@
  * sign for 24 h and are due for rotation at half-life. Kept free of heavy imports: the core's
  * settings module includes it.
  */
+import { authError } from '../errors.js';
 
 export interface TokenSettings {
   /** Access token lifetime, s (kaiju: 1000; at least 60). */
@@ -23,8 +24,48 @@ export interface TokenSettings {
 }
 
 export const MIN_ACCESS_TTL = 60;
+
+/** A range of seconds, both ends included. */
+export interface SecondsRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * What each setting may be, s. The upper bounds exist because each of these, set large, weakens
+ * security: a long key lifetime keeps a leaked key signing (and the key it retires verifying) for
+ * as long; a long token lifetime outlives a revoked permission or a blocked user; a large clock
+ * skew makes expired tokens valid again. A key's tokens never outlive its signing deadline, so a
+ * refresh lifetime above the key lifetime could never be reached anyway.
+ */
+export const TOKEN_SETTING_RANGES = {
+  accessTtl: { min: MIN_ACCESS_TTL, max: 24 * 3600 },
+  refreshTtl: { min: MIN_ACCESS_TTL, max: 90 * 86400 },
+  keyLifetime: { min: 120, max: 90 * 86400 },
+  /** At most the grace a retired key keeps verifying (KEY_VERIFY_GRACE below). */
+  clockSkew: { min: 0, max: 300 },
+} as const satisfies Record<string, SecondsRange>;
+
+/**
+ * The longest token `verifyToken` looks at, in characters (its UTF-8 bytes: a JWT is ASCII).
+ * Ours are a few hundred bytes plus ~20 per permission; 16 KiB is room for ~700 permissions, and
+ * anything longer is refused before it is decoded (`auth.token.too_large`).
+ */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
 /** A key keeps verifying this long after it stops signing: verifiers' clocks may lag. */
 export const KEY_VERIFY_GRACE = 300;
+
+/**
+ * `value` (s) checked against its range, for per-call options (`rotate({lifetime})`, `issue(...,
+ * {accessTtl})`): `settings.out_of_range` (a usage error) beyond it.
+ */
+export function checkSetting(name: keyof typeof TOKEN_SETTING_RANGES, value: number): number {
+  const { min, max } = TOKEN_SETTING_RANGES[name];
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw authError('settings.out_of_range', `${name} must be from ${min} to ${max} s, got ${value}`, { setting: name, min, max });
+  }
+  return value;
+}
 
 export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
   accessTtl: 1000,
@@ -36,27 +77,31 @@ export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
   clockSkew: 60,
 };
 
-function positiveSeconds(name: string, value: number, min: number): number {
-  if (!Number.isFinite(value) || value < min) throw new RangeError(`${name} must be at least ${min} s, got ${value}`);
+function seconds(name: keyof typeof TOKEN_SETTING_RANGES, value: number, min: number = TOKEN_SETTING_RANGES[name].min): number {
+  const { max } = TOKEN_SETTING_RANGES[name];
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be from ${min} to ${max} s, got ${value}`);
+  }
   return Math.floor(value);
 }
 
 /**
  * Complete and normalise token settings: access lifetime at least 60 s, refresh lifetime never
- * shorter than access (both as kaiju's JWTService does), key lifetime at least 2 min.
+ * shorter than access (both as kaiju's JWTService does: shorter ones are raised), and every
+ * setting within TOKEN_SETTING_RANGES (a RangeError beyond).
  */
 export function resolveTokenSettings(partial: Partial<TokenSettings> = {}): TokenSettings {
   const s = { ...DEFAULT_TOKEN_SETTINGS, ...partial };
-  const accessTtl = Math.max(MIN_ACCESS_TTL, positiveSeconds('accessTtl', s.accessTtl, 1));
-  const refreshTtl = Math.max(accessTtl, positiveSeconds('refreshTtl', s.refreshTtl, 1));
+  const accessTtl = Math.max(MIN_ACCESS_TTL, seconds('accessTtl', s.accessTtl, 1));
+  const refreshTtl = Math.max(accessTtl, seconds('refreshTtl', s.refreshTtl, 1));
   if (!['ES256', 'RS256', 'EdDSA'].includes(s.algorithm)) throw new RangeError(`unsupported algorithm ${s.algorithm}`);
   return {
     accessTtl,
     refreshTtl,
-    keyLifetime: positiveSeconds('keyLifetime', s.keyLifetime, 120),
+    keyLifetime: seconds('keyLifetime', s.keyLifetime),
     algorithm: s.algorithm,
     issuer: s.issuer === '' ? null : s.issuer,
     audience: s.audience === '' ? null : s.audience,
-    clockSkew: positiveSeconds('clockSkew', s.clockSkew, 0),
+    clockSkew: seconds('clockSkew', s.clockSkew),
   };
 }
