@@ -42,6 +42,8 @@ export const ERROR_KINDS = {
   'auth.key.secret_invalid': 'auth',
   'auth.key.last_signing_key': 'refused',
   'auth.token.invalid': 'auth',
+  'auth.token.missing': 'usage',
+  'auth.token.too_large': 'auth',
   'auth.token.expired': 'auth',
   'auth.token.not_yet_valid': 'auth',
   'auth.token.bad_signature': 'auth',

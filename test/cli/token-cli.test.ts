@@ -164,6 +164,8 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
       const lines = jsonLines(r.stdout);
       expect(lines.map((l) => [l.line, l.valid, l.error?.code ?? l.claims?.typ])).toEqual([
         [1, true, 'access'],
+        // An empty line is an invalid token on its line (issue 11 item 2; it used to be skipped).
+        [2, false, 'auth.token.invalid'],
         [3, false, 'auth.token.invalid'],
         [4, false, 'auth.token.wrong_type'],
         [5, true, 'access'],

@@ -9,7 +9,7 @@ import type { IssuedTokens } from '../../core/tokens/issue.js';
 import { verifyToken } from '../../core/tokens/verify.js';
 import { jwksResolver, parseJwks, type KeyResolver } from '../../core/keys/jwks.js';
 import { inspectToken } from '../../core/tokens/inspect.js';
-import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
+import { DEFAULT_TOKEN_SETTINGS, MAX_TOKEN_LENGTH } from '../../core/tokens/settings.js';
 import { readNamedFile } from '../read-file.js';
 import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
 import { verifyLines } from '../token-batch.js';
@@ -28,12 +28,23 @@ function ttlOptions(flags: TtlFlags) {
   };
 }
 
-/** The token argument, or the first line of stdin for '-' (or no argument with piped stdin). */
+/**
+ * No token where one is needed: exit 2. An empty variable (`verify $TOKEN`, `verify "$TOKEN"`)
+ * must never pass as if there were nothing to check.
+ */
+function missingToken(message: string) {
+  return authError('auth.token.missing', message);
+}
+
+/** The token argument, or the first non-blank line of stdin for '-' (stdin is read only then). */
 async function tokenArgument(rt: Runtime, token: string | undefined): Promise<string> {
-  if (token !== undefined && token !== '-') return token;
-  if (token === undefined && rt.io.stdin.isTTY) throw authError('cli.usage', "give the token as an argument, or '-' to read it from stdin");
+  if (token === undefined) throw missingToken("no token: give it as an argument, or '-' to read it from stdin");
+  if (token !== '-') {
+    if (token.trim() === '') throw missingToken('the token argument is empty');
+    return token;
+  }
   const line = (await readStdinLines(rt)).find((l) => l.trim() !== '');
-  if (line === undefined) throw authError('cli.usage', 'no token on stdin');
+  if (line === undefined) throw missingToken('no token on stdin');
   return line.trim();
 }
 
@@ -108,9 +119,11 @@ function describeClaims(rt: Runtime, claims: TokenClaims): void {
 }
 
 export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: string) {
-  const batch = !!opts.batch || token === '-' || (token === undefined && !rt.io.stdin.isTTY);
-  if (token === undefined && !batch) throw authError('cli.usage', "give the token as an argument, or '-' / --batch to read tokens from stdin");
+  // stdin only when asked: a missing argument never means "read stdin" (an empty $TOKEN would pass).
+  const batch = !!opts.batch || token === '-';
   if (opts.batch && token !== undefined && token !== '-') throw authError('cli.usage', '--batch reads tokens from stdin: drop the TOKEN argument');
+  if (!batch && token === undefined) throw missingToken("no token: give it as an argument, or '-' / --batch to read tokens from stdin");
+  if (!batch && token?.trim() === '') throw missingToken('the token argument is empty');
   const env = rt.config.tokens;
   const settings = {
     type: opts.type ?? 'access',
@@ -126,7 +139,8 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
     await rt.out.result(claims, () => describeClaims(rt, claims));
     return;
   }
-  const counts = await verifyLines(rt.io.stdin, rt.io.stdout, verify);
+  const counts = await verifyLines(rt.io.stdin as AsyncIterable<Buffer | string>, rt.io.stdout, verify, MAX_TOKEN_LENGTH);
+  if (counts.total === 0) throw missingToken('no token on stdin: the batch read no line');
   if (counts.failed > 0) {
     throw authError('auth.token.invalid', `${counts.failed} of ${counts.total} token(s) failed verification`, counts as unknown as Record<string, unknown>);
   }

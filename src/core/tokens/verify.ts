@@ -9,6 +9,7 @@ import { errors as joseErrors, jwtVerify } from 'jose';
 import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
 import type { KeyResolver } from '../keys/jwks.js';
 import { checkClaims, type TokenClaims, type TokenType } from './claims.js';
+import { MAX_TOKEN_LENGTH } from './settings.js';
 
 export interface VerifyOptions {
   /** Which type is acceptable; default `access`. */
@@ -47,12 +48,23 @@ export function tokenErrorFromJose(err: unknown): KaijuAuthError {
   return invalid('malformed token', err);
 }
 
+/** A token longer than MAX_TOKEN_LENGTH, refused before anything of it is decoded. */
+export function tokenTooLarge(length: number): KaijuAuthError {
+  return authError('auth.token.too_large', `the token is ${length} bytes, over the limit of ${MAX_TOKEN_LENGTH}`, {
+    length,
+    limit: MAX_TOKEN_LENGTH,
+  });
+}
+
 /** Every algorithm a key of ours can have; the key's own is enforced per token below. */
 const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 /** Verify `token` against the keys `resolver` knows; its claims, or a coded `auth` error. */
 export async function verifyToken(token: string, resolver: KeyResolver, options: VerifyOptions = {}): Promise<TokenClaims> {
+  if (token.length > MAX_TOKEN_LENGTH + 64) throw tokenTooLarge(token.length);
   const text = token.trim();
+  if (text.length > MAX_TOKEN_LENGTH) throw tokenTooLarge(text.length);
+  if (text === '') throw invalid('the token is empty');
   let payload: Record<string, unknown>;
   try {
     // jose parses the header once and hands it here: the kid picks the key, and the key's own
