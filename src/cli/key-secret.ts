@@ -1,14 +1,16 @@
 /**
  * Where the key secret (which encrypts private signing keys at rest) comes from, in order:
  * `--secret-file FILE`, env `KAIJU_AUTH_SECRET`, else, for the embedded database, its own
- * `<data-dir>/secret` (created on first need, mode 0600, so the quick start needs nothing).
+ * `<data-dir>/secret` (created on first need, mode 0600, so the quick start needs nothing; but
+ * only while the keystore has nothing sealed: a lost secret file is reported, never replaced by
+ * a new secret that could not open the keys).
  * Against PostgreSQL with none of these, a command that must sign fails with exit 2 saying how
  * to provide one; verifying never asks for it. Resolved lazily: only signing reads it.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { KeySecretSource } from '../core/keys/key-crypto.js';
+import type { KeySecretSource, SecretRequest } from '../core/keys/key-crypto.js';
 import { authError } from '../core/errors.js';
 import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
@@ -24,12 +26,20 @@ async function readSecretFile(file: string, flag: string): Promise<string> {
 }
 
 /** The data directory's own secret, made (32 random bytes, mode 0600) when it has none yet. */
-async function dataDirSecret(rt: Runtime, dataDir: string): Promise<string> {
+async function dataDirSecret(rt: Runtime, dataDir: string, request: SecretRequest): Promise<string> {
   const file = path.join(dataDir, SECRET_FILE_NAME);
   try {
     return stripNewline(await fs.readFile(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!request.newKeystore) {
+    throw authError(
+      'auth.key.secret_missing',
+      `the key secret ${file} is missing, but the keystore holds keys sealed under it: restore the file from your backup, ` +
+        'or give the secret with --secret-file FILE or KAIJU_AUTH_SECRET',
+      { file },
+    );
   }
   const secret = randomBytes(32).toString('base64url');
   await fs.mkdir(dataDir, { recursive: true });
@@ -60,7 +70,7 @@ export function keySecretSource(rt: Runtime): KeySecretSource {
   const target = config.target;
   if (target.kind === 'embedded' && target.dataDir !== null) {
     const dataDir = target.dataDir;
-    return () => dataDirSecret(rt, dataDir);
+    return (request) => dataDirSecret(rt, dataDir, request);
   }
   return () => {
     throw authError(

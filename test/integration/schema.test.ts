@@ -92,6 +92,7 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
         'kaiju_auth_migrations',
         'kaiju_auth_schema_info',
         'keystore',
+        'keystore_verifier',
         'permissions',
         'sessions',
         'user_groups',

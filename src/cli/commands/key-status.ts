@@ -1,8 +1,10 @@
 /** The signing-key part of `status` and `init`: age of the active key and whether rotation is due. */
 import type { Knex } from 'knex';
 import { readKeyStatus, type KeyStatus } from '../../core/keys/key-queries.js';
+import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
+import type { Runtime } from '../runtime.js';
 
 /** Null when the keystore table is not there yet (schema not migrated). */
 export async function readKeyStatusOf(knex: Knex, now = new Date()): Promise<KeyStatus | null> {
@@ -11,10 +13,31 @@ export async function readKeyStatusOf(knex: Knex, now = new Date()): Promise<Key
   return readKeyStatus(knex, now);
 }
 
-export function keyStatusLine(out: Output, s: KeyStatus, now = Date.now()): string {
+/**
+ * Whether the configured key secret opens the signing key (never makes up a secret, never writes);
+ * `unchecked` on an outdated schema.
+ */
+export async function readSecretStateOf(rt: Runtime, knex: Knex, schemaCurrent: boolean, now = new Date()): Promise<KeySecretState> {
+  if (!schemaCurrent) return 'unchecked';
+  const [{ checkKeySecret }, { keySecretSource }] = await Promise.all([
+    import('../../core/keys/secret-verifier.js'),
+    import('../key-secret.js'),
+  ]);
+  return checkKeySecret(knex, keySecretSource(rt), now);
+}
+
+const SECRET_WORDS: Record<KeySecretState, (out: Output) => string> = {
+  opens: () => 'the key secret opens it',
+  wrong: (out) => out.c.red('the key secret does NOT open it (signing exits 3)'),
+  missing: (out) => out.c.yellow('no key secret configured (signing exits 2)'),
+  unchecked: () => 'key secret not checked',
+};
+
+export function keyStatusLine(out: Output, s: KeyStatus & { secret?: KeySecretState }, now = Date.now()): string {
   const a = s.active;
-  if (!a) return out.c.yellow('none can sign (run kaiju-auth keys rotate)');
+  const secret = s.secret ? `; ${SECRET_WORDS[s.secret](out)}` : '';
+  if (!a) return `${out.c.yellow('none can sign (run kaiju-auth keys rotate)')}${secret}`;
   const due = (a.rotation_due_at.getTime() - now) / 1000;
   const rotation = a.rotation_due ? out.c.yellow(`rotation due since ${humanDuration(-due)}`) : `rotation due in ${humanDuration(due)}`;
-  return `${a.kid} (${a.alg}), ${humanDuration(a.age_seconds)} old, ${rotation}; ${s.verifying} key(s) verify, ${s.expired} to prune`;
+  return `${a.kid} (${a.alg}), ${humanDuration(a.age_seconds)} old, ${rotation}; ${s.verifying} key(s) verify, ${s.expired} to prune${secret}`;
 }

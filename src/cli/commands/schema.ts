@@ -5,8 +5,9 @@ import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
-import { keyStatusLine, readKeyStatusOf } from './key-status.js';
+import { keyStatusLine, readKeyStatusOf, readSecretStateOf } from './key-status.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
+import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -67,8 +68,11 @@ interface StatusDoc {
   backend: 'postgres' | 'embedded';
   schema: DatabaseStatus['schema'];
   counts: DatabaseStatus['counts'];
-  /** The signing key's age and whether rotation is due; null before the keystore exists. */
-  keys: KeyStatus | null;
+  /**
+   * The signing key's age and whether rotation is due, and whether the configured key secret
+   * opens it (`secret`); null before the keystore exists.
+   */
+  keys: (KeyStatus & { secret: KeySecretState }) | null;
 }
 
 type StatusLine = [string, Cell];
@@ -109,14 +113,19 @@ export async function runStatus(rt: Runtime): Promise<void> {
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
+  // The secret check (scrypt, on libuv's threads) overlaps the key status query.
+  const [keys, secret] = await Promise.all([readKeyStatusOf(db.knex), readSecretStateOf(rt, db.knex, status.schema.current)]);
   const doc: StatusDoc = {
     database: db.description,
     backend: db.target.kind,
     schema: status.schema,
     counts: status.counts,
-    keys: await readKeyStatusOf(db.knex),
+    keys: keys && { ...keys, secret },
   };
   if (!status.schema.current) rt.out.warn(`the schema is outdated: run \`kaiju-auth migrate\``);
+  if (secret === 'wrong') {
+    rt.out.warn('the configured key secret does not open the signing key: token issue, token refresh and keys rotate will exit 3');
+  }
   await rt.out.result(doc, () => {
     rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
   });
@@ -125,10 +134,14 @@ export async function runStatus(rt: Runtime): Promise<void> {
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
   const run = await migrateLatest(db.knex, MIGRATIONS);
+  // The key secret is proven before anything is written: a wrong one (exit 3) or none on
+  // PostgreSQL (exit 2) leaves the data as it was, seeds included.
+  const auth = await rt.auth();
+  await auth.keys.proveSecret();
   const { seedForInit, seedJson, seedSummary } = await import('./seed.js');
   const seeded = await seedForInit(rt);
-  // A signing key when none can sign (needs the key secret: exit 2 on PostgreSQL without one).
-  const signing = await (await rt.auth()).keys.ensureSigningKey();
+  // A signing key when none can sign.
+  const signing = await auth.keys.ensureSigningKey();
   const status = await readDatabaseStatus(db.knex);
   const keys = await readKeyStatusOf(db.knex);
   const doc = {

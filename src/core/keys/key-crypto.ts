@@ -9,11 +9,21 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
 import { authError } from '../errors.js';
 
+/**
+ * What the keystore tells a secret source when it asks for the secret: `newKeystore` is true only
+ * when nothing is sealed yet (no verifier, no key), i.e. when a secret may be made up now (the
+ * embedded database's own `<data-dir>/secret`). Otherwise a secret that is not there must not be
+ * invented: it would never open what is sealed.
+ */
+export interface SecretRequest {
+  newKeystore: boolean;
+}
+
 /** Where the secret comes from: the value, or a (lazy) function that produces it when first needed. */
 export type KeySecretSource =
   | string
   | Uint8Array
-  | (() => string | Uint8Array | Promise<string | Uint8Array>)
+  | ((request: SecretRequest) => string | Uint8Array | Promise<string | Uint8Array>)
   | null;
 
 /** What is stored next to the ciphertext (JSON in `enc_params`). */
@@ -50,11 +60,11 @@ function scrypt(secret: Uint8Array, salt: Buffer, params: { n: number; r: number
 }
 
 /** The secret as bytes, checked for a minimal length. Throws `auth.key.secret_missing` when absent. */
-export async function resolveSecret(source: KeySecretSource): Promise<Uint8Array> {
+export async function resolveSecret(source: KeySecretSource, request: SecretRequest = { newKeystore: false }): Promise<Uint8Array> {
   if (source === null) {
     throw authError('auth.key.secret_missing', 'no key secret configured: signing needs the secret that encrypts private keys');
   }
-  const value = typeof source === 'function' ? await source() : source;
+  const value = typeof source === 'function' ? await source(request) : source;
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   if (bytes.byteLength < MIN_SECRET_BYTES) {
     throw authError('auth.key.secret_missing', `the key secret is too short: use at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 32\`)`);
@@ -66,19 +76,22 @@ function aad(kid: string, alg: string): Buffer {
   return Buffer.from(`kaiju-auth keystore v1|${kid}|${alg}`, 'utf8');
 }
 
-/** Encrypt a private key (PKCS#8 DER) for the row `kid`/`alg`. */
-export async function sealPrivateKey(
-  der: Buffer,
+/**
+ * Seal `plaintext` under `secret`: a fresh salt and IV, scrypt, AES-256-GCM with `associated` as
+ * additional authenticated data (what the ciphertext is bound to).
+ */
+export async function sealEnvelope(
+  plaintext: Buffer,
   secret: Uint8Array,
-  binding: { kid: string; alg: string },
+  associated: Buffer,
   cost: { n: number; r: number; p: number } = SCRYPT_DEFAULTS,
 ): Promise<Envelope> {
   const salt = randomBytes(16);
   const iv = randomBytes(12);
   const key = await scrypt(secret, salt, cost);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(aad(binding.kid, binding.alg));
-  const ciphertext = Buffer.concat([cipher.update(der), cipher.final(), cipher.getAuthTag()]);
+  cipher.setAAD(associated);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
   key.fill(0);
   return {
     params: { v: 1, kdf: 'scrypt', ...cost, salt: salt.toString('base64url'), cipher: 'aes-256-gcm', iv: iv.toString('base64url') },
@@ -86,7 +99,17 @@ export async function sealPrivateKey(
   };
 }
 
-function checkParams(params: unknown, kid: string): EnvelopeParams {
+/** Encrypt a private key (PKCS#8 DER) for the row `kid`/`alg`. */
+export function sealPrivateKey(
+  der: Buffer,
+  secret: Uint8Array,
+  binding: { kid: string; alg: string },
+  cost: { n: number; r: number; p: number } = SCRYPT_DEFAULTS,
+): Promise<Envelope> {
+  return sealEnvelope(der, secret, aad(binding.kid, binding.alg), cost);
+}
+
+function checkParams(params: unknown, what: string): EnvelopeParams {
   const p = params as Partial<EnvelopeParams> | null;
   const ok =
     p !== null &&
@@ -97,8 +120,36 @@ function checkParams(params: unknown, kid: string): EnvelopeParams {
     [p.n, p.r, p.p].every((x) => Number.isInteger(x) && (x as number) > 0) &&
     typeof p.salt === 'string' &&
     typeof p.iv === 'string';
-  if (!ok) throw authError('auth.key.invalid', `key ${kid}: unknown encryption parameters (made by a newer kaiju-auth?)`, { kid });
+  if (!ok) throw authError('auth.key.invalid', `${what}: unknown encryption parameters (made by a newer kaiju-auth?)`);
   return p as EnvelopeParams;
+}
+
+/**
+ * Open an envelope sealed by `sealEnvelope` with the same `associated` data; null when the secret
+ * (or the binding) is not the one it was sealed with: GCM's tag does not verify.
+ */
+export async function openEnvelope(
+  envelope: { params: unknown; ciphertext: Buffer },
+  secret: Uint8Array,
+  associated: Buffer,
+  what: string,
+): Promise<Buffer | null> {
+  const params = checkParams(envelope.params, what);
+  const { ciphertext } = envelope;
+  if (ciphertext.length <= TAG_BYTES) {
+    throw authError('auth.key.invalid', `${what}: the stored ciphertext is truncated`);
+  }
+  const key = await scrypt(secret, Buffer.from(params.salt, 'base64url'), params);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(params.iv, 'base64url'));
+    decipher.setAAD(associated);
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return null;
+  } finally {
+    key.fill(0);
+  }
 }
 
 /** Decrypt a private key sealed by `sealPrivateKey`. A wrong secret: `auth.key.secret_invalid`. */
@@ -107,25 +158,13 @@ export async function openPrivateKey(
   secret: Uint8Array,
   binding: { kid: string; alg: string },
 ): Promise<Buffer> {
-  const params = checkParams(envelope.params, binding.kid);
-  const { ciphertext } = envelope;
-  if (ciphertext.length <= TAG_BYTES) {
-    throw authError('auth.key.invalid', `key ${binding.kid}: the stored private key is truncated`, { kid: binding.kid });
-  }
-  const key = await scrypt(secret, Buffer.from(params.salt, 'base64url'), params);
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(params.iv, 'base64url'));
-    decipher.setAAD(aad(binding.kid, binding.alg));
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)), decipher.final()]);
-  } catch (err) {
+  const der = await openEnvelope(envelope, secret, aad(binding.kid, binding.alg), `key ${binding.kid}`);
+  if (der === null) {
     throw authError(
       'auth.key.secret_invalid',
       `cannot decrypt signing key ${binding.kid}: wrong key secret (not the one it was encrypted with)`,
       { kid: binding.kid },
-      err,
     );
-  } finally {
-    key.fill(0);
   }
+  return der;
 }

@@ -7,6 +7,11 @@
  * Rotation and import run under a transaction-scoped advisory lock, so concurrent cron jobs
  * serialise and `--if-older-than` makes exactly one new key; transaction-scoped so it works
  * through PgBouncer in transaction mode.
+ *
+ * Every operation that seals or opens a private key first proves that the key secret opens the
+ * keystore (secret-verifier.ts): a wrong secret is `auth.key.secret_invalid` before anything is
+ * written, also when every key has expired. Rotation and import prove it under the lock, in the
+ * transaction that installs the key.
  */
 import type { Knex } from 'knex';
 import type { KeyObject } from 'node:crypto';
@@ -17,6 +22,7 @@ import { authError } from '../errors.js';
 import { jsonb, toBuffer } from '../../db/values.js';
 import { KEY_VERIFY_GRACE, checkSetting } from '../tokens/settings.js';
 import { openPrivateKey, resolveSecret, sealPrivateKey } from './key-crypto.js';
+import { keystoreIsNew, proveSecret, sealVerifier } from './secret-verifier.js';
 import { assertSigningAlgorithm, type SigningAlgorithm } from './algorithms.js';
 import type { Jwks, KeyResolver } from './jwks.js';
 import type { KeyMaterial } from './key-material.js';
@@ -36,6 +42,7 @@ import {
   type KeyStatus,
 } from './key-queries.js';
 
+export { checkKeySecret, type KeySecretState } from './secret-verifier.js';
 export {
   keyState,
   keystoreResolver,
@@ -97,6 +104,7 @@ export interface KeyPruneResult {
 export class KeystoreService {
   private readonly ctx: CoreContext;
   private secretBytes: Promise<Uint8Array> | null = null;
+  private proof: Promise<void> | null = null;
   private signing: { kid: string; key: Promise<SigningKey> } | null = null;
 
   constructor(ctx: CoreContext) {
@@ -107,13 +115,36 @@ export class KeystoreService {
     return this.ctx.settings.now();
   }
 
-  /** The key secret, resolved once and only when a private key must be sealed or opened. */
-  private secret(): Promise<Uint8Array> {
-    this.secretBytes ??= resolveSecret(this.ctx.settings.keySecret).catch((err: unknown) => {
+  /**
+   * The key secret, resolved once and only when a private key must be sealed or opened. A source
+   * that can make one up (the embedded data directory's) is allowed to only while nothing is
+   * sealed yet.
+   */
+  private secret(db: Knex = this.ctx.db): Promise<Uint8Array> {
+    this.secretBytes ??= (async () => {
+      const source = this.ctx.settings.keySecret;
+      const newKeystore = typeof source === 'function' ? await keystoreIsNew(db) : false;
+      return resolveSecret(source, { newKeystore });
+    })().catch((err: unknown) => {
       this.secretBytes = null;
       throw err;
     });
     return this.secretBytes;
+  }
+
+  /**
+   * Prove (once per service) that the configured key secret opens the keystore: exit-3-worthy
+   * `auth.key.secret_invalid` otherwise, `auth.key.secret_missing` without one. Seals the
+   * verifier of a keystore that has none yet, when the secret opens its signing key.
+   */
+  proveSecret(): Promise<void> {
+    this.proof ??= (async () => {
+      await proveSecret(this.ctx.db, await this.secret());
+    })().catch((err: unknown) => {
+      this.proof = null;
+      throw err;
+    });
+    return this.proof;
   }
 
   list(): Promise<KeyInfo[]> {
@@ -132,11 +163,21 @@ export class KeystoreService {
     return keystoreResolver(this.ctx.db, () => this.now());
   }
 
-  /** Under the keystore lock: retire the signing key and store `material` as the new one. */
-  private async install(trx: Knex.Transaction, material: KeyMaterial, source: KeyRow['source'], lifetime: number) {
+  /**
+   * Under the keystore lock, in its transaction: prove the secret (a keystore with nothing sealed
+   * yet gets its verifier sealed here, with its first key).
+   */
+  private async proveLocked(trx: Knex.Transaction): Promise<Uint8Array> {
+    const secret = await this.secret(trx);
+    if ((await proveSecret(trx, secret)) === 'empty') await sealVerifier(trx, secret);
+    return secret;
+  }
+
+  /** Under the keystore lock, the secret proven: retire the signing key and store `material` as the new one. */
+  private async install(trx: Knex.Transaction, secret: Uint8Array, material: KeyMaterial, source: KeyRow['source'], lifetime: number) {
     const now = this.now();
     const kid = material.publicJwk.kid;
-    const envelope = await sealPrivateKey(material.privateDer, await this.secret(), { kid, alg: material.alg });
+    const envelope = await sealPrivateKey(material.privateDer, secret, { kid, alg: material.alg });
     const previous = await activeRowAny(trx);
     if (previous) {
       await trx('keystore')
@@ -176,6 +217,8 @@ export class KeystoreService {
     const lifetime = checkSetting('keyLifetime', options.lifetime ?? this.ctx.settings.tokens.keyLifetime);
     return this.ctx.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
+      // Before the age check: a cron job with a wrong secret fails every run, not only when due.
+      const secret = await this.proveLocked(trx);
       const now = this.now();
       if (options.ifOlderThan !== undefined) {
         const active = await activeRow(trx, now);
@@ -184,7 +227,7 @@ export class KeystoreService {
         }
       }
       const material = await (await loadMaterial()).generateKeyMaterial(alg);
-      const done = await this.install(trx, material, 'generated', lifetime);
+      const done = await this.install(trx, secret, material, 'generated', lifetime);
       await recordAudit(trx, this.ctx.settings.actor, {
         command: 'keys.rotate',
         targetType: 'key',
@@ -202,7 +245,7 @@ export class KeystoreService {
     const lifetime = checkSetting('keyLifetime', options.lifetime ?? this.ctx.settings.tokens.keyLifetime);
     return this.ctx.db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
-      const done = await this.install(trx, material, 'imported', lifetime);
+      const done = await this.install(trx, await this.proveLocked(trx), material, 'imported', lifetime);
       await recordAudit(trx, this.ctx.settings.actor, {
         command: 'keys.import',
         targetType: 'key',
@@ -215,6 +258,8 @@ export class KeystoreService {
 
   /** A signing key exists afterwards: made now when none can sign (for `init`). */
   async ensureSigningKey(): Promise<RotateResult> {
+    // Proven even when a key is in place: `init` with a wrong secret must not report "ready".
+    await this.proveSecret();
     const active = await activeRow(this.ctx.db, this.now());
     if (active) return { rotated: false, key: toInfo(active, this.now()), retired: null };
     // Re-checked under the lock: a concurrent init may have made one meanwhile.
@@ -268,6 +313,8 @@ export class KeystoreService {
   /** The key that signs now, decrypted (once per service). `auth.key.no_signing_key` if none. */
   async signingKey(): Promise<SigningKey> {
     const row = await activeRow(this.ctx.db, this.now());
+    // A wrong secret is said as such even when no key can sign (all expired, or pruned).
+    if (row || !(await keystoreIsNew(this.ctx.db))) await this.proveSecret();
     if (!row) {
       throw authError('auth.key.no_signing_key', 'no signing key: run `kaiju-auth keys rotate` (or `kaiju-auth init`)');
     }

@@ -118,6 +118,8 @@ export class TokenService {
 
   /** A new pair for the user of a refresh token, with the user's current state and permissions. */
   async refresh(refreshToken: string, options: IssueOptions = {}): Promise<IssuedTokens> {
+    // The secret first: a wrong one is reported as such, whatever the token.
+    await this.keys.proveSecret();
     const claims = await this.verify(refreshToken, { type: 'refresh' });
     let user: TokenUser;
     try {
