@@ -17,6 +17,8 @@ export interface PublicJwk extends JWK {
   kid: string;
   alg: SigningAlgorithm;
   use: 'sig';
+  /** When the key stops verifying (epoch s; OpenID Federation's JWK member), in JWKS we publish. */
+  exp?: number;
 }
 
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {

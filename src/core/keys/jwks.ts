@@ -18,6 +18,8 @@ export interface VerificationKey {
   kid: string;
   alg: SigningAlgorithm;
   key: CryptoKey | KeyObject;
+  /** When the key stops verifying, epoch s, when known: no token it signed may expire later. */
+  verifiesUntil?: number;
 }
 
 export interface KeyResolver {
@@ -95,11 +97,16 @@ export function jwksResolver(jwks: Jwks): KeyResolver {
   };
 }
 
+/**
+ * Import a public JWK with its pinned algorithm. Its `exp` member (OpenID Federation's, which
+ * `keys jwks` writes: the key's `verifies_until`) becomes `verifiesUntil`.
+ */
 export async function importPublicJwk(jwk: PublicJwk): Promise<VerificationKey> {
-  const publicOnly = Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK;
+  const publicOnly = Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k) && k !== 'exp')) as JWK;
+  const exp = (jwk as { exp?: unknown }).exp;
   try {
     const key = (await importJWK(publicOnly, jwk.alg)) as CryptoKey;
-    return { kid: jwk.kid, alg: jwk.alg, key };
+    return { kid: jwk.kid, alg: jwk.alg, key, ...(typeof exp === 'number' && Number.isFinite(exp) ? { verifiesUntil: exp } : {}) };
   } catch (err) {
     throw authError('auth.key.invalid', `public key ${jwk.kid} cannot be imported`, { kid: jwk.kid }, err);
   }

@@ -88,13 +88,24 @@ export async function listKeys(db: Knex, now: Date): Promise<KeyInfo[]> {
   return rows.map((r: InfoRow) => toInfo(r, now));
 }
 
-/** The public keys that can still verify tokens, the signing key first, as a standard JWKS. */
+/** `verifies_until` as the JWK `exp` member (epoch s, as OpenID Federation's historical keys have it). */
+function jwkExp(verifiesUntil: Date): number {
+  return Math.floor(new Date(verifiesUntil).getTime() / 1000);
+}
+
+/**
+ * The public keys that can still verify tokens, the signing key first, as a standard JWKS. Each
+ * key carries `exp`, when it stops verifying: `token verify --jwks` refuses a token that expires
+ * later; other verifiers ignore the member.
+ */
 export async function readJwks(db: Knex, now: Date): Promise<Jwks> {
-  const rows: Pick<KeyRow, 'public_jwk' | 'alg' | 'kid'>[] = await db('keystore')
-    .select('kid', 'alg', 'public_jwk')
+  const rows: Pick<KeyRow, 'public_jwk' | 'alg' | 'kid' | 'verifies_until'>[] = await db('keystore')
+    .select('kid', 'alg', 'public_jwk', 'verifies_until')
     .where('verifies_until', '>', now)
     .orderByRaw("(state = 'active') desc, created desc, kid");
-  return { keys: rows.map((r) => ({ ...r.public_jwk, kid: r.kid, alg: assertSigningAlgorithm(r.alg), use: 'sig' })) };
+  return {
+    keys: rows.map((r) => ({ ...r.public_jwk, kid: r.kid, alg: assertSigningAlgorithm(r.alg), use: 'sig', exp: jwkExp(r.verifies_until) })),
+  };
 }
 
 /** The signing key's age and whether rotation is due, for `status` and `init`. */
@@ -148,7 +159,7 @@ export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyRe
       let key = imported.get(kid);
       if (!key) {
         const { importPublicJwk } = await loadJwks();
-        key = importPublicJwk({ ...row.public_jwk, kid, alg: assertSigningAlgorithm(row.alg), use: 'sig' });
+        key = importPublicJwk({ ...row.public_jwk, kid, alg: assertSigningAlgorithm(row.alg), use: 'sig', exp: jwkExp(row.verifies_until) });
         imported.set(kid, key);
       }
       return key;

@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { SigningKey } from '../keys/keystore.js';
 import { buildClaims, expiryFor, tokenLifetimes, type TokenClaims, type TokenPair, type TokenType } from './claims.js';
-import type { TokenSettings } from './settings.js';
+import { MAX_TOKEN_LENGTH, type TokenSettings } from './settings.js';
+import { canonicalEs256 } from './strict.js';
+import { authError } from '../errors.js';
 
 export interface IssueOptions {
   /** Access token lifetime for this pair, s (at least 60). */
@@ -27,10 +29,22 @@ export interface TokenSubject {
   permissions: readonly string[];
 }
 
+/**
+ * Sign one token. ES256 signatures are put in low-S form (OpenSSL makes either half), which
+ * `verifyToken` requires; a token over MAX_TOKEN_LENGTH (permissions by the hundred) is refused
+ * here rather than issued unverifiable.
+ */
 export async function signToken(key: SigningKey, claims: TokenClaims): Promise<string> {
-  return new SignJWT({ ...claims })
+  const token = await new SignJWT({ ...claims })
     .setProtectedHeader({ typ: 'JWT', alg: key.alg, kid: key.kid })
     .sign(key.privateKey);
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw authError('data.invalid', `the ${claims.typ} token would be ${token.length} bytes, over the limit of ${MAX_TOKEN_LENGTH} (too many permissions?)`, {
+      length: token.length,
+      limit: MAX_TOKEN_LENGTH,
+    });
+  }
+  return key.alg === 'ES256' ? canonicalEs256(token) : token;
 }
 
 /** An access and a refresh token for `subject`, signed now with `key`. */

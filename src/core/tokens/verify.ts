@@ -2,19 +2,31 @@
  * Verifying a token, the strict way: the key comes from the `kid` (which must resolve), the
  * algorithm from the key (never from the token: no `none`, no HMAC keyed with a public key),
  * `exp`/`nbf` with a bounded clock skew, `iss`/`aud` when configured, and the token type.
+ * Stricter than jose alone, in this order, each with its own code:
+ *
+ * - longer than MAX_TOKEN_LENGTH: `auth.token.too_large` (before anything is decoded);
+ * - a header or claims object naming a member twice: `auth.token.duplicate_member`;
+ * - (jose: well-formed, known key, signature, `exp`, `nbf`, `iss`, `aud`);
+ * - an ES256 signature not in low-S form: `auth.token.non_canonical_signature`;
+ * - `iat` later than now plus the clock skew: `auth.token.iat_future`;
+ * - `exp` later than the signing key's `verifies_until`: `auth.token.exp_beyond_key` (no token of
+ *   ours outlives its key; offline, when the JWKS gives the key's `exp`);
+ * - the claims' shape and type (claims.ts).
+ *
  * Every failure is a `KaijuAuthError` of kind `auth` whose code says why; the token text is never
  * in a message.
  */
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
-import type { KeyResolver } from '../keys/jwks.js';
+import type { KeyResolver, VerificationKey } from '../keys/jwks.js';
 import { checkClaims, type TokenClaims, type TokenType } from './claims.js';
-import { MAX_TOKEN_LENGTH } from './settings.js';
+import { MAX_TOKEN_LENGTH, checkSetting } from './settings.js';
+import { duplicateMember, isHighS } from './strict.js';
 
 export interface VerifyOptions {
   /** Which type is acceptable; default `access`. */
   type?: TokenType | 'any';
-  /** Tolerance for `exp`/`nbf`, s (default 60). */
+  /** Tolerance for `exp`/`nbf`/`iat`, s (default 60; at most 300). */
   clockSkew?: number;
   /** Required `iss`, when set. */
   issuer?: string | null;
@@ -56,6 +68,48 @@ export function tokenTooLarge(length: number): KaijuAuthError {
   });
 }
 
+/**
+ * A part's bytes, refusing any but the one canonical base64url spelling of them (no padding, no
+ * stray characters, no non-zero unused bits in the last character): otherwise one token would
+ * have several encodings that all verify.
+ */
+function canonicalPart(part: string, where: string): Buffer {
+  const bytes = Buffer.from(part, 'base64url');
+  if (bytes.toString('base64url') !== part) {
+    throw invalid(`not a well-formed JWT: the ${where} is not canonical base64url`);
+  }
+  return bytes;
+}
+
+/** Refuse a header or claims object that names a member twice (whatever a parser would keep). */
+function assertNoDuplicateMembers(json: string, where: string): void {
+  const name = duplicateMember(json);
+  if (name === null) return;
+  try {
+    JSON.parse(json);
+  } catch {
+    return; // not JSON at all: jose says so
+  }
+  throw authError('auth.token.duplicate_member', `the token ${where} names member ${JSON.stringify(name.slice(0, 64))} twice`, {
+    part: where,
+  });
+}
+
+/** The checks before jose: three canonical base64url parts, no duplicate members. The signature's bytes. */
+function precheck(text: string): Buffer {
+  const dot1 = text.indexOf('.');
+  const dot2 = dot1 < 0 ? -1 : text.indexOf('.', dot1 + 1);
+  if (dot2 < 0 || text.indexOf('.', dot2 + 1) >= 0) {
+    throw invalid('not a well-formed JWT (expected three base64url parts: JSON header, JSON claims, signature)');
+  }
+  const header = canonicalPart(text.slice(0, dot1), 'header');
+  const claims = canonicalPart(text.slice(dot1 + 1, dot2), 'claims');
+  const signature = canonicalPart(text.slice(dot2 + 1), 'signature');
+  assertNoDuplicateMembers(header.toString('utf8'), 'header');
+  assertNoDuplicateMembers(claims.toString('utf8'), 'claims');
+  return signature;
+}
+
 /** Every algorithm a key of ours can have; the key's own is enforced per token below. */
 const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
@@ -65,7 +119,10 @@ export async function verifyToken(token: string, resolver: KeyResolver, options:
   const text = token.trim();
   if (text.length > MAX_TOKEN_LENGTH) throw tokenTooLarge(text.length);
   if (text === '') throw invalid('the token is empty');
+  const skew = options.clockSkew === undefined ? 60 : checkSetting('clockSkew', options.clockSkew);
+  const signature = precheck(text);
   let payload: Record<string, unknown>;
+  let used: VerificationKey | null = null;
   try {
     // jose parses the header once and hands it here: the kid picks the key, and the key's own
     // algorithm must be the token's (jose has already refused anything outside KEY_ALGORITHMS,
@@ -81,11 +138,12 @@ export async function verifyToken(token: string, resolver: KeyResolver, options:
             expected: key.alg,
           });
         }
+        used = key;
         return key.key;
       },
       {
         algorithms: KEY_ALGORITHMS,
-        clockTolerance: options.clockSkew ?? 60,
+        clockTolerance: skew,
         currentDate: options.now ?? new Date(),
         requiredClaims: ['exp', 'iat'],
         ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -94,6 +152,19 @@ export async function verifyToken(token: string, resolver: KeyResolver, options:
     ));
   } catch (err) {
     throw tokenErrorFromJose(err);
+  }
+  const key = used as VerificationKey | null;
+  if (key?.alg === 'ES256' && isHighS(signature)) {
+    throw authError('auth.token.non_canonical_signature', 'the token signature is not in canonical (low-S) form');
+  }
+  const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (typeof payload.iat === 'number' && payload.iat > now + skew) {
+    throw authError('auth.token.iat_future', 'the token was issued in the future (iat beyond the clock skew)', { iat: payload.iat });
+  }
+  if (key?.verifiesUntil !== undefined && typeof payload.exp === 'number' && payload.exp > key.verifiesUntil) {
+    throw authError('auth.token.exp_beyond_key', `the token expires after its signing key ${key.kid} stops verifying`, {
+      kid: key.kid,
+    });
   }
   return checkClaims(payload, options.type ?? 'access');
 }
