@@ -29,10 +29,30 @@ export interface EmbeddedTarget {
 
 export type DatabaseTarget = PostgresTarget | EmbeddedTarget;
 
+/**
+ * The userinfo of `url` (between `://` and the last `@`) with everything after the user name
+ * replaced by `***`, on the raw text: a URL that a parser splits elsewhere than libpq would (a `#`
+ * or `/` in an unencoded password makes WHATWG read a fragment or a path) must not carry the
+ * password into a message. Over-redacts an `@` in the path or query rather than risk it.
+ */
+function redactUserinfo(url: string): string {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return url;
+  const userinfo = url.slice(start + 3, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+  const plainUser = /^[A-Za-z0-9._~%-]*$/.test(user);
+  if (colon < 0 && plainUser) return url;
+  return `${url.slice(0, start + 3)}${plainUser ? user : '***'}:***@${url.slice(at + 1)}`;
+}
+
 /** A URL with its password replaced by `***`, for messages. Never throws. */
 export function redactUrl(url: string): string {
+  // Password-ish keywords anywhere (a query, a fragment, a keyword string), then the userinfo.
+  const text = redactUserinfo(url).replace(/((?:pass|secret|key)[^=&#\s]*\s*=\s*)[^&#\s]*/gi, '$1***');
   try {
-    const parsed = new URL(url);
+    const parsed = new URL(text);
     if (parsed.password) parsed.password = '***';
     const q = parsed.searchParams;
     for (const key of [...q.keys()]) {
@@ -40,8 +60,7 @@ export function redactUrl(url: string): string {
     }
     return parsed.toString();
   } catch {
-    // Not a WHATWG URL (e.g. a libpq keyword string): hide anything after a password keyword.
-    return url.replace(/(:\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
+    return text; // not a WHATWG URL (e.g. a libpq keyword string): redacted above
   }
 }
 
