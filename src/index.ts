@@ -55,16 +55,24 @@ export {
   type KeyPruneOptions,
   type KeyPruneResult,
 } from './core/keys/keystore.js';
+export { checkKeySecret, proveSecret, sealVerifier, type KeySecretState, type ProofBasis } from './core/keys/secret-verifier.js';
 export { SIGNING_ALGORITHMS, DEFAULT_ALGORITHM, type SigningAlgorithm, type PublicJwk } from './core/keys/algorithms.js';
 export { generateKeyMaterial, importPemKeyMaterial, type KeyMaterial } from './core/keys/key-material.js';
 export { parseJwks, jwksResolver, importPublicJwk, type Jwks, type KeyResolver, type VerificationKey } from './core/keys/jwks.js';
-export { type KeySecretSource } from './core/keys/key-crypto.js';
+export { type KeySecretSource, type SecretRequest } from './core/keys/key-crypto.js';
 export { TokenService, type TokenUsers, type TokenUser, type TokenVerifyOptions } from './core/tokens/token-service.js';
 export { verifyToken, type VerifyOptions } from './core/tokens/verify.js';
 export { signToken, signTokenPair, type IssueOptions, type IssuedTokens, type TokenSubject } from './core/tokens/issue.js';
 export { inspectToken, type InspectedToken } from './core/tokens/inspect.js';
 export { TOKEN_TYPES, type TokenClaims, type TokenPair, type TokenType } from './core/tokens/claims.js';
-export { DEFAULT_TOKEN_SETTINGS, resolveTokenSettings, type TokenSettings } from './core/tokens/settings.js';
+export {
+  DEFAULT_TOKEN_SETTINGS,
+  MAX_TOKEN_LENGTH,
+  TOKEN_SETTING_RANGES,
+  resolveTokenSettings,
+  type TokenSettings,
+} from './core/tokens/settings.js';
+export { BCRYPT_COST_RANGE } from './core/passwords.js';
 export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';

@@ -87,6 +87,8 @@ export function integerSetting(source: string, raw: string, name: IntegerSetting
 }
 
 export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
+  // Parsed whichever database is used: a bad value is exit 2 on PostgreSQL too, not ignored there.
+  const lockTimeoutMs = resolveLockTimeout(flags, env);
   const url = flags.databaseUrl ?? envValue(env, 'KAIJU_AUTH_DATABASE_URL') ?? envValue(env, 'DATABASE_URL');
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
@@ -105,18 +107,18 @@ export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
     if (database) connection.database = database;
     return { kind: 'postgres', url, connection };
   }
-  const flag = flags.lockTimeout;
-  const fromEnv = envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
   return {
     kind: 'embedded',
     dataDir: flags.dataDir ?? envValue(env, 'KAIJU_AUTH_DATA_DIR') ?? DEFAULT_DATA_DIR,
-    lockTimeoutMs:
-      flag !== undefined
-        ? durationSetting('--lock-timeout', flag, 'lockTimeout')
-        : fromEnv !== undefined
-          ? durationSetting('KAIJU_AUTH_LOCK_TIMEOUT', fromEnv, 'lockTimeout')
-          : 10_000,
+    lockTimeoutMs,
   };
+}
+
+function resolveLockTimeout(flags: GlobalFlags, env: Env): number {
+  const fromEnv = envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
+  if (flags.lockTimeout !== undefined) return durationSetting('--lock-timeout', flags.lockTimeout, 'lockTimeout');
+  if (fromEnv !== undefined) return durationSetting('KAIJU_AUTH_LOCK_TIMEOUT', fromEnv, 'lockTimeout');
+  return 10_000;
 }
 
 /**

@@ -83,6 +83,11 @@ describe('environment settings', () => {
     expect(codeOf({ KAIJU_AUTH_FAILED_LOGIN_DELAY: '0', KAIJU_AUTH_BCRYPT_ROUNDS: '31', KAIJU_AUTH_LOCK_TIMEOUT: '0s' })).toBe('ok');
   });
 
+  it('a bad lock timeout is refused on PostgreSQL too (it used to be ignored there)', () => {
+    expect(codeOf({ KAIJU_AUTH_DATABASE_URL: 'postgres://h/d', KAIJU_AUTH_LOCK_TIMEOUT: '1.5s' })).toMatch(/^cli\.usage: invalid KAIJU_AUTH_LOCK_TIMEOUT/);
+    expect(() => resolveConfig({ databaseUrl: 'postgres://h/d', lockTimeout: '10' }, {}, false)).toThrow(/invalid --lock-timeout "10"/);
+  });
+
   it('a huge value is cut in the message', () => {
     const message = codeOf({ KAIJU_AUTH_CLOCK_SKEW: '9'.repeat(100_000) });
     expect(message.length).toBeLessThan(300);
