@@ -74,7 +74,8 @@ describe.each(BACKENDS)('a wrong key secret on %s', (backend) => {
     expect(await snapshot(), label).toEqual(before);
   }
 
-  it('with a signing key in place: every command that seals or uses a private key exits 3, nothing written', async () => {
+  // 14 runs of the CLI each: minutes on a loaded machine.
+  it('with a signing key in place: every command that seals or uses a private key exits 3, nothing written', { timeout: 900_000 }, async () => {
     await expectRefused('signing key in place');
   });
 
@@ -89,7 +90,7 @@ describe.each(BACKENDS)('a wrong key secret on %s', (backend) => {
     expect(human.stdout).toMatch(/signing key: .*the key secret does NOT open it/);
   });
 
-  it('with every key expired: still exit 3, nothing written; the right secret then rotates', async () => {
+  it('with every key expired: still exit 3, nothing written; the right secret then rotates', { timeout: 900_000 }, async () => {
     const now = Date.now();
     await db.withKnex((knex) =>
       knex('keystore').update({ created: new Date(now - 48 * HOUR), signs_until: new Date(now - 24 * HOUR), verifies_until: new Date(now - 23 * HOUR) }),
