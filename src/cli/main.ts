@@ -5,7 +5,7 @@
 import { EXIT } from './exit-table.js';
 import type { Io, Runtime } from './runtime.js';
 
-const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, umask: process.umask() };
 let active: Runtime | null = null;
 let exiting: Promise<never> | null = null;
 let interrupted = false;
@@ -35,9 +35,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') void finish(EXIT.ok);
 });
 
-// Ctrl-C / SIGTERM: stop the work (an open transaction rolls back), free the database, exit
+// A terminal that hung up (SIGHUP) or a stderr pipe that closed: nothing more to say there, and
+// no reason to crash before the cleanup below has run.
+process.stderr.on('error', () => undefined);
+
+// Ctrl-C / SIGTERM / SIGHUP: stop the work (an open transaction rolls back), free the database, exit
 // 128+signal. A second signal exits at once; the data directory lock still goes (an exit hook).
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+// SIGHUP (the terminal or ssh session went away) likewise: 128 + 1.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
   process.on(signal, () => {
     if (interrupted) process.exit(code);
     interrupted = true;

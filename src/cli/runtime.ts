@@ -15,6 +15,11 @@ export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /**
+   * The file-creation mask the command was started with, for the files a user names (`--out`):
+   * the CLI runs under a stricter one of its own (default 0o022).
+   */
+  umask?: number;
 }
 
 export class Runtime {

@@ -72,6 +72,7 @@ export const ERROR_KINDS = {
   'cli.secret_missing': 'usage',
   'cli.not_confirmed': 'refused',
   'cli.refused': 'refused',
+  'cli.output_failed': 'usage',
   'cli.interrupted': 'interrupted',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;

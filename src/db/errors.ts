@@ -37,6 +37,8 @@ export function connectionFailureReason(err: unknown): string | null {
   const msg = e.message ?? '';
   if (/Knex: Timeout acquiring a connection/.test(msg)) return 'timed out connecting';
   if (/Connection terminated unexpectedly|Client has encountered a connection error/.test(msg)) return 'connection lost';
+  // SQLSTATE 55000 is broad; this wording is the server refusing new sessions (ALLOW_CONNECTIONS false).
+  if (/database ".*" is not currently accepting connections/.test(msg)) return 'the database is not accepting connections';
   if (/timeout expired|Connection terminated due to connection timeout/i.test(msg)) return 'connection timed out';
   if (/ssl|certificate/i.test(msg) && /connect|server/i.test(msg)) return 'TLS negotiation failed';
   if (/Invalid URL|getaddrinfo|connect ENOENT/.test(msg)) return 'cannot reach the server';

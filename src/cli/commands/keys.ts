@@ -1,10 +1,9 @@
 /** `keys rotate`, `keys list`, `keys jwks`, `keys import`, `keys prune`. */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import { authError } from '../../core/errors.js';
 import type { Output } from '../output.js';
+import { openOutputFile } from '../output-file.js';
 import { readNamedFile } from '../read-file.js';
 import type { Runtime } from '../runtime.js';
 
@@ -79,28 +78,19 @@ export async function runKeysList(rt: Runtime) {
   });
 }
 
-/** Write `text` to `file` via a temporary file and a rename: readers never see half a JWKS. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await fs.writeFile(tmp, text, { mode: 0o644 });
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw authError('cli.usage', `--out ${file}: cannot write it (${code})`, { file });
-  }
-}
-
 export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
+  // Served to verifiers: world-readable (under the user's umask), replaced whole or not at all;
+  // opened first, so a path that cannot be written fails before the database is opened.
+  const file = opts.out === undefined ? null : await openOutputFile(rt, opts.out, { mode: 0o644 });
   const auth = await rt.auth();
   const jwks = await auth.keys.jwks();
   if (jwks.keys.length === 0) rt.out.warn('no key can verify tokens: the JWKS is empty (run `kaiju-auth keys rotate`)');
-  if (opts.out === undefined) {
+  if (file === null) {
     rt.out.writeJson(jwks);
     return;
   }
-  await writeAtomically(opts.out, `${JSON.stringify(jwks, null, 2)}\n`);
+  await file.write(`${JSON.stringify(jwks, null, 2)}\n`);
+  await file.commit();
   const kids = jwks.keys.map((k) => k.kid);
   await rt.out.result({ out: opts.out, kids }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
 }

@@ -1,12 +1,13 @@
 /**
  * `user export`: every user with its groups as JSON Lines (default) or CSV, streamed. Hashes only
- * with --with-hashes, and then never to a terminal; a file written with hashes is created with
- * mode 0600. With --json and no --out the users come as one JSON array.
+ * with --with-hashes, and then never to a terminal; a file written with hashes gets mode 0600.
+ * With --json and no --out the users come as one JSON array. `--out FILE` is replaced only by a
+ * complete export (output-file.ts): a failed one leaves the previous FILE as it was.
  */
-import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { authError } from '../../core/errors.js';
 import type { ExportFormat } from '../../core/bulk/types.js';
+import { openOutputFile } from '../output-file.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
 
@@ -26,21 +27,14 @@ export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
     throw authError('cli.usage', '--json writes the users as one JSON array: it cannot be combined with --format csv without --out');
   }
   const format = toStdout && rt.config.json ? 'json' : (opts.format ?? 'jsonl');
+  // The file first: a path that cannot be written fails before the database is even opened.
+  const file = toStdout ? null : await openOutputFile(rt, opts.out as string, { mode: withHashes ? 0o600 : 0o666 });
   const auth = await rt.auth();
   const { countUsers, encodeExportPage, recordExport } = await import('../../core/bulk/export.js');
 
-  let handle: Awaited<ReturnType<typeof open>> | null = null;
-  if (!toStdout) {
-    handle = await open(opts.out as string, 'w', withHashes ? 0o600 : 0o666);
-    rt.onClose(async () => {
-      await handle?.close();
-    });
-    // The mode only applies to a new file: an existing one is narrowed too.
-    if (withHashes) await handle.chmod(0o600);
-  }
   const write = async (text: string) => {
     if (text === '') return;
-    if (handle) await handle.write(text);
+    if (file) await file.write(text);
     else if (!rt.io.stdout.write(text)) await once(rt.io.stdout, 'drain');
   };
 
@@ -56,8 +50,7 @@ export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
   if (count === 0 && format === 'csv') await write(await encodeExportPage('csv', [], withHashes, true));
   if (format === 'json') await write('\n]\n');
   bar?.stop();
-  await handle?.close();
-  handle = null;
+  await file?.commit();
   const destination = toStdout ? 'stdout' : (opts.out as string);
   await recordExport(auth.ctx, { users: count, credentials: withHashes, format, destination });
   if (!toStdout) {
