@@ -30,7 +30,7 @@ export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
   // The file first: a path that cannot be written fails before the database is even opened.
   const file = toStdout ? null : await openOutputFile(rt, opts.out as string, { mode: withHashes ? 0o600 : 0o666 });
   const auth = await rt.auth();
-  const { countUsers, encodeExportPage, recordExport } = await import('../../core/bulk/export.js');
+  const { countUsers, encodeExportPage } = await import('../../core/bulk/export.js');
 
   const write = async (text: string) => {
     if (text === '') return;
@@ -41,18 +41,25 @@ export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
   const total = await countUsers(auth.knex);
   const bar = toStdout ? null : await progressBar(rt, 'exporting', 'users');
   let count = 0;
-  if (format === 'json') await write('[\n');
-  for await (const page of auth.bulk.export({ withHashes })) {
+  // Nothing, not even the opening bracket, is written before the export is audited.
+  let started = false;
+  const start = async () => {
+    if (!started && format === 'json') await write('[\n');
+    started = true;
+  };
+  const destination = toStdout ? 'stdout' : (opts.out as string);
+  // Audited before the first page is read (a refused audit row: nothing goes out).
+  for await (const page of auth.bulk.export({ withHashes, format, destination })) {
+    await start();
     await write(await encodeExportPage(format, page, withHashes, count === 0));
     count += page.length;
     bar?.update(count, total);
   }
+  await start();
   if (count === 0 && format === 'csv') await write(await encodeExportPage('csv', [], withHashes, true));
   if (format === 'json') await write('\n]\n');
   bar?.stop();
   await file?.commit();
-  const destination = toStdout ? 'stdout' : (opts.out as string);
-  await recordExport(auth.ctx, { users: count, credentials: withHashes, format, destination });
   if (!toStdout) {
     await rt.out.result({ exported: count, file: destination, format, with_hashes: withHashes }, () =>
       rt.out.line(`exported ${count} user(s) to ${destination}${withHashes ? ' (with password hashes, mode 0600)' : ''}`),

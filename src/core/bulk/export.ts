@@ -27,7 +27,18 @@ export interface ExportOptions {
   pageSize?: number;
 }
 
-/** Every user, in username order, one page at a time. */
+/** What `auth.bulk.export` records in the audit log before the first page. */
+export interface AuditedExportOptions extends ExportOptions {
+  /** Where the users go (`stdout`, a file name); default `caller`. */
+  destination?: string;
+  /** The format they are written in; default `jsonl`. */
+  format?: string;
+}
+
+/**
+ * Every user, in username order, one page at a time. Not audited: `auth.bulk.export` is the
+ * audited way (the audit row is committed before the first page).
+ */
 export async function* exportUsers(db: Knex, options: ExportOptions = {}): AsyncGenerator<ExportedUser[]> {
   const pageSize = options.pageSize ?? 1000;
   let after: string | null = null;
@@ -85,8 +96,16 @@ export async function countUsers(db: Knex): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** The audit row of an export: who took the users out, and whether with their hashes (`credentials`). */
-export async function recordExport(ctx: CoreContext, summary: { users: number; credentials: boolean; format: string; destination: string }): Promise<void> {
-  await recordAudit(ctx.db, ctx.settings.actor, { command: 'user.export', targetType: 'user', target: summary.destination, summary });
+/**
+ * The audit row of an export: who took the users out (`users`: how many there were when it
+ * started), where to, and which fields (`password_hash` among them when the hashes went too: a
+ * flag named after hashes or credentials would be redacted by the audit log's secret scrubber).
+ */
+export async function recordExport(ctx: CoreContext, e: { users: number; withHashes: boolean; format: string; destination: string }): Promise<void> {
+  await recordAudit(ctx.db, ctx.settings.actor, {
+    command: 'user.export',
+    targetType: 'user',
+    target: e.destination,
+    summary: { users: e.users, fields: exportColumns(e.withHashes), format: e.format, destination: e.destination },
+  });
 }
-

@@ -1,6 +1,6 @@
 /** `auth.bulk`: user import and export bound to the facade's context. */
 import type { CoreContext } from '../context.js';
-import { exportUsers, type ExportedUser, type ExportOptions } from './export.js';
+import { countUsers, exportUsers, recordExport, type AuditedExportOptions, type ExportedUser } from './export.js';
 import { importUsers, type UserImportOptions } from './import.js';
 import type { ImportReport } from './types.js';
 
@@ -12,8 +12,19 @@ export class BulkUserService {
     return importUsers(this.ctx, file, options);
   }
 
-  /** Every user with its groups, a page at a time. */
-  export(options: ExportOptions = {}): AsyncGenerator<ExportedUser[]> {
-    return exportUsers(this.ctx.db, options);
+  /**
+   * Every user with its groups, a page at a time. The export is in the audit log (committed,
+   * outside a transaction) before the first user is read: when the audit row cannot be written,
+   * this throws before yielding anything, so no user (and no hash) leaves unrecorded.
+   */
+  async *export(options: AuditedExportOptions = {}): AsyncGenerator<ExportedUser[]> {
+    const users = await countUsers(this.ctx.db);
+    await recordExport(this.ctx, {
+      users,
+      withHashes: !!options.withHashes,
+      format: options.format ?? 'jsonl',
+      destination: options.destination ?? 'caller',
+    });
+    yield* exportUsers(this.ctx.db, options);
   }
 }
