@@ -42,7 +42,7 @@ async function dataDirSecret(rt: Runtime, dataDir: string, request: SecretReques
     );
   }
   const secret = randomBytes(32).toString('base64url');
-  await fs.mkdir(dataDir, { recursive: true });
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
     const handle = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);
     try {

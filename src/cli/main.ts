@@ -5,7 +5,14 @@
 import { EXIT } from './exit-table.js';
 import type { Io, Runtime } from './runtime.js';
 
-const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, umask: process.umask() };
+/**
+ * Everything the tool itself creates is private: the process runs under a umask that masks group
+ * and other (the embedded database, its lock, spooled input, temporary files). The user's own
+ * umask still shapes the files they name (`--out`), so it is kept for those.
+ */
+const userUmask = process.umask();
+process.umask(userUmask | 0o077);
+const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, umask: userUmask };
 let active: Runtime | null = null;
 let exiting: Promise<never> | null = null;
 let interrupted = false;

@@ -68,6 +68,11 @@ export class Runtime {
         this.opened = db;
         this.closers.push(() => db.close());
         this.out.notice(`kaiju-auth: using ${db.description}`);
+        if (db.madePrivate > 0 && target.kind === 'embedded') {
+          this.out.warn(
+            `${target.dataDir} was open to other users: made ${db.madePrivate} of its files and directories private (0600/0700)`,
+          );
+        }
         return db;
       })();
     }

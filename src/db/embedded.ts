@@ -1,17 +1,19 @@
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WASM, in-process) in a data directory,
  * behind the `knex-pglite` dialect. Loaded only when no URL is given. The directory is held under
- * an exclusive lock (see dir-lock.ts) for as long as it is open.
+ * an exclusive lock (see dir-lock.ts) for as long as it is open, and is private to its owner
+ * (private-files.ts): made so when opened, and every file PGlite creates in it is created so.
  */
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { PGlite as PGliteClass } from '@electric-sql/pglite';
+import type { PGlite as PGliteClass, PGliteOptions } from '@electric-sql/pglite';
 import { authError } from '../core/errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
 import { EMBEDDED_CLIENT } from './copy.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
 import { KNEX_LOG } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
 
@@ -26,6 +28,8 @@ export interface OpenedEmbedded {
   lock: DirLock | null;
   /** The PGlite instance itself: closing it ends the backend, rolling back an open transaction. */
   pglite: { close(): Promise<void>; readonly closed: boolean };
+  /** Entries of an existing data directory that other users could reach, now owner-only (0 if none). */
+  madePrivate: number;
 }
 
 export const PGDATA_SUBDIR = 'pgdata';
@@ -89,6 +93,7 @@ export async function openEmbeddedKnex(
       { dataDir: target.dataDir },
     );
   }
+  const dirMadePrivate = target.dataDir === null ? 0 : await makeDataDirPrivate(target.dataDir);
   const lock =
     target.dataDir === null
       ? null
@@ -96,7 +101,7 @@ export async function openEmbeddedKnex(
   try {
     const PGlite = loadPGlite();
     const pglite = new PGlite({
-      ...(target.dataDir === null ? {} : { dataDir: path.join(target.dataDir, PGDATA_SUBDIR) }),
+      ...(target.dataDir === null ? {} : { fs: new PrivateNodeFs(path.join(target.dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'] }),
       ...(options.extensions ? { extensions: options.extensions as never } : {}),
       ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
       parsers: {
@@ -105,7 +110,9 @@ export async function openEmbeddedKnex(
         [OID.timestamp]: parseUtcTimestamp,
       },
     });
-    // PGlite is starting (its WASM compiles on background threads); load knex meanwhile.
+    // PGlite is starting (its WASM compiles on background threads); meanwhile, make what an
+    // existing directory holds private and load knex.
+    const madePrivate = dirMadePrivate + (target.dataDir === null ? 0 : tightenDataDirContents(target.dataDir));
     const { knexFactory, ClientPgLite } = loadKnex();
     await pglite.waitReady;
     const knex = knexFactory({
@@ -116,7 +123,7 @@ export async function openEmbeddedKnex(
       version: '17',
       log: KNEX_LOG,
     });
-    return { knex, lock, pglite };
+    return { knex, lock, pglite, madePrivate };
   } catch (err) {
     await lock?.release();
     throw err;

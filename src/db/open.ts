@@ -13,6 +13,11 @@ export interface Database {
   readonly target: DatabaseTarget;
   /** One line naming the target, password redacted. */
   readonly description: string;
+  /**
+   * Embedded: how many entries of the data directory other users could read or write until this
+   * open made them owner-only (0 when none needed it, and on PostgreSQL). For the caller to report.
+   */
+  readonly madePrivate: number;
   /** Close when the work is done: waits for queries in flight, then frees the data directory. */
   close(): Promise<void>;
   /**
@@ -53,6 +58,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       knex,
       target,
       description,
+      madePrivate: 0,
       close: () => knex.destroy(),
       async abort() {
         abort();
@@ -73,12 +79,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw authError('db.unavailable', `cannot open ${description}: ${reason}`, { target: description }, err);
   }
-  const { knex, lock, pglite } = opened;
+  const { knex, lock, pglite, madePrivate } = opened;
   let closed = false;
   return {
     knex,
     target,
     description,
+    madePrivate,
     async close() {
       if (closed) return;
       closed = true;

@@ -4,6 +4,7 @@
  *   hold              prints "ready", keeps the directory until stdin ends, closes
  *   insert N TAG      inserts N permissions (one statement each) and closes
  *   insert-forever TAG  inserts rows, one per statement, until killed
+ *   ddl N             creates N tables with a row each (new relation files mid-run), then closes
  * Each line it prints is JSON: {event, pid, at} (plus counts), so a test can order the events of
  * two processes.
  */
@@ -39,6 +40,13 @@ try {
       await db.knex('permissions').insert({ id: `${tag}-${i}`, enabled: true, tag });
       if (i % 50 === 0) say('progress', { i });
     }
+  } else if (mode === 'ddl') {
+    const [n] = rest;
+    for (let i = 0; i < Number(n); i++) {
+      await db.knex.raw(`create table worker_t${i} (id serial primary key, v text)`);
+      await db.knex.raw(`insert into worker_t${i} (v) values ('row ${i}')`);
+    }
+    say('created', { n: Number(n) });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
