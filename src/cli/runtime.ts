@@ -61,9 +61,14 @@ export class Runtime {
             target = { ...target, dataDir: null };
           }
         }
+        const dataDir = target.kind === 'embedded' ? target.dataDir : null;
         const db = await openDatabase(target, {
           command: `kaiju-auth ${this.commandName}`,
           create: options.create === true,
+          onLockWait: async (holder, timeoutMs) => {
+            const { describeHolder } = await import('../db/dir-lock.js');
+            this.out.notice(`kaiju-auth: waiting for ${describeHolder(holder)} to release ${dataDir} (up to ${waitLimit(timeoutMs)}) ...`);
+          },
         });
         this.opened = db;
         this.closers.push(() => db.close());
@@ -148,6 +153,13 @@ export class Runtime {
     await this.opened?.abort().catch(() => undefined);
     await this.close();
   }
+}
+
+/** A lock timeout as people write it: `500ms`, `10s`, `2m`. */
+function waitLimit(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  return s >= 60 && s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
 /** Global flags as commander parsed them, for a command at any depth. */

@@ -1,16 +1,23 @@
 /**
  * Exclusive lock on an embedded data directory. PGlite is single-process: two processes on one
  * directory each work on their own copy and the last to close wins, losing the other's writes.
- * So whoever opens the directory first holds `DIR/lock` (created atomically, holding the owner's
- * pid and command) until it closes; others wait a bounded time, then fail naming the holder.
- * A lock left by a process that no longer exists (on this host) is taken over.
+ * So whoever opens the directory holds an OS advisory lock on `DIR/lock` for as long as it has it
+ * open: an open-file-description lock (fcntl F_OFD_SETLK) on Linux, flock on macOS, LockFileEx on
+ * Windows, through fs-native-extensions (prebuilt binaries inside its npm package). Others wait a
+ * bounded time, then fail naming the holder.
  *
- * Whatever way the process ends through `process.exit` (a signal handler, an error path that did
- * not get to close), an 'exit' hook removes the locks it still holds, synchronously: a lock
- * outlives its process only when the process is killed outright (SIGKILL, a crash), and then
- * the next opener sees a dead pid and takes it over.
+ * The kernel releases the lock when its holder dies, however it dies (SIGKILL, a crash, a
+ * container that is gone), and it cannot be fooled by what the file says: a lock file left
+ * behind is taken over at once whether it names a pid now reused by another process, another
+ * host, or nothing at all (empty or garbage). The file's content (pid, host, command, since) is
+ * only the label a waiting process shows ("waiting for pid N (kaiju-auth seed)").
+ *
+ * The holder removes the file when it lets go, while still holding the lock; a process that had
+ * opened the file before and gets the lock after checks that what it locked is still the file at
+ * that path, and starts over otherwise, so two processes never hold "the" lock on two inodes.
  */
-import { promises as fs, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { authError } from '../core/errors.js';
@@ -27,57 +34,78 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
+export interface LockOptions {
+  timeoutMs: number;
+  /** Recorded in the lock file, so a waiting process can say who holds the directory. */
+  command: string;
+  /** Called once, as soon as the directory turns out to be held by someone else (null: unknown who). */
+  onWait?: (holder: LockOwner | null, timeoutMs: number) => void;
+}
+
+/** fs-native-extensions: the part of its API used here (it ships no types). */
+interface NativeLocks {
+  /** True when the exclusive lock was taken; false when another open file holds it. */
+  tryLock(fd: number): boolean;
+}
+
+const require = createRequire(import.meta.url);
+let native: NativeLocks | null = null;
+function nativeLocks(): NativeLocks {
+  native ??= require('fs-native-extensions') as NativeLocks;
+  return native;
+}
+
 const POLL_MS = 100;
 
-/** Lock files this process holds, with the owner record written into each. */
-const held = new Map<string, LockOwner>();
+/** Lock files this process holds, with the descriptor that holds each. */
+const held = new Map<string, number>();
 let exitHookInstalled = false;
 
-function isOurs(content: string, me: LockOwner): boolean {
+/** True when `fd` is the file now at `file` (not one a releaser has since unlinked). */
+function isFileAt(fd: number, file: string): boolean {
   try {
-    const owner = JSON.parse(content) as Partial<LockOwner>;
-    return owner.pid === me.pid && owner.since === me.since;
+    const a = fstatSync(fd);
+    const b = statSync(file);
+    return a.ino === b.ino && a.dev === b.dev;
   } catch {
     return false;
   }
 }
 
-/** Remove `file` if it still holds our record (never someone else's lock). */
-function releaseSync(file: string, me: LockOwner): void {
+/** Let go of `file`: remove it while still locked (see the module comment), then close. */
+function releaseSync(file: string): void {
+  const fd = held.get(file);
+  if (fd === undefined) return;
   held.delete(file);
   try {
-    if (isOurs(readFileSync(file, 'utf8'), me)) rmSync(file, { force: true });
+    if (isFileAt(fd, file)) unlinkSync(file);
   } catch {
     /* already gone */
   }
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed */
+  }
 }
 
-/** On exit no more async work runs: remove what we still hold, synchronously. */
+/** On exit no more async work runs: let go of what we still hold, synchronously. */
 function releaseAllSync(): void {
-  for (const [file, me] of [...held]) releaseSync(file, me);
+  for (const file of [...held.keys()]) releaseSync(file);
 }
 
-function trackHeld(file: string, me: LockOwner): void {
-  held.set(file, me);
+function trackHeld(file: string, fd: number): void {
+  held.set(file, fd);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', releaseAllSync);
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The label in the lock file, if it holds one (empty, garbage or unreadable: null). */
+function readOwner(file: string): LockOwner | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readOwner(file: string): Promise<LockOwner | null> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<LockOwner>;
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
     if (typeof parsed.pid !== 'number') return null;
     return {
       pid: parsed.pid,
@@ -90,83 +118,81 @@ async function readOwner(file: string): Promise<LockOwner | null> {
   }
 }
 
-function isStale(file: string, owner: LockOwner): boolean {
-  // A lock from another host cannot be checked: held. One with our own pid that we do not hold
-  // was left by an earlier process that had our pid (a restarted container's pid 1).
-  if (owner.host !== os.hostname()) return false;
-  return owner.pid === process.pid ? !held.has(file) : !isAlive(owner.pid);
+function lockFileError(file: string, err: unknown) {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return authError('db.unavailable', `cannot use the lock file ${file} (${code}): the embedded database there cannot be opened safely`, {
+    file,
+    reason: code,
+  }, err);
 }
 
 /**
- * Take a stale lock out of the way without ever removing a live one: move it aside under a name
- * only we use, then check that what we moved is the stale lock we saw. If a live lock got there
- * in between, put it back.
+ * One attempt: the descriptor holding the lock on the file now at `file`, or null when another
+ * process holds it.
  */
-async function removeStale(file: string, stale: LockOwner): Promise<void> {
-  const aside = `${file}.stale-${process.pid}-${Date.now()}`;
+function tryAcquire(file: string): number | null {
+  let fd: number;
   try {
-    await fs.rename(file, aside);
-  } catch {
-    return;
+    fd = openSync(file, fsc.O_RDWR | fsc.O_CREAT | (fsc.O_NOFOLLOW ?? 0), 0o600);
+  } catch (err) {
+    throw lockFileError(file, err);
   }
-  const moved = await readOwner(aside);
-  if (moved && moved.pid === stale.pid && moved.since === stale.since) {
-    await fs.rm(aside, { force: true });
-    return;
+  let locked: boolean;
+  try {
+    locked = nativeLocks().tryLock(fd);
+  } catch (err) {
+    closeSync(fd);
+    throw lockFileError(file, err);
   }
-  await fs.link(aside, file).catch(() => undefined);
-  await fs.rm(aside, { force: true });
+  if (locked && isFileAt(fd, file)) return fd;
+  // Not ours, or ours but on a file its last holder has just removed: closing drops the lock
+  // (an open-file-description lock belongs to this descriptor alone).
+  closeSync(fd);
+  return locked ? tryAcquire(file) : null;
 }
 
-export async function acquireDirLock(
-  dir: string,
-  options: { timeoutMs: number; command: string },
-): Promise<DirLock> {
-  await fs.mkdir(dir, { recursive: true });
+export async function acquireDirLock(dir: string, options: LockOptions): Promise<DirLock> {
   const file = path.resolve(dir, 'lock');
-  const me: LockOwner = {
-    pid: process.pid,
-    host: os.hostname(),
-    command: options.command,
-    since: new Date().toISOString(),
-  };
   const deadline = Date.now() + options.timeoutMs;
-  // The owner record goes to a private draft that is hard-linked into place: link fails with
-  // EEXIST while the lock exists, and a lock file is never seen empty or half-written.
-  const draft = `${file}.${process.pid}.draft`;
-  await fs.writeFile(draft, JSON.stringify(me), { mode: 0o600 });
-  try {
-    for (;;) {
+  let announced = false;
+  for (;;) {
+    const fd = tryAcquire(file);
+    if (fd !== null) {
+      const me: LockOwner = { pid: process.pid, host: os.hostname(), command: options.command, since: new Date().toISOString() };
       try {
-        await fs.link(draft, file);
-        trackHeld(file, me);
-        return makeLock(file, me);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        ftruncateSync(fd, 0);
+        writeSync(fd, JSON.stringify(me), 0);
+      } catch {
+        // The label is for the humans waiting; the lock holds without it.
       }
-      const owner = await readOwner(file);
-      if (owner && isStale(file, owner)) {
-        await removeStale(file, owner);
-        continue;
-      }
-      if (Date.now() >= deadline) throw lockedError(dir, owner, options.timeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
+      trackHeld(file, fd);
+      return makeLock(file);
     }
-  } finally {
-    await fs.rm(draft, { force: true });
+    const owner = readOwner(file);
+    if (Date.now() >= deadline) throw lockedError(dir, owner, options.timeoutMs);
+    if (!announced) {
+      announced = true;
+      options.onWait?.(owner, options.timeoutMs);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
   }
 }
 
-function makeLock(file: string, me: LockOwner): DirLock {
+function makeLock(file: string): DirLock {
   return {
     path: file,
     // Synchronous, like the exit hook: two tiny file operations, and an async one would wait in
     // line behind whatever PGlite left queued when it closed (measured: 100-400 ms).
     async release() {
-      if (!held.has(file)) return;
-      releaseSync(file, me);
+      releaseSync(file);
     },
   };
+}
+
+/** `pid 123 (kaiju-auth seed)`, `pid 123 on host-b (...)`, or `another process`. */
+export function describeHolder(owner: LockOwner | null): string {
+  if (!owner) return 'another process';
+  return `pid ${owner.pid}${owner.host !== os.hostname() ? ` on ${owner.host}` : ''} (${owner.command || 'kaiju-auth'})`;
 }
 
 function lockedError(dir: string, owner: LockOwner | null, timeoutMs: number) {

@@ -12,7 +12,7 @@ import { authError } from '../core/errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
 import { EMBEDDED_CLIENT } from './copy.js';
-import { acquireDirLock, type DirLock } from './dir-lock.js';
+import { acquireDirLock, type DirLock, type LockOwner } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
 import { KNEX_LOG } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
@@ -84,7 +84,7 @@ export async function embeddedDatabaseExists(dataDir: string): Promise<boolean> 
 
 export async function openEmbeddedKnex(
   target: EmbeddedTarget,
-  options: EmbeddedOptions & { command: string; create: boolean },
+  options: EmbeddedOptions & { command: string; create: boolean; onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void },
 ): Promise<OpenedEmbedded> {
   if (target.dataDir !== null && !options.create && !(await embeddedDatabaseExists(target.dataDir))) {
     throw authError(
@@ -97,7 +97,11 @@ export async function openEmbeddedKnex(
   const lock =
     target.dataDir === null
       ? null
-      : await acquireDirLock(target.dataDir, { timeoutMs: target.lockTimeoutMs ?? 10_000, command: options.command });
+      : await acquireDirLock(target.dataDir, {
+          timeoutMs: target.lockTimeoutMs ?? 10_000,
+          command: options.command,
+          ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+        });
   try {
     const PGlite = loadPGlite();
     const pglite = new PGlite({

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { authError, isKaijuAuthError } from '../core/errors.js';
+import type { LockOwner } from './dir-lock.js';
 import type { EmbeddedOptions } from './embedded.js';
 import { connectionFailureReason } from './errors.js';
 import { describeTarget, type DatabaseTarget } from './target.js';
@@ -33,6 +34,12 @@ export interface OpenOptions {
   command?: string;
   /** Create the embedded database when its directory has none (migrate, init). Default false. */
   create?: boolean;
+  /**
+   * Embedded: called once, at once, when another process holds the data directory and this open
+   * starts waiting for it (up to the target's lock timeout), with what the lock file says of the
+   * holder (null: nothing readable). For the caller to tell the user; this layer never prints.
+   */
+  onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void;
   embedded?: EmbeddedOptions;
 }
 
@@ -72,6 +79,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     opened = await openEmbeddedKnex(target, {
       command: options.command ?? 'kaiju-auth',
       create: options.create ?? false,
+      ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
       ...options.embedded,
     });
   } catch (err) {

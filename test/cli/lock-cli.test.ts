@@ -5,7 +5,7 @@
  * embedded-worker.mjs, which opens the directory through the built library as the CLI does.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -111,8 +111,11 @@ describe('the embedded data-directory lock', () => {
     const waited = Date.now() - started;
     expect(r.code).toBe(7);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain(`in use by process ${holder.child.pid} (embedded-worker hold`);
+    // One line saying it waits (at once), one saying it gave up.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`kaiju-auth: waiting for pid ${holder.child.pid} (embedded-worker hold) to release ${dir} (up to 1s) ...`);
+    expect(lines[1]).toContain(`in use by process ${holder.child.pid} (embedded-worker hold`);
     expect(waited).toBeGreaterThanOrEqual(1000);
 
     const json = await runCli(['--json', '--lock-timeout', '500ms', 'migrate', '--data-dir', dir]);
@@ -162,14 +165,71 @@ describe('the embedded data-directory lock', () => {
     expect(await exists(path.join(dir, 'lock'))).toBe(false);
   });
 
-  it('a lock held from another host is not taken over (its pid cannot be checked)', async () => {
+  // What a lock file says is only a label: whether the directory is in use is the OS lock on the
+  // file, held by a live process and released by the kernel when it dies, whatever the file holds.
+  const leftovers: [string, () => Promise<string>][] = [
+    ['names a pid that now belongs to another live process (pid reuse)', async () => JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'kaiju-auth seed', since: '2026-01-01T00:00:00.000Z' })],
+    ['names pid 1 (a restarted container\'s first process)', async () => JSON.stringify({ pid: 1, host: os.hostname(), command: 'kaiju-auth seed', since: '2026-01-01T00:00:00.000Z' })],
+    ['names another host (a new container on the same volume)', async () => JSON.stringify({ pid: await deadPid(), host: 'some-other-host', command: 'kaiju-auth seed', since: '2026-01-01T00:00:00.000Z' })],
+    ['is empty', async () => ''],
+    ['holds garbage', async () => '\u0000\u0001 not json {'],
+  ];
+  for (const [what, content] of leftovers) {
+    it(`a lock file left by a dead process that ${what} is taken over at once`, async () => {
+      const dir = await makeDataDir();
+      await writeFile(path.join(dir, 'lock'), await content());
+      const r = await runCli(['status', '--lock-timeout', '0s', '-q', '--data-dir', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await exists(path.join(dir, 'lock'))).toBe(false);
+    });
+  }
+
+  it('a live holder keeps the directory whatever its lock file says (emptied, overwritten)', async () => {
     const dir = await makeDataDir();
-    const remote = { pid: await deadPid(), host: 'some-other-host', command: 'kaiju-auth seed', since: '2026-01-01T00:00:00.000Z' };
-    await writeFile(path.join(dir, 'lock'), JSON.stringify(remote));
-    const r = await runCli(['status', '--lock-timeout', '200ms', '--data-dir', dir]);
+    const holder = startWorker(['hold', dir]);
+    await holder.waitFor('ready');
+    for (const content of ['', JSON.stringify({ pid: await deadPid(), host: 'some-other-host', command: 'x', since: 'y' })]) {
+      await writeFile(path.join(dir, 'lock'), content);
+      const r = await runCli(['status', '--json', '-q', '--lock-timeout', '300ms', '--data-dir', dir]);
+      expect(r.code).toBe(7);
+      expect(r.errorJson().error.code).toBe('db.locked');
+    }
+    holder.child.stdin.end();
+    expect((await holder.exited).code).toBe(0);
+    expect((await runCli(['status', '-q', '--lock-timeout', '0s', '--data-dir', dir])).code).toBe(0);
+  });
+
+  it('a lock file that cannot be opened (here: a directory) is exit 7 naming it, and is left alone', async () => {
+    const dir = await makeDataDir();
+    await mkdir(path.join(dir, 'lock'));
+    const r = await runCli(['status', '--lock-timeout', '0s', '--data-dir', dir]);
     expect(r.code).toBe(7);
-    expect(r.stderr).toContain(`process ${remote.pid} on some-other-host`);
-    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8'))).toEqual(remote);
+    expect(r.stderr).toContain(`cannot use the lock file ${path.join(dir, 'lock')} (EISDIR)`);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await stat(path.join(dir, 'lock'))).isDirectory()).toBe(true);
+  });
+
+  it('a command that has to wait says so at once, naming the holder; -q keeps it quiet', async () => {
+    const dir = await makeDataDir();
+    const holder = startWorker(['hold', dir]);
+    await holder.waitFor('ready');
+    const waiting = await spawnCli(['status', '--json', '--lock-timeout', '60s', '--data-dir', dir]);
+    for (let i = 0; i < 600 && !waiting.output().stderr.includes('waiting for'); i++) await new Promise((r) => setTimeout(r, 100));
+    // Said while the holder still holds the directory, not when it gave up or got it.
+    expect(waiting.child.exitCode).toBeNull();
+    expect(waiting.output().stderr).toContain(`kaiju-auth: waiting for pid ${holder.child.pid} (embedded-worker hold) to release ${dir} (up to 1m) ...`);
+    holder.child.stdin.end();
+    const r = await waiting.result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/waiting for/g)).toHaveLength(1);
+
+    const again = startWorker(['hold', dir]);
+    await again.waitFor('ready');
+    const quiet = await runCli(['status', '-q', '--lock-timeout', '300ms', '--data-dir', dir]);
+    expect(quiet.code).toBe(7);
+    expect(quiet.stderr).not.toContain('waiting for');
+    again.child.stdin.end();
+    await again.exited;
   });
 
   it('two processes inserting 200 rows each into one directory at once end with 400 rows', async () => {
@@ -229,7 +289,9 @@ describe('signals', () => {
     const holder = startWorker(['hold', dir]);
     await holder.waitFor('ready');
     const waiting = await spawnCli(['status', '--lock-timeout', '60s', '--data-dir', dir]);
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // Once it says it waits, its signal handlers are in place (a fixed sleep raced a slow start).
+    for (let i = 0; i < 600 && !waiting.output().stderr.includes('waiting for'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(waiting.output().stderr).toContain('waiting for');
     waiting.child.kill('SIGTERM');
     const r = await waiting.result;
     expect(r.code).toBe(143);
