@@ -91,6 +91,7 @@ export { FixtureService, seedFixtures, type SeedOptions } from './core/fixtures/
 export { loadFixtures } from './core/fixtures/load.js';
 export type { FixtureProblem, FixtureSet, SeedItem, SeedReport, SeedAction, FixtureKind } from './core/fixtures/types.js';
 export { importUsers, type UserImportOptions, type ImportProgress } from './core/bulk/import.js';
+export type { ImportInput, ImportSource } from './core/bulk/source.js';
 export { exportUsers, type ExportedUser, type ExportOptions } from './core/bulk/export.js';
 export { BulkUserService } from './core/bulk/service.js';
 export type { ImportFormat, ExportFormat, ConflictPolicy, ImportProblem, ImportReport, ImportRow } from './core/bulk/types.js';

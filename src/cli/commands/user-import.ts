@@ -5,16 +5,11 @@
  * conflicts (with --on-conflict fail: where it stopped and how much was imported before).
  *
  * `-` reads the rows from stdin (`--format` then required). The import reads its input twice
- * (all of it is checked before the first write), so stdin is first spooled to a private temporary
- * file (directory 0700, file 0600: it may hold passwords), removed when the command ends, even
- * on Ctrl-C.
+ * (all of it is checked before the first write), so stdin is first spooled to a temporary file,
+ * encrypted under a key only this process holds (stdin-spool.ts), removed when the command ends.
  */
-import { createWriteStream, rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { authError } from '../../core/errors.js';
+import type { ImportSource } from '../../core/bulk/source.js';
 import type { ImportFormat, ConflictPolicy, ImportProblem, ImportReport } from '../../core/bulk/types.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
@@ -39,24 +34,6 @@ export function formatImportProblem(file: string, p: ImportProblem): string {
   return `${where}${line}: ${field}${p.message} (${p.code})`;
 }
 
-/** Stdin into a private temporary file; `remove` deletes it (and runs at exit whatever happens). */
-async function spoolStdin(rt: Runtime): Promise<{ file: string; remove: () => void }> {
-  if (rt.io.stdin.isTTY) {
-    throw authError('cli.usage', 'user import - reads the rows from stdin: pipe them in (e.g. `generate-users | kaiju-auth user import - --format jsonl`)');
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kaiju-auth-import-'));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', remove);
-  const file = path.join(dir, 'rows');
-  try {
-    await pipeline(rt.io.stdin, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
-  } catch (err) {
-    remove();
-    throw err;
-  }
-  return { file, remove };
-}
-
 export async function runImport(rt: Runtime, opts: ImportFlags, input: string): Promise<void> {
   const { formatOf } = await import('../../core/bulk/records.js');
   const fromStdin = input === '-';
@@ -64,15 +41,18 @@ export async function runImport(rt: Runtime, opts: ImportFlags, input: string): 
   if (!format) {
     throw authError('cli.usage', fromStdin ? 'user import - needs --format csv, jsonl or json' : `cannot tell the format of ${input} from its name: pass --format csv, jsonl or json`);
   }
-  const spooled = fromStdin ? await spoolStdin(rt) : null;
+  if (fromStdin && rt.io.stdin.isTTY) {
+    throw authError('cli.usage', 'user import - reads the rows from stdin: pipe them in (e.g. `generate-users | kaiju-auth user import - --format jsonl`)');
+  }
+  const spooled = fromStdin ? await (await import('../stdin-spool.js')).spoolStdin(rt.io.stdin) : null;
   try {
-    await importFile(rt, opts, format, spooled?.file ?? input, fromStdin ? 'stdin' : input);
+    await importFile(rt, opts, format, spooled?.input ?? input, fromStdin ? 'stdin' : input);
   } finally {
     spooled?.remove();
   }
 }
 
-async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, source: string, file: string): Promise<void> {
+async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, source: ImportSource, file: string): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
   const validating = await progressBar(rt, 'validating', 'bytes');
   const importing = await progressBar(rt, 'importing ', 'users');

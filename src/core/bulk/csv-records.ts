@@ -8,10 +8,10 @@
  * UTF-8 BOM, the line break of the file (from the header line: LF, CRLF or CR), empty lines
  * (skipped), and the line number of each record (the line it starts on), counted from the text.
  */
-import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { IMPORT_COLUMNS } from './types.js';
 import type { RawRecord } from './records.js';
+import { openSource, type ImportSource } from './source.js';
 
 /** A record longer than this is an unclosed quote (or not a user): stop instead of buffering the file. */
 const MAX_RECORD_CHARS = 1 << 20;
@@ -88,10 +88,10 @@ function countOf(text: string, char: string, from: number, to: number): number {
 }
 
 /** `chunkBytes`: how much of the file is read at a time (tests make it tiny, to cut records anywhere). */
-export async function* csvRecords(file: string, onBytes?: (n: number) => void, chunkBytes = CHUNK_BYTES): AsyncGenerator<RawRecord[]> {
+export async function* csvRecords(file: ImportSource, onBytes?: (n: number) => void, chunkBytes = CHUNK_BYTES): AsyncGenerator<RawRecord[]> {
   const { default: Papa } = await import('papaparse');
   const decoder = new StringDecoder('utf8');
-  const stream = createReadStream(file, { highWaterMark: chunkBytes });
+  const stream = openSource(file, { highWaterMark: chunkBytes });
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const records = new RecordMaker();
   let pending = '';

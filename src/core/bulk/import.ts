@@ -11,7 +11,6 @@
  * with existing users goes through writeBatch (multi-row statements), by the conflict policy.
  */
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CoreContext } from '../context.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
@@ -22,6 +21,7 @@ import { inJsonList } from '../set-sql.js';
 import { readRecords } from './records.js';
 import { checkRecord } from './row-rules.js';
 import type { ConflictPolicy, ImportFormat, ImportProblem, ImportReport, ImportRow } from './types.js';
+import { sourceName, statSource, type ImportSource } from './source.js';
 import { validateImportFile } from './validate-file.js';
 import { copyNewUsers, isExistingUserViolation, newUsersCopy, type NewUsersCopy } from './copy-batch.js';
 import { writeBatch, type PreparedRow } from './write-batch.js';
@@ -92,13 +92,8 @@ function groupDeleted(err: unknown) {
   return authError('auth.group.not_found', 'a group named in the file was deleted during the import', {}, err);
 }
 
-async function fileStamp(file: string): Promise<string> {
-  const s = await stat(file).catch(() => null);
-  if (!s?.isFile()) throw authError('data.file_unreadable', `cannot read ${file}: not a file`, { file });
-  return `${s.size}:${s.mtimeMs}`;
-}
-
-export async function importUsers(ctx: CoreContext, file: string, options: UserImportOptions): Promise<ImportReport> {
+/** Import users from `file`: a path, or an `ImportInput` (what the CLI makes of stdin). */
+export async function importUsers(ctx: CoreContext, file: ImportSource, options: UserImportOptions): Promise<ImportReport> {
   const policy = options.onConflict ?? 'fail';
   const batchSize = options.batchSize ?? 1000;
   const rounds = options.rounds ?? ctx.settings.bcryptRounds;
@@ -106,8 +101,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
   const db = ctx.db;
   const report: ImportReport = { created: { users: 0 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 0, skipped: 0, stopped: null };
 
-  const stamp = await fileStamp(file);
-  const size = Number(stamp.split(':')[0]);
+  const { size, stamp } = await statSource(file);
   let bytes = 0;
   const validation = await validateImportFile(db, file, options.format, (n) => {
     bytes += n;
@@ -120,8 +114,9 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
     report.skipped = validation.rows;
     return report;
   }
-  if ((await fileStamp(file)) !== stamp) {
-    throw authError('data.file_invalid', `${file} changed while it was being imported; run the import again`, { file });
+  if ((await statSource(file)).stamp !== stamp) {
+    const name = sourceName(file);
+    throw authError('data.file_invalid', `${name} changed while it was being imported; run the import again`, { file: name });
   }
 
   async function* batches(): AsyncGenerator<ImportRow[]> {
@@ -194,7 +189,7 @@ export async function importUsers(ctx: CoreContext, file: string, options: UserI
   const total = validation.valid;
   let done = 0;
   options.onProgress?.({ phase: 'import', done, total });
-  const source = path.basename(file);
+  const source = path.basename(sourceName(file));
 
   /** Write one batch: COPY when all new, else writeBatch by the conflict policy. False: stop here. */
   async function write(batch: PreparedBatch): Promise<boolean> {

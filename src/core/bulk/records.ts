@@ -6,11 +6,11 @@
  * something); what cannot be read becomes a located problem instead of a crash, so the
  * validation pass can list every problem of the file.
  */
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseJsonText } from '../json-text.js';
 import { csvRecords } from './csv-records.js';
+import { openSource, type ImportSource } from './source.js';
 import type { ImportFormat } from './types.js';
 
 export interface RawRecord {
@@ -38,8 +38,8 @@ function countBytes(stream: Readable, onBytes?: (n: number) => void): Readable {
   return stream;
 }
 
-async function* jsonlRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
-  const lines = createInterface({ input: countBytes(createReadStream(file, { encoding: 'utf8' }), onBytes), crlfDelay: Infinity });
+async function* jsonlRecords(file: ImportSource, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+  const lines = createInterface({ input: countBytes(openSource(file).setEncoding('utf8'), onBytes), crlfDelay: Infinity });
   let line = 0;
   let row = 0;
   for await (const text of lines) {
@@ -58,7 +58,7 @@ async function* jsonlRecords(file: string, onBytes?: (n: number) => void): Async
 }
 
 /** Where a JSON file stops being valid JSON (read again with the verifier, streaming). */
-async function locateJsonError(file: string): Promise<{ message: string; line?: number; column?: number }> {
+async function locateJsonError(file: ImportSource): Promise<{ message: string; line?: number; column?: number }> {
   const { verifier } = await import('stream-json/utils/verifier.js');
   return new Promise((resolve) => {
     const v = verifier.asStream();
@@ -68,13 +68,13 @@ async function locateJsonError(file: string): Promise<{ message: string; line?: 
     // Valid JSON that is not an array of objects.
     v.on('finish', () => resolve({ message: 'expected a JSON array of user objects' }));
     v.resume();
-    createReadStream(file).pipe(v);
+    openSource(file).pipe(v);
   });
 }
 
-async function* jsonArrayRecords(file: string, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+async function* jsonArrayRecords(file: ImportSource, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
   const [{ parser }, { streamArray }] = await Promise.all([import('stream-json'), import('stream-json/streamers/stream-array.js')]);
-  const tokens = countBytes(createReadStream(file), onBytes).pipe(parser.asStream());
+  const tokens = countBytes(openSource(file), onBytes).pipe(parser.asStream());
   const items = tokens.pipe(streamArray.asStream());
   // A parse error is raised on the token stream; carry it to the one we iterate.
   tokens.on('error', (err) => items.destroy(err));
@@ -108,7 +108,7 @@ async function* chunked(records: AsyncGenerator<RawRecord>): AsyncGenerator<RawR
 }
 
 /** The file's records, in file order, a chunk at a time. A `fatal` record is the last one. */
-export function readRecords(file: string, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord[]> {
+export function readRecords(file: ImportSource, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord[]> {
   if (format === 'csv') return csvRecords(file, onBytes);
   if (format === 'jsonl') return chunked(jsonlRecords(file, onBytes));
   return chunked(jsonArrayRecords(file, onBytes));

@@ -2,13 +2,14 @@
 import type { CoreContext } from '../context.js';
 import { countUsers, exportUsers, recordExport, type AuditedExportOptions, type ExportedUser } from './export.js';
 import { importUsers, type UserImportOptions } from './import.js';
+import type { ImportSource } from './source.js';
 import type { ImportReport } from './types.js';
 
 export class BulkUserService {
   constructor(private readonly ctx: CoreContext) {}
 
-  /** Import users from a CSV, JSON Lines or JSON file (see import.ts). */
-  import(file: string, options: UserImportOptions): Promise<ImportReport> {
+  /** Import users from a CSV, JSON Lines or JSON file, or an `ImportInput` (see import.ts). */
+  import(file: ImportSource, options: UserImportOptions): Promise<ImportReport> {
     return importUsers(this.ctx, file, options);
   }
 

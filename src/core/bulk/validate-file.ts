@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { inJsonList } from '../set-sql.js';
 import { readRecords } from './records.js';
+import type { ImportSource } from './source.js';
 import { checkRecord, detached } from './row-rules.js';
 import type { ImportFormat, ImportProblem } from './types.js';
 
@@ -28,7 +29,7 @@ const where = (r: { row: number; line?: number }) => ({ row: r.row, ...(r.line !
 
 export async function validateImportFile(
   db: Knex,
-  file: string,
+  file: ImportSource,
   format: ImportFormat,
   onBytes?: (n: number) => void,
 ): Promise<ValidationResult> {
