@@ -104,6 +104,34 @@ function trackPending(file: string): void {
   }
 }
 
+/** Straight into a device or pipe: nothing to replace, nothing to roll back. */
+async function openSpecial(rt: Runtime, target: string, flag: string): Promise<OutputFile> {
+  let handle: FileHandle | null;
+  try {
+    handle = await open(target, 'w');
+  } catch (err) {
+    throw outputError(flag, target, err, false);
+  }
+  const close = async () => {
+    await handle?.close().catch(() => undefined);
+    handle = null;
+  };
+  rt.onClose(close);
+  return {
+    target,
+    async write(data) {
+      try {
+        await handle?.write(data);
+      } catch (err) {
+        await close();
+        throw outputError(flag, target, err, false);
+      }
+    },
+    commit: close,
+    discard: close,
+  };
+}
+
 async function fsyncDir(dir: PathLike): Promise<void> {
   let handle: FileHandle | null = null;
   try {
@@ -127,6 +155,8 @@ export async function openOutputFile(rt: Runtime, target: string, options: { mod
   const base = path.basename(real);
   const existing = await stat(real).catch(() => null);
   if (existing?.isDirectory()) throw outputError(flag, target, Object.assign(new Error(), { code: 'EISDIR' }), false);
+  // A device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) cannot be replaced: write to it as it is.
+  if (existing && !existing.isFile()) return openSpecial(rt, target, flag);
   await removeDeadTemps(dir, base);
 
   const tmp = path.join(dir, `${tempPrefix(base)}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);

@@ -46,7 +46,7 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       keys
         .command('jwks')
         .description('print the public keys that can still verify tokens, as a standard JWKS')
-        .option('--out <file>', 'write the JWKS to FILE (atomically) instead of stdout'),
+        .option('--out <file>', 'write the JWKS to FILE instead of stdout (replaced only when complete)'),
       async () => (await load()).runKeysJwks,
     ),
     ['kaiju-auth keys jwks', 'kaiju-auth keys jwks --out /srv/www/.well-known/jwks.json'],

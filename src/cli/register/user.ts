@@ -168,7 +168,7 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         .description('export every user with its groups (JSON Lines or CSV, streamed); hashes only with --with-hashes')
         .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
         .option('--with-hashes', 'include password hashes (never to a terminal; a file is created with mode 0600)')
-        .option('--out <file>', 'write to FILE instead of stdout'),
+        .option('--out <file>', 'write to FILE instead of stdout (replaced only by a complete export)'),
       async () => (await import('../commands/user-export.js')).runExport,
     ),
     [
