@@ -1,7 +1,6 @@
 /** `keys rotate`, `keys list`, `keys jwks`, `keys import`, `keys prune`. */
 import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
 import { humanDuration } from '../../core/tokens/claims.js';
-import { authError } from '../../core/errors.js';
 import type { Output } from '../output.js';
 import { openOutputFile } from '../output-file.js';
 import { readNamedFile } from '../read-file.js';
