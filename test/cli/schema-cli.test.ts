@@ -185,7 +185,8 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         }),
     );
     expect(Object.keys(text)).toEqual(['database', 'schema', 'pending', 'users', 'groups', 'permissions', 'sessions', 'signing key']);
-    expect(text['signing key']).toBe('none can sign (run kaiju-auth keys rotate)');
+    // No key yet, and no key secret in this environment: status says both (signing would exit 2).
+    expect(text['signing key']).toBe('none can sign (run kaiju-auth keys rotate); no key secret configured (signing exits 2)');
     expect(text.schema).toBe(LATEST);
     expect(text.pending).toBe('none');
     expect(text.users).toBe('0 (0 blocked, 0 inactive)');
@@ -208,7 +209,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         live_sessions: 0,
         expired_sessions: 0,
       },
-      keys: { active: null, verifying: 0, expired: 0 },
+      keys: { active: null, verifying: 0, expired: 0, secret: 'missing' },
     });
   });
 
