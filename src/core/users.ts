@@ -15,7 +15,7 @@ import { groupNotFound, missingGroups } from './groups.js';
 import { countRows, whereContainsAny } from './query-parts.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
 import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
-import { validateEmail, validatePassword, validateUsername } from './validation.js';
+import { PASSWORD_MAX_BYTES, validateEmail, validatePassword, validateUsername } from './validation.js';
 
 export interface User {
   id: string;
@@ -250,7 +250,10 @@ export class UserService extends UserGroupService {
     const ok = row
       ? await this.hasher.verify(password, row.password)
       : await verifyAgainstDummy(this.hasher, password, settings.bcryptRounds);
-    if (!row || !ok || !row.is_active || row.is_blocked) {
+    // bcrypt reads only the first 72 bytes: a longer password would match a stored one that is
+    // its prefix. Refused after the same work and delay as any failure (setting one is refused too).
+    const fits = Buffer.byteLength(String(password), 'utf8') <= PASSWORD_MAX_BYTES;
+    if (!row || !ok || !fits || !row.is_active || row.is_blocked) {
       const { base, jitter } = settings.failedLoginDelayMs;
       await settings.sleep(base + settings.random() * jitter);
       throw authFailed();

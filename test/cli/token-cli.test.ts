@@ -77,6 +77,19 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     expect((await cli(['token', 'issue', '--username', 'alice', '--password-stdin', '--ttl', '30s'], { input: PASSWORD })).code).toBe(2);
   });
 
+  // Issue 11 item 6: bcrypt ignores what follows 72 bytes; a longer password used to pass.
+  it('a password over 72 bytes is exit 3 for token issue and as the old one of user passwd, even when it starts with the stored one', async () => {
+    const p72 = `${'ж'.repeat(35)}1a`;
+    expect(Buffer.byteLength(p72)).toBe(72);
+    await ok(['user', 'register', '--username', 'long72', '--email', 'long72@example.com', '--password-stdin', '-q'], { input: `${p72}\n` });
+    const issued = await cli(['token', 'issue', '--username', 'long72', '--password-stdin', '--json'], { input: `${p72}EXTRA\n` });
+    expect([issued.code, issued.errorJson().error.code, issued.stdout]).toEqual([3, 'auth.user.authentication_failed', '']);
+    const passwd = await cli(['user', 'passwd', 'long72', '--password-stdin', '--json'], { input: `${p72}EXTRA\nbattery staple 2\n` });
+    expect([passwd.code, passwd.errorJson().error.code]).toEqual([3, 'auth.user.authentication_failed']);
+    // Nothing changed: the stored password still works as it is.
+    await ok(['token', 'issue', '--username', 'long72', '--password-stdin', '-q'], { input: `${p72}\n` });
+  });
+
   it('verify refuses the wrong type, garbage and tampering (exit 3 with the reason)', async () => {
     const pair = await issue('alice');
     const wrong = await cli(['token', 'verify', pair.refresh, '--json']);

@@ -266,6 +266,30 @@ describe.each(BACKENDS)('users on %s', (backend) => {
       expect(sleeps).toHaveLength(3);
     });
 
+    // Issue 11 item 6: bcrypt reads 72 bytes, so a longer password matched a stored 72-byte one.
+    it('a password over 72 UTF-8 bytes never authenticates, even when its first 72 are the stored password', async () => {
+      const p72 = `${'ж'.repeat(35)}1a`;
+      await register('alice', { password: p72 });
+      const sleeps: number[] = [];
+      const slow = new UserService(
+        { db: t.knex, settings: resolveSettings({ ...TEST_SETTINGS, failedLoginDelayMs: { base: 500, jitter: 0 }, sleep: async (ms) => void sleeps.push(ms) }) },
+      );
+      for (const extra of ['EXTRA', 'x', ' ', 'é']) {
+        await expect(slow.authenticate('alice', `${p72}${extra}`)).rejects.toMatchObject({ code: 'auth.user.authentication_failed', kind: 'auth' });
+      }
+      // Answered as any failure: after the failed-login delay.
+      expect(sleeps).toEqual([500, 500, 500, 500]);
+      await expect(auth.users.changePassword('alice', `${p72}EXTRA`, PASSWORD_2)).rejects.toMatchObject({
+        code: 'auth.user.authentication_failed',
+      });
+      await expect(auth.users.authenticate('alice', p72)).resolves.toMatchObject({ username: 'alice' });
+      // A kaiju-made hash of a longer password (kaiju allowed 128 characters; bcrypt kept 72 bytes).
+      const long = `${'a'.repeat(72)}${'1'.repeat(20)}`;
+      await t.knex('users').where({ username: 'alice' }).update({ password: (await bcryptHasher.hash(long, 4)).hash });
+      await expect(auth.users.authenticate('alice', long)).rejects.toMatchObject({ code: 'auth.user.authentication_failed' });
+      await expect(auth.users.authenticate('alice', long.slice(0, 72))).resolves.toMatchObject({ username: 'alice' });
+    });
+
     it('passwd with a wrong old password is an authentication failure; same-as-old is refused', async () => {
       await register('alice');
       await expect(auth.users.changePassword('alice', 'wrong password 1', PASSWORD_2)).rejects.toMatchObject({
