@@ -237,9 +237,10 @@ export class UserService extends UserGroupService {
   }
 
   /**
-   * Check a password. Unknown user, wrong password, blocked or inactive: the same error, after a
-   * bcrypt comparison of the same cost (a dummy hash for an unknown user) and the failed-login
-   * delay. A stored hash cheaper than the configured cost is upgraded on success.
+   * Check a password. Unknown user, wrong password, blocked or inactive: the same error, after at
+   * least a bcrypt comparison at the configured cost (a dummy hash for an unknown user or a cheaper
+   * stored one) and the failed-login delay. A stored hash cheaper than the configured cost is
+   * upgraded on success.
    */
   async authenticate(username: string, password: string): Promise<AuthenticatedUser> {
     const { settings } = this.core;
@@ -247,9 +248,14 @@ export class UserService extends UserGroupService {
       .select([...USER_COLUMNS, 'password'])
       .where({ username: String(username) })
       .first()) as (User & { password: Buffer }) | undefined;
-    const ok = row
-      ? await this.hasher.verify(password, row.password)
-      : await verifyAgainstDummy(this.hasher, password, settings.bcryptRounds);
+    // The configured-cost bcrypt time is the floor of every answer: an unknown user, or a stored hash
+    // cheaper than the configured cost (or not bcrypt at all), also compares against a dummy hash of
+    // that cost, alongside (on another pool thread), so a cheap hash neither answers sooner nor adds.
+    const storedCost = row ? bcryptCost(row.password) : null;
+    const [ok] = await Promise.all([
+      row ? this.hasher.verify(password, row.password) : false,
+      storedCost === null || storedCost < settings.bcryptRounds ? verifyAgainstDummy(this.hasher, password, settings.bcryptRounds) : false,
+    ]);
     // bcrypt reads only the first 72 bytes: a longer password would match a stored one that is
     // its prefix. Refused after the same work and delay as any failure (setting one is refused too).
     const fits = Buffer.byteLength(String(password), 'utf8') <= PASSWORD_MAX_BYTES;
@@ -258,13 +264,12 @@ export class UserService extends UserGroupService {
       await settings.sleep(base + settings.random() * jitter);
       throw authFailed();
     }
-    const { password: stored, ...user } = row;
-    const cost = bcryptCost(stored);
-    if (cost !== null && cost < settings.bcryptRounds) {
+    const { password: _stored, ...user } = row;
+    if (storedCost !== null && storedCost < settings.bcryptRounds) {
       const upgraded = await this.hashPassword(password);
       await this.db.transaction(async (trx) => {
         await trx('users').where({ id: user.id }).update({ password: upgraded.hash, salt: upgraded.salt });
-        await this.audit(trx, 'user.rehash', user.username, { cost: { from: cost, to: settings.bcryptRounds } });
+        await this.audit(trx, 'user.rehash', user.username, { cost: { from: storedCost, to: settings.bcryptRounds } });
       });
     }
     const resolved = await resolveUserPermissions(this.db, user.id, settings.defaultGroup);

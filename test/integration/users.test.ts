@@ -290,6 +290,32 @@ describe.each(BACKENDS)('users on %s', (backend) => {
       await expect(auth.users.authenticate('alice', long.slice(0, 72))).resolves.toMatchObject({ username: 'alice' });
     });
 
+    // Issue 11 item 5 (the timing itself: auth-timing.test.ts): a cheaper stored hash answered sooner.
+    it('a failure always includes a comparison at the configured cost, whatever the stored hash costs', async () => {
+      const calls: string[] = [];
+      const spy: PasswordHasher = {
+        hash: async (p, r) => {
+          calls.push(`hash:${r}`);
+          return bcryptHasher.hash(p, r);
+        },
+        verify: async (p, stored) => {
+          calls.push(`verify:${stored.toString().slice(0, 7)}`);
+          return bcryptHasher.verify(p, stored);
+        },
+      };
+      const users = new UserService({ db: t.knex, settings: resolveSettings({ ...TEST_SETTINGS, bcryptRounds: 5 }) }, { hasher: spy });
+      await register('alice'); // cost 4
+      await register('bobby');
+      await t.knex('users').where({ username: 'bobby' }).update({ password: Buffer.from('not bcrypt') });
+      await users.authenticate('nobody', PASSWORD).catch(() => undefined); // makes the dummy hash
+      expect(calls).toEqual(['hash:5']);
+      for (const [name, pw] of [['nobody', PASSWORD], ['alice', 'wrong password 1'], ['bobby', PASSWORD]] as const) {
+        calls.length = 0;
+        await expect(users.authenticate(name, pw)).rejects.toMatchObject({ code: 'auth.user.authentication_failed' });
+        expect(calls.filter((c) => c === 'verify:$2b$05$'), name).toHaveLength(1);
+      }
+    });
+
     it('passwd with a wrong old password is an authentication failure; same-as-old is refused', async () => {
       await register('alice');
       await expect(auth.users.changePassword('alice', 'wrong password 1', PASSWORD_2)).rejects.toMatchObject({
