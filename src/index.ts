@@ -76,6 +76,8 @@ export { BCRYPT_COST_RANGE } from './core/passwords.js';
 export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';
+export { DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './db/timeouts.js';
+export type { LockHolder } from './db/pg-timeouts.js';
 export {
   migrateLatest,
   migrateDown,

@@ -6,6 +6,8 @@ import os from 'node:os';
 import type { DatabaseTarget } from '../db/target.js';
 import type { TokenSettings } from '../core/tokens/settings.js';
 import { authError } from '../core/errors.js';
+import type { DatabaseTimeouts } from '../db/timeouts.js';
+import { commandKind, KIND_TIMEOUTS } from './timeouts.js';
 import { DEFAULT_BCRYPT_COST } from '../core/passwords.js';
 import {
   ValueError,
@@ -31,6 +33,9 @@ export interface GlobalFlags {
   verbose?: boolean;
   actor?: string;
   lockTimeout?: string;
+  connectTimeout?: string;
+  statementTimeout?: string;
+  idleInTransactionTimeout?: string;
   secretFile?: string;
 }
 
@@ -86,9 +91,34 @@ export function integerSetting(source: string, raw: string, name: IntegerSetting
   return setting(source, raw, (v) => parseIntegerSetting(v, name));
 }
 
-export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
-  // Parsed whichever database is used: a bad value is exit 2 on PostgreSQL too, not ignored there.
-  const lockTimeoutMs = resolveLockTimeout(flags, env);
+/**
+ * The timeouts of `command` (a command path: `user import`): its kind's defaults, each replaced by
+ * its flag, else its variable. All are parsed whichever database is used: a bad value is exit 2
+ * on the embedded database too, not ignored there.
+ */
+export function resolveTimeouts(flags: GlobalFlags, env: Env, command: string): DatabaseTimeouts {
+  const defaults = KIND_TIMEOUTS[commandKind(command)];
+  const pick = (flag: string | undefined, flagName: string, variable: string, name: DurationSetting, fallback: number) => {
+    if (flag !== undefined) return durationSetting(flagName, flag, name);
+    const fromEnv = envValue(env, variable);
+    return fromEnv === undefined ? fallback : durationSetting(variable, fromEnv, name);
+  };
+  return {
+    connectMs: pick(flags.connectTimeout, '--connect-timeout', 'KAIJU_AUTH_CONNECT_TIMEOUT', 'connectTimeout', defaults.connectMs),
+    statementMs: pick(flags.statementTimeout, '--statement-timeout', 'KAIJU_AUTH_STATEMENT_TIMEOUT', 'statementTimeout', defaults.statementMs),
+    lockMs: pick(flags.lockTimeout, '--lock-timeout', 'KAIJU_AUTH_LOCK_TIMEOUT', 'lockTimeout', defaults.lockMs),
+    idleInTransactionMs: pick(
+      flags.idleInTransactionTimeout,
+      '--idle-in-transaction-timeout',
+      'KAIJU_AUTH_IDLE_IN_TRANSACTION_TIMEOUT',
+      'idleInTransactionTimeout',
+      defaults.idleInTransactionMs,
+    ),
+  };
+}
+
+export function resolveTarget(flags: GlobalFlags, env: Env, command = ''): DatabaseTarget {
+  const timeouts = resolveTimeouts(flags, env, command);
   const url = flags.databaseUrl ?? envValue(env, 'KAIJU_AUTH_DATABASE_URL') ?? envValue(env, 'DATABASE_URL');
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
@@ -105,20 +135,13 @@ export function resolveTarget(flags: GlobalFlags, env: Env): DatabaseTarget {
     if (user) connection.user = user;
     if (password !== undefined) connection.password = password;
     if (database) connection.database = database;
-    return { kind: 'postgres', url, connection };
+    return { kind: 'postgres', url, connection, timeouts };
   }
   return {
     kind: 'embedded',
     dataDir: flags.dataDir ?? envValue(env, 'KAIJU_AUTH_DATA_DIR') ?? DEFAULT_DATA_DIR,
-    lockTimeoutMs,
+    lockTimeoutMs: timeouts.lockMs,
   };
-}
-
-function resolveLockTimeout(flags: GlobalFlags, env: Env): number {
-  const fromEnv = envValue(env, 'KAIJU_AUTH_LOCK_TIMEOUT');
-  if (flags.lockTimeout !== undefined) return durationSetting('--lock-timeout', flags.lockTimeout, 'lockTimeout');
-  if (fromEnv !== undefined) return durationSetting('KAIJU_AUTH_LOCK_TIMEOUT', fromEnv, 'lockTimeout');
-  return 10_000;
 }
 
 /**
@@ -157,14 +180,15 @@ function defaultActor(env: Env): string {
   }
 }
 
-export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean): CliConfig {
+/** The configuration of one run of `command` (its path, e.g. `user import`; it picks the timeouts). */
+export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean, command = ''): CliConfig {
   const json = flags.json ?? false;
   const noColorEnv = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
   const rounds = envValue(env, 'KAIJU_AUTH_BCRYPT_ROUNDS');
   const delay = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_DELAY');
   const jitter = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_JITTER');
   return {
-    target: resolveTarget(flags, env),
+    target: resolveTarget(flags, env, command),
     json,
     quiet: flags.quiet ?? false,
     yes: flags.yes ?? false,

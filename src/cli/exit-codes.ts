@@ -5,6 +5,7 @@
 import { isKaijuAuthError } from '../core/errors.js';
 import { EXIT } from './exit-table.js';
 import { databaseRefusal } from '../db/errors.js';
+import { TIMEOUT_SETTING } from './timeouts.js';
 
 export interface ErrorReport {
   exit: number;
@@ -33,10 +34,12 @@ function isCommanderError(err: unknown): err is CommanderLike {
 
 export function toErrorReport(err: unknown): ErrorReport {
   if (isKaijuAuthError(err)) {
+    // What expired names the setting that would let it wait longer.
+    const setting = err.code === 'db.timeout' ? TIMEOUT_SETTING[String(err.details?.waited)] : undefined;
     return {
       exit: EXIT[err.kind],
       code: err.code,
-      message: err.message,
+      message: setting ? `${err.message} (${setting})` : err.message,
       ...(err.details ? { details: err.details } : {}),
       ...(err.kind === 'internal' && err.stack ? { stack: err.stack } : {}),
     };

@@ -75,7 +75,17 @@ export async function buildProgram(kit: Kit, args?: readonly string[]): Promise<
     .option('-y, --yes', 'confirm destructive actions without asking')
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option('--actor <name>', 'who to record in the audit log (env KAIJU_AUTH_ACTOR; default: OS user)')
-    .addOption(new Option('--lock-timeout <duration>', 'how long to wait for a busy embedded database, 0s to 1d (default 10s)'))
+    .addOption(
+      new Option(
+        '--lock-timeout <duration>',
+        'how long to wait for a lock another process holds (the embedded database; a row, table or advisory lock on PostgreSQL), 0s to 1d (default 10s; bulk commands 1m, migrate and init 2m)',
+      ),
+    )
+    .addOption(new Option('--statement-timeout <duration>', 'PostgreSQL: longest a statement may run, 100ms to 1d (default 30s; bulk commands 5m, migrate and init 30m)'))
+    .addOption(new Option('--connect-timeout <duration>', 'PostgreSQL: longest wait to connect and log in, 100ms to 10m (default 10s)'))
+    .addOption(
+      new Option('--idle-in-transaction-timeout <duration>', 'PostgreSQL: the server ends a transaction left idle this long, 1s to 1d (default 1m; bulk and schema commands 5m)'),
+    )
     .option('--secret-file <file>', 'key secret for signing keys (else env KAIJU_AUTH_SECRET, else the embedded data dir\'s own)')
     .option('--verbose', 'show stack traces of internal errors')
     .exitOverride()

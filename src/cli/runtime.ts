@@ -35,7 +35,7 @@ export class Runtime {
   constructor(io: Io, flags: GlobalFlags, commandName: string) {
     this.io = io;
     this.commandName = commandName;
-    this.config = resolveConfig(flags, io.env, !!io.stdout.isTTY);
+    this.config = resolveConfig(flags, io.env, !!io.stdout.isTTY, commandName);
     this.out = new Output(io, this.config);
   }
 

@@ -35,8 +35,14 @@ const DAY = 86_400_000;
 
 /** Every duration setting and its range, in milliseconds. */
 export const DURATIONS = {
-  /** `--lock-timeout`: waiting for a busy embedded data directory. */
+  /** `--lock-timeout`: waiting for a lock another process holds (the embedded data directory, a row...). */
   lockTimeout: { min: 0, max: DAY },
+  /** `--connect-timeout`: connecting to PostgreSQL. */
+  connectTimeout: { min: 100, max: 600_000 },
+  /** `--statement-timeout`: one statement on PostgreSQL. */
+  statementTimeout: { min: 100, max: DAY },
+  /** `--idle-in-transaction-timeout`: a transaction whose client stopped sending. */
+  idleInTransactionTimeout: { min: 1000, max: DAY },
   /** `--lifetime`, KAIJU_AUTH_KEY_LIFETIME. */
   keyLifetime: secondsRange(TOKEN_SETTING_RANGES.keyLifetime),
   /** `--if-older-than`: no key that signs is older than the longest key lifetime. */

@@ -63,6 +63,7 @@ export const ERROR_KINDS = {
   'db.permission_denied': 'unavailable',
   'db.invalid_url': 'usage',
   'db.locked': 'unavailable',
+  'db.timeout': 'unavailable',
   'db.schema_missing': 'unavailable',
   'db.schema_outdated': 'unavailable',
   'db.migration_failed': 'internal',

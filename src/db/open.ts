@@ -7,6 +7,8 @@ import { authError, isKaijuAuthError } from '../core/errors.js';
 import type { LockOwner } from './dir-lock.js';
 import type { EmbeddedOptions } from './embedded.js';
 import { connectionFailureReason } from './errors.js';
+import type { OpenedPostgres } from './postgres.js';
+import { formatMs } from './timeouts.js';
 import { describeTarget, type DatabaseTarget } from './target.js';
 
 export interface Database {
@@ -47,17 +49,23 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   const description = describeTarget(target);
   if (target.kind === 'postgres') {
     const { openPostgresKnex } = await import('./postgres.js');
-    let knex: Knex;
-    let abort: () => void;
+    let opened: OpenedPostgres;
     try {
-      ({ knex, abort } = await openPostgresKnex(target));
+      opened = await openPostgresKnex(target);
     } catch (err) {
       throw authError('db.invalid_url', `invalid database URL ${description}`, undefined, err);
     }
+    const { knex, timeouts } = opened;
     try {
       await knex.raw('select 1');
     } catch (err) {
-      await knex.destroy().catch(() => undefined);
+      await opened.close().catch(() => undefined);
+      if (isKaijuAuthError(err) && err.code === 'db.timeout' && err.details?.waited === 'connect') {
+        const { timeoutError } = await import('./pg-timeouts.js');
+        const ms = timeouts.connectMs;
+        throw timeoutError(`cannot connect to ${description}: the server did not answer within ${formatMs(ms)}`, 'connect', ms, [], err.cause);
+      }
+      if (isKaijuAuthError(err)) throw err;
       const reason = connectionFailureReason(err) ?? 'cannot connect';
       throw authError('db.unavailable', `cannot connect to ${description}: ${reason}`, { target: description }, err);
     }
@@ -66,9 +74,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       target,
       description,
       madePrivate: 0,
-      close: () => knex.destroy(),
+      close: () => opened.close(),
       async abort() {
-        abort();
+        opened.abort();
         await knex.destroy().catch(() => undefined);
       },
     };

@@ -1,16 +1,22 @@
 /**
  * PostgreSQL through `pg`. Loaded only when a URL selects it. Connection failures become one
- * `db.unavailable` error naming the (redacted) target, never a driver stack.
+ * `db.unavailable` error naming the (redacted) target, never a driver stack. Every connection and
+ * statement is under the target's timeouts (pg-timeouts.ts).
  */
 import type { Knex } from 'knex';
 import { KNEX_LOG } from './knex-log.js';
+import { guardedKnexClient, TimeoutGuard } from './pg-timeouts.js';
 import type { PostgresTarget } from './target.js';
+import { answerDeadlineMs, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './timeouts.js';
 import { OID, parseInt8, parseUtcTimestamp } from './values.js';
 
 export interface OpenedPostgres {
   knex: Knex;
+  timeouts: DatabaseTimeouts;
   /** Drop every connection now: the server rolls back whatever transaction each had open. */
   abort(): void;
+  /** Close when done: waits for queries in flight. */
+  close(): Promise<void>;
 }
 
 interface PgClientLike {
@@ -36,15 +42,20 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
     if ((have === undefined || have === null || have === '') && c[key] !== undefined) parsed[key] = c[key];
   };
   for (const key of ['host', 'port', 'user', 'password', 'database'] as const) fill(key);
+  const timeouts: DatabaseTimeouts = { ...DEFAULT_TIMEOUTS, ...target.timeouts };
   const connection = {
     ...parsed,
     types,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: timeouts.connectMs,
+    // A peer that vanished without a word (a host gone, a cut network) is noticed while idle too.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'kaiju-auth',
   };
+  const guard = new TimeoutGuard(timeouts, connection, pg.Client);
   const live = new Set<PgClientLike>();
   const knex = knexFactory({
-    client: 'pg',
+    client: guardedKnexClient(guard) as unknown as Knex.Config['client'],
     connection,
     pool: {
       min: 0,
@@ -55,14 +66,24 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
         done(null, conn);
       },
     },
-    acquireConnectionTimeout: 15_000,
+    // Connecting has its own timeout; past it, a pool connection is busy with a statement of ours.
+    acquireConnectionTimeout: timeouts.connectMs + answerDeadlineMs(timeouts) + 5000,
     log: KNEX_LOG,
   });
   return {
     knex,
+    timeouts,
     abort() {
       for (const conn of live) void conn.end().catch(() => undefined);
       live.clear();
+      void guard.close();
+    },
+    async close() {
+      try {
+        await knex.destroy();
+      } finally {
+        await guard.close();
+      }
     },
   };
 }

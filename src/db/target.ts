@@ -2,6 +2,7 @@
  * Where the data lives. A target is resolved once (by the CLI from flags and environment, or by a
  * library caller directly) and then opened by `openDatabase`; services never see which it was.
  */
+import type { DatabaseTimeouts } from './timeouts.js';
 
 export interface PostgresTarget {
   kind: 'postgres';
@@ -17,6 +18,8 @@ export interface PostgresTarget {
   };
   /** Pool size; small by default: an admin tool needs few connections. */
   poolMax?: number;
+  /** How long to wait for the server, a statement, a lock; unset ones keep DEFAULT_TIMEOUTS. */
+  timeouts?: Partial<DatabaseTimeouts>;
 }
 
 export interface EmbeddedTarget {

@@ -83,6 +83,9 @@ describe('value parsers under generated input', () => {
     const names = [
       'KAIJU_AUTH_BCRYPT_ROUNDS',
       'KAIJU_AUTH_LOCK_TIMEOUT',
+      'KAIJU_AUTH_CONNECT_TIMEOUT',
+      'KAIJU_AUTH_STATEMENT_TIMEOUT',
+      'KAIJU_AUTH_IDLE_IN_TRANSACTION_TIMEOUT',
       'KAIJU_AUTH_ACCESS_TTL',
       'KAIJU_AUTH_REFRESH_TTL',
       'KAIJU_AUTH_KEY_LIFETIME',

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DURATIONS, INTEGERS, ValueError, formatDuration, parseDuration, parseInteger } from '../../src/cli/values.js';
-import { resolveConfig } from '../../src/cli/config.js';
+import { resolveConfig, type GlobalFlags } from '../../src/cli/config.js';
 import { isKaijuAuthError } from '../../src/core/errors.js';
 import { BCRYPT_COST_RANGE } from '../../src/core/passwords.js';
 import { TOKEN_SETTING_RANGES } from '../../src/core/tokens/settings.js';
@@ -86,6 +86,30 @@ describe('environment settings', () => {
   it('a bad lock timeout is refused on PostgreSQL too (it used to be ignored there)', () => {
     expect(codeOf({ KAIJU_AUTH_DATABASE_URL: 'postgres://h/d', KAIJU_AUTH_LOCK_TIMEOUT: '1.5s' })).toMatch(/^cli\.usage: invalid KAIJU_AUTH_LOCK_TIMEOUT/);
     expect(() => resolveConfig({ databaseUrl: 'postgres://h/d', lockTimeout: '10' }, {}, false)).toThrow(/invalid --lock-timeout "10"/);
+  });
+
+  it('timeouts: the kind of command picks the defaults; a flag beats its variable, which beats the default', () => {
+    const pg = { KAIJU_AUTH_DATABASE_URL: 'postgres://h/d' };
+    const timeouts = (command: string, flags: GlobalFlags = {}, env: Record<string, string> = {}) => {
+      const target = resolveConfig(flags, { ...pg, ...env }, false, command).target;
+      return target.kind === 'postgres' ? target.timeouts : null;
+    };
+    expect(timeouts('user show')).toEqual({ connectMs: 10_000, statementMs: 30_000, lockMs: 10_000, idleInTransactionMs: 60_000 });
+    expect(timeouts('user import')).toEqual({ connectMs: 10_000, statementMs: 300_000, lockMs: 60_000, idleInTransactionMs: 300_000 });
+    expect(timeouts('migrate')).toEqual({ connectMs: 10_000, statementMs: 1_800_000, lockMs: 120_000, idleInTransactionMs: 300_000 });
+    const env = { KAIJU_AUTH_STATEMENT_TIMEOUT: '2m', KAIJU_AUTH_LOCK_TIMEOUT: '0', KAIJU_AUTH_CONNECT_TIMEOUT: '500ms', KAIJU_AUTH_IDLE_IN_TRANSACTION_TIMEOUT: '1h' };
+    expect(timeouts('seed', {}, env)).toEqual({ connectMs: 500, statementMs: 120_000, lockMs: 0, idleInTransactionMs: 3_600_000 });
+    expect(timeouts('seed', { statementTimeout: '5s', lockTimeout: '3s' }, env)).toMatchObject({ statementMs: 5000, lockMs: 3000 });
+    // The embedded database waits for its directory as long as the kind waits for a lock.
+    expect(resolveConfig({ dataDir: '/d' }, {}, false, 'migrate').target).toMatchObject({ kind: 'embedded', lockTimeoutMs: 120_000 });
+    expect(resolveConfig({ dataDir: '/d' }, {}, false, 'status').target).toMatchObject({ kind: 'embedded', lockTimeoutMs: 10_000 });
+  });
+
+  it('timeouts out of range or without a unit: usage errors, on either database', () => {
+    expect(codeOf({ KAIJU_AUTH_STATEMENT_TIMEOUT: '0' })).toMatch(/^cli\.usage: invalid KAIJU_AUTH_STATEMENT_TIMEOUT "0": expected a duration from 100ms to 1d/);
+    expect(codeOf({ KAIJU_AUTH_CONNECT_TIMEOUT: '11m' })).toMatch(/^cli\.usage: invalid KAIJU_AUTH_CONNECT_TIMEOUT "11m": expected a duration from 100ms to 10m/);
+    expect(codeOf({ KAIJU_AUTH_IDLE_IN_TRANSACTION_TIMEOUT: '500ms' })).toMatch(/^cli\.usage: invalid KAIJU_AUTH_IDLE_IN_TRANSACTION_TIMEOUT/);
+    expect(() => resolveConfig({ databaseUrl: 'postgres://h/d', statementTimeout: '30' }, {}, false)).toThrow(/invalid --statement-timeout "30"/);
   });
 
   it('a huge value is cut in the message', () => {

@@ -1,0 +1,64 @@
+/**
+ * PostgreSQL timeouts without session state (so PgBouncer in transaction mode keeps them): every
+ * statement, in a transaction or not, with parameters or without, runs under the target's
+ * statement, lock and idle-in-transaction timeouts, set for its transaction alone; the session
+ * keeps the server's defaults. A transaction left idle past its timeout is ended by the server and
+ * the error says so (db.timeout), and the handle keeps working. PostgreSQL only: the embedded
+ * database is one process and has no server to wait for.
+ */
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/open.js';
+import { ADMIN_URL, createPgDatabase, dropPgDatabase } from '../support/db.js';
+
+const TIMEOUTS = { statementMs: 4321, lockMs: 1234, idleInTransactionMs: 1000 };
+const SHOWN = ['4321ms', '1234ms', '1s'];
+const SETTINGS = "select current_setting('statement_timeout') as s, current_setting('lock_timeout') as l, current_setting('idle_in_transaction_session_timeout') as i";
+
+describe.runIf(ADMIN_URL)('PostgreSQL timeouts', () => {
+  let name: string;
+  let db: Database;
+
+  beforeAll(async () => {
+    const created = await createPgDatabase();
+    name = created.name;
+    db = await openDatabase({ kind: 'postgres', url: created.url, timeouts: TIMEOUTS, poolMax: 1 });
+  });
+  afterAll(async () => {
+    await db?.close();
+    if (name) await dropPgDatabase(name);
+  });
+
+  const shown = (rows: { s: string; l: string; i: string }[]) => rows.map((r) => [r.s, r.l, r.i])[0];
+
+  it('every statement runs under the timeouts; the session keeps the server defaults', async () => {
+    const k = db.knex;
+    expect(shown((await k.raw(SETTINGS)).rows)).toEqual(SHOWN);
+    expect(shown((await k.raw(`${SETTINGS} where ? = 1`, [1])).rows)).toEqual(SHOWN);
+    expect(shown(await k.transaction(async (trx) => (await trx.raw(SETTINGS)).rows))).toEqual(SHOWN);
+    expect(await k('pg_catalog.pg_settings').where({ name: 'lock_timeout' }).first('setting')).toEqual({ setting: '1234' });
+    // What cannot run in a transaction still runs (a library caller's maintenance).
+    await k.raw('vacuum analyze pg_catalog.pg_class');
+    // The pool's one connection, asked directly: nothing was set for the session.
+    const client = k.client as Knex.Client;
+    const conn = (await client.acquireConnection()) as { query(sql: string): Promise<{ rows: { s: string; l: string; i: string }[] }> };
+    try {
+      expect(shown((await conn.query(SETTINGS)).rows)).toEqual(['0', '0', '0']);
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  });
+
+  it('a transaction left idle longer than its timeout: db.timeout saying so; the handle still works', async () => {
+    const err = await db.knex
+      .transaction(async (trx) => {
+        await trx.raw('select 1');
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await trx.raw('select 1');
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'db.timeout', details: { waited: 'idle_in_transaction', timeout_ms: 1000 } });
+    expect((err as Error).message).toBe('the server ended the transaction after it was idle for 1s: nothing of it was written');
+    expect((await db.knex.raw('select 2 as n')).rows).toEqual([{ n: 2 }]);
+  });
+});
