@@ -8,8 +8,14 @@
  */
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KaijuAuth } from '../../src/core/auth.js';
+import { resolveSettings } from '../../src/core/context.js';
+import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
+import { migrateLatest } from '../../src/db/migrator.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
+import { MIGRATIONS } from '../../migrations/index.js';
 import { ADMIN_URL, createPgDatabase, dropPgDatabase } from '../support/db.js';
+import { fixtureDir, removeFixtureDirs } from '../support/fixtures.js';
 
 const TIMEOUTS = { statementMs: 4321, lockMs: 1234, idleInTransactionMs: 1000 };
 const SHOWN = ['4321ms', '1234ms', '1s'];
@@ -27,6 +33,7 @@ describe.runIf(ADMIN_URL)('PostgreSQL timeouts', () => {
   afterAll(async () => {
     await db?.close();
     if (name) await dropPgDatabase(name);
+    await removeFixtureDirs();
   });
 
   const shown = (rows: { s: string; l: string; i: string }[]) => rows.map((r) => [r.s, r.l, r.i])[0];
@@ -60,5 +67,21 @@ describe.runIf(ADMIN_URL)('PostgreSQL timeouts', () => {
     expect(err).toMatchObject({ code: 'db.timeout', details: { waited: 'idle_in_transaction', timeout_ms: 1000 } });
     expect((err as Error).message).toBe('the server ended the transaction after it was idle for 1s: nothing of it was written');
     expect((await db.knex.raw('select 2 as n')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('seed hashes new users\' passwords before its transaction: hashing longer than the idle timeout is fine', async () => {
+    await migrateLatest(db.knex, MIGRATIONS);
+    // Each hash takes 600 ms, one at a time: 1.8 s of hashing against a 1 s idle-in-transaction timeout.
+    const slow: PasswordHasher = {
+      hash: async (password, rounds) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        return bcryptHasher.hash(password, rounds);
+      },
+      verify: bcryptHasher.verify,
+    };
+    const users = ['slow1', 'slow2', 'slow3'].map((username) => ({ data: { username, email: `${username}@example.com`, password: 'slow password 123' }, groups: [] }));
+    const auth = new KaijuAuth(db.knex, resolveSettings({ bcryptRounds: 4 }));
+    const report = await auth.fixtures.seed(await fixtureDir({ users }), { hasher: slow, concurrency: 1 });
+    expect(report.created.users).toEqual(['slow1', 'slow2', 'slow3']);
   });
 });
