@@ -37,6 +37,8 @@ export interface LockHolder {
 const STATE = Symbol('kaiju-auth.connection-state');
 
 interface ConnectionState {
+  /** The connection's own application name (the lock watch finds its server process by it). */
+  name: string;
   /** The server process of the transaction in progress, from its BEGIN (PgBouncer may change it per transaction). */
   pid: number | null;
   /** Who blocked the statement in progress, when the lock watch last looked. */
@@ -47,6 +49,7 @@ interface ConnectionState {
 
 interface RawConnection {
   processID: number | null;
+  connectionParameters?: { application_name?: string };
   connection: { stream: { destroy(err?: Error): void } };
   query: (...args: unknown[]) => unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -76,10 +79,17 @@ class NoAnswerError extends Error {
 /** Errors pg gives for a query on a connection that is already gone. */
 const GONE = /not queryable|Connection terminated|Client was closed/;
 
+/**
+ * Who blocks the statement in progress: of the server process $1 (its transaction's, from BEGIN)
+ * or, before one is known, of the one that runs under application name $2 (unique to the
+ * connection; through PgBouncer the pid pg reports is the pooler's, not the server's).
+ */
 const HOLDERS_SQL = `select b.pid, a.application_name, a.state,
        floor(extract(epoch from clock_timestamp() - coalesce(a.xact_start, a.query_start)))::int as seconds
-  from unnest(pg_blocking_pids($1::int)) as b(pid)
+  from pg_stat_activity w
+  cross join lateral unnest(pg_blocking_pids(w.pid)) as b(pid)
   left join pg_stat_activity a on a.pid = b.pid
+ where case when $1::int is null then w.application_name = $2 and w.state = 'active' else w.pid = $1::int end
  order by b.pid`;
 
 /** `pid 1234 (psql, idle in transaction for 12s)`, and how many more. */
@@ -118,7 +128,7 @@ export class TimeoutGuard {
 
   /** Watch every query of a new connection: deadline, lock watch, errors that say what expired. */
   attach(conn: RawConnection): void {
-    const state: ConnectionState = { pid: null, holders: [], lost: null };
+    const state: ConnectionState = { name: conn.connectionParameters?.application_name ?? '', pid: null, holders: [], lost: null };
     conn[STATE] = state;
     conn.on('error', (err) => {
       state.lost ??= err;
@@ -179,9 +189,8 @@ export class TimeoutGuard {
     }, limit);
     let look: NodeJS.Timeout | undefined;
     const check = async () => {
-      const pid = state.pid ?? conn.processID;
-      if (finished || pid === null) return;
-      const holders = await this.holders(pid);
+      if (finished) return;
+      const holders = await this.holders(state.pid, state.name);
       if (finished) return;
       if (holders.length > 0) state.holders = holders;
       look = setTimeout(() => void check(), 1000);
@@ -196,12 +205,12 @@ export class TimeoutGuard {
     };
   }
 
-  /** Who blocks server process `pid` now; nothing when that cannot be found out. */
-  private async holders(pid: number): Promise<LockHolder[]> {
+  /** Who blocks server process `pid` (else the one running as `name`) now; nothing when that cannot be found out. */
+  private async holders(pid: number | null, name: string): Promise<LockHolder[]> {
     if (this.closed) return [];
     try {
       const client = await this.watchClient();
-      const result = await client.query({ text: HOLDERS_SQL, values: [pid], query_timeout: 5000 } as pg.QueryConfig);
+      const result = await client.query({ text: HOLDERS_SQL, values: [pid, name], query_timeout: 5000 } as pg.QueryConfig);
       return (result.rows as LockHolder[]).map((r) => ({
         pid: Number(r.pid),
         application_name: r.application_name,
@@ -318,8 +327,11 @@ const OWN_TRANSACTION =
 export function guardedKnexClient(guard: TimeoutGuard): new (...args: unknown[]) => object {
   const Base = require('knex/lib/dialects/postgres/index.js') as new (...args: unknown[]) => KnexPgClient;
   const settings = guard.localSettings;
+  let connections = 0;
 
   class GuardedPgClient extends Base {
+    declare connectionSettings: { application_name?: string };
+
     override async _acquireOnlyConnection(): Promise<RawConnection> {
       // pg's own connect timeout (connectionTimeoutMillis, the same length) drops the socket; which
       // error it then reports depends on how far the connection got. This timer, started first,
@@ -327,8 +339,18 @@ export function guardedKnexClient(guard: TimeoutGuard): new (...args: unknown[])
       const ms = guard.timeouts.connectMs;
       let expired = false;
       const timer = setTimeout(() => (expired = true), ms);
+      // Each connection gets a name of its own (`kaiju-auth 4242.3`: process, connection), by which
+      // the lock watch finds its server process; knex builds the driver's client synchronously.
+      const settings = this.connectionSettings;
+      this.connectionSettings = { ...settings, application_name: `${settings.application_name ?? 'kaiju-auth'} ${process.pid}.${(connections += 1)}` };
+      let connecting: Promise<RawConnection>;
       try {
-        const conn = await super._acquireOnlyConnection();
+        connecting = super._acquireOnlyConnection();
+      } finally {
+        this.connectionSettings = settings;
+      }
+      try {
+        const conn = await connecting;
         guard.attach(conn);
         return conn;
       } catch (err) {

@@ -337,7 +337,7 @@ describe('signals', () => {
       const waitingFor = async () =>
         (
           await blocker.knex.raw(
-            "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'kaiju-auth' and wait_event_type = 'Lock'",
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name like 'kaiju-auth %' and wait_event_type = 'Lock'",
           )
         ).rows[0].n as number;
       for (let i = 0; i < 100 && (await waitingFor()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
