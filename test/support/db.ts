@@ -3,6 +3,12 @@
  * and on real PostgreSQL when KAIJU_AUTH_TEST_DATABASE_URL is set. Each `initTest` gives a fresh
  * database: PGlite in memory from a snapshot, or `CREATE DATABASE kaiju_test_<random>` on the
  * server, dropped by `destroyTest`.
+ *
+ * With KAIJU_AUTH_TEST_POOLER_URL also set (a PgBouncer in transaction mode in front of that
+ * server, as `.ci/run` starts one), the tests run on PostgreSQL only, and the code under test
+ * reaches each test database through the pooler: its URL is the pooler's with the database's
+ * name. Databases are still created and dropped on the server directly (a pooler in transaction
+ * mode cannot run CREATE DATABASE).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +23,9 @@ import { MIGRATIONS } from '../../migrations/index.js';
 export type Backend = 'pglite' | 'postgres';
 
 export const ADMIN_URL = process.env.KAIJU_AUTH_TEST_DATABASE_URL || null;
-export const BACKENDS: Backend[] = ADMIN_URL ? ['pglite', 'postgres'] : ['pglite'];
+/** A PgBouncer (transaction mode) in front of ADMIN_URL's server: test databases are used through it. */
+export const POOLER_URL = (ADMIN_URL && process.env.KAIJU_AUTH_TEST_POOLER_URL) || null;
+export const BACKENDS: Backend[] = POOLER_URL ? ['postgres'] : ADMIN_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 export interface TestDb {
   backend: Backend;
@@ -50,12 +58,12 @@ async function withAdmin<T>(fn: (admin: Knex) => Promise<T>): Promise<T> {
   }
 }
 
-/** A new empty PostgreSQL database on the test server; returns its URL. */
+/** A new empty PostgreSQL database on the test server; returns its URL (through the pooler, when there is one). */
 export async function createPgDatabase(): Promise<{ name: string; url: string }> {
   if (!ADMIN_URL) throw new Error('KAIJU_AUTH_TEST_DATABASE_URL is not set');
   const name = `kaiju_test_${randomBytes(6).toString('hex')}`;
   await withAdmin((admin) => admin.raw(`CREATE DATABASE ${name}`));
-  return { name, url: databaseUrl(ADMIN_URL, name) };
+  return { name, url: databaseUrl(POOLER_URL ?? ADMIN_URL, name) };
 }
 
 export async function dropPgDatabase(name: string): Promise<void> {
