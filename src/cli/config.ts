@@ -145,7 +145,7 @@ export function resolveTarget(flags: GlobalFlags, env: Env, command = ''): Datab
 }
 
 /**
- * KAIJU_AUTH_ACCESS_TTL, _REFRESH_TTL, _KEY_LIFETIME, _CLOCK_SKEW (durations), _KEY_ALG,
+ * KAIJU_AUTH_ACCESS_TTL, _REFRESH_TTL, _KEY_LIFETIME, _CLOCK_SKEW, _JWKS_MAX_AGE (durations), _KEY_ALG,
  * _TOKEN_ISSUER, _TOKEN_AUDIENCE.
  */
 export function resolveTokenConfig(env: Env): Partial<TokenSettings> {
@@ -155,6 +155,7 @@ export function resolveTokenConfig(env: Env): Partial<TokenSettings> {
     ['refreshTtl', 'KAIJU_AUTH_REFRESH_TTL'],
     ['keyLifetime', 'KAIJU_AUTH_KEY_LIFETIME'],
     ['clockSkew', 'KAIJU_AUTH_CLOCK_SKEW'],
+    ['jwksMaxAge', 'KAIJU_AUTH_JWKS_MAX_AGE'],
   ];
   for (const [key, name] of durations) {
     const raw = envValue(env, name);

@@ -3,6 +3,7 @@
  * and the core. Opening happens at most once per run and is announced once on stderr; closing
  * (which releases the embedded data directory) always happens, even on errors and Ctrl-C.
  */
+import type { TokenSettings } from '../core/tokens/settings.js';
 import type { Command } from 'commander';
 import { authError } from '../core/errors.js';
 import type { KaijuAuth } from '../core/auth.js';
@@ -93,7 +94,7 @@ export class Runtime {
   }
 
   /** The core bound to this run's database and settings (actor, bcrypt cost, delays...). */
-  async auth(options: { schema?: boolean; rounds?: number } = {}): Promise<KaijuAuth> {
+  async auth(options: { schema?: boolean; rounds?: number; tokens?: Partial<TokenSettings> } = {}): Promise<KaijuAuth> {
     const db = await this.database(options);
     const { KaijuAuth } = await import('../core/auth.js');
     const { resolveSettings } = await import('../core/context.js');
@@ -107,7 +108,7 @@ export class Runtime {
         defaultGroup: c.defaultGroup,
         failedLoginDelayMs: c.failedLoginDelayMs,
         keySecret: keySecretSource(this),
-        tokens: c.tokens,
+        tokens: { ...c.tokens, ...options.tokens },
       }),
     );
   }

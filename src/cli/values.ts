@@ -53,6 +53,8 @@ export const DURATIONS = {
   refreshTtl: secondsRange(TOKEN_SETTING_RANGES.refreshTtl),
   /** `--clock-skew`, KAIJU_AUTH_CLOCK_SKEW. */
   clockSkew: secondsRange(TOKEN_SETTING_RANGES.clockSkew),
+  /** `--jwks-max-age`, KAIJU_AUTH_JWKS_MAX_AGE. */
+  jwksMaxAge: secondsRange(TOKEN_SETTING_RANGES.jwksMaxAge),
   /** `audit list --since`, `audit prune --older-than`: ages of rows, up to 100 years. */
   auditAge: { min: 1000, max: 36_500 * DAY },
   /** KAIJU_AUTH_FAILED_LOGIN_DELAY and _JITTER. */

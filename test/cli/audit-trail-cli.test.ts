@@ -73,7 +73,7 @@ describe.each(BACKENDS)('the audit trail through the binary on %s', (backend) =>
     await ok(['user', 'export', '--with-hashes', '--out', path.join(dir, 'backup.jsonl')]);
 
     // Keys and tokens.
-    await ok(['keys', 'rotate']);
+    await ok(['keys', 'rotate', '--now']);
     const pem = path.join(dir, 'key.pem');
     await writeFile(pem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await ok(['keys', 'import', pem]);

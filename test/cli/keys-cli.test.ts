@@ -56,12 +56,12 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     expect(human.stdout).toMatch(new RegExp(`signing key: ${doc.key.kid} \\(ES256\\), \\d+s old, rotation due in 11h 59m`));
   });
 
-  it('rotate: a new key, the old one retired; --if-older-than is silent while the key is younger', async () => {
+  it('rotate --now: a new key at once, the old one retired; --if-older-than is silent while the key is younger', async () => {
     const before = await active();
-    const r = await cli(['keys', 'rotate', '--alg', 'EdDSA', '--json']);
+    const r = await cli(['keys', 'rotate', '--now', '--alg', 'EdDSA', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ rotated: true, retired: before.kid, key: { alg: 'EdDSA', state: 'active' } });
+    expect(doc).toMatchObject({ rotated: true, action: 'created', retired: before.kid, next: null, key: { alg: 'EdDSA', state: 'active' } });
     const noop = await cli(['keys', 'rotate', '--if-older-than', '12h', '-q']);
     expect(noop).toEqual({ code: 0, stdout: '', stderr: '' });
     const list = await keys();
@@ -69,9 +69,11 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
       [doc.key.kid, 'active'],
       [before.kid, 'retired'],
     ]);
-    expect(Object.keys(list[0] as object).sort()).toEqual(['alg', 'created', 'kid', 'signs_until', 'source', 'state', 'verifies_until']);
+    expect(Object.keys(list[0] as object).sort()).toEqual(['activated', 'alg', 'created', 'kid', 'signs_until', 'source', 'state', 'verifies_until']);
     expect((await cli(['keys', 'rotate', '--alg', 'HS256'])).code).toBe(2);
     expect((await cli(['keys', 'rotate', '--if-older-than', 'soon'])).code).toBe(2);
+    expect((await cli(['keys', 'rotate', '--now', '--if-older-than', '1h'])).code).toBe(2);
+    expect((await cli(['keys', 'rotate', '--jwks-max-age', '25h'])).code).toBe(2);
   });
 
   it('jwks: public keys that still verify, to stdout or atomically to a file', async () => {
@@ -129,12 +131,13 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     expect(await cli(['keys', 'prune', '-q'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
-  it('ten concurrent `keys rotate --if-older-than 12h` processes make exactly one new key', { timeout: 240_000 }, async () => {
+  it('ten concurrent `keys rotate --if-older-than 12h` processes publish exactly one next key', { timeout: 240_000 }, async () => {
     const stale = await active();
     const now = Date.now();
     await db.withKnex((knex) =>
       knex('keystore').where({ kid: stale.kid }).update({
         created: new Date(now - 13 * HOUR),
+        activated: new Date(now - 13 * HOUR),
         signs_until: new Date(now + 11 * HOUR),
         verifies_until: new Date(now + 12 * HOUR),
       }),
@@ -142,14 +145,46 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     const count = (await keys()).length;
     const runs = await Promise.all(Array.from({ length: 10 }, () => cli(['keys', 'rotate', '--if-older-than', '12h', '--json'], { timeoutMs: 240_000 })));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    const docs = runs.map((r) => JSON.parse(r.stdout) as { rotated: boolean; key: KeyJson; retired: string | null });
-    expect(docs.filter((d) => d.rotated)).toHaveLength(1);
-    const winner = docs.find((d) => d.rotated);
-    expect(winner?.retired).toBe(stale.kid);
-    expect(new Set(docs.map((d) => d.key.kid))).toEqual(new Set([winner?.key.kid]));
+    const docs = runs.map((r) => JSON.parse(r.stdout) as { rotated: boolean; action: string; key: KeyJson; next: KeyJson | null });
+    expect(docs.filter((d) => d.rotated)).toHaveLength(0);
+    expect(docs.filter((d) => d.action === 'published')).toHaveLength(1);
+    const nextKid = docs.find((d) => d.action === 'published')?.next?.kid;
+    for (const d of docs) expect([d.key.kid, d.next?.kid]).toEqual([stale.kid, nextKid]);
     const after = await keys();
     expect(after).toHaveLength(count + 1);
-    expect(after.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([winner?.key.kid]);
+    expect(after.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([stale.kid]);
+    expect(after.filter((k) => k.state === 'next').map((k) => k.kid)).toEqual([nextKid]);
+  });
+  it('a published next key: in the JWKS and status, not signing; revoke takes a key out at once (asks; -y); due again publishes', async () => {
+    // The concurrent runs above published a next key.
+    const signing = await active();
+    const nextKid = (await keys()).find((k) => k.state === 'next')?.kid as string;
+    expect(nextKid).toBeDefined();
+    const jwks = JSON.parse((await cli(['keys', 'jwks'])).stdout) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid).slice(0, 2)).toEqual([signing.kid, nextKid]);
+    const status = await cli(['status']);
+    expect(status.stdout).toMatch(new RegExp(`next ${nextKid} switches in 1[56]m`));
+    const waiting = await cli(['keys', 'rotate', '--if-older-than', '12h']);
+    expect([waiting.code, waiting.stdout]).toEqual([0, '']);
+    expect(waiting.stderr).toMatch(/next key .* is published; it signs after/);
+    // Revoking the signing key: asked (exit 8 without a terminal and -y), then the next key signs.
+    expect((await cli(['keys', 'revoke', signing.kid])).code).toBe(8);
+    expect((await active()).kid).toBe(signing.kid);
+    const revoked = await cli(['keys', 'revoke', signing.kid, '-y', '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ revoked: { kid: signing.kid, state: 'revoked' }, replacement: { kid: nextKid, state: 'active' } });
+    expect((await active()).kid).toBe(nextKid);
+    const after = JSON.parse((await cli(['keys', 'jwks'])).stdout) as { keys: { kid: string }[] };
+    expect(after.keys.map((k) => k.kid)).not.toContain(signing.kid);
+    const again = await cli(['keys', 'revoke', signing.kid, '-y', '--json', '-q']);
+    expect([again.code, again.errorJson().error.code]).toEqual([5, 'auth.key.revoked']);
+    expect((await cli(['keys', 'revoke', 'no-such-kid', '-y'])).code).toBe(4);
+    // Due again: a new next key, switching after the JWKS max age (15m) plus the clock skew (1m).
+    const pub = await cli(['keys', 'rotate', '--if-older-than', '1s', '--json']);
+    expect(pub.code, pub.stderr).toBe(0);
+    const doc = JSON.parse(pub.stdout);
+    expect(doc).toMatchObject({ rotated: false, action: 'published', key: { kid: nextKid }, next: { state: 'next', activated: null } });
+    expect(new Date(doc.next.switches_at).getTime() - new Date(doc.next.created).getTime()).toBe(16 * 60_000);
   });
 });
 

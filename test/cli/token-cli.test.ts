@@ -203,7 +203,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
 
   it('after a rotation old tokens still verify, online and with the new JWKS', async () => {
     const pair = await issue('alice');
-    await ok(['keys', 'rotate', '-q']);
+    await ok(['keys', 'rotate', '--now', '-q']);
     await ok(['token', 'verify', pair.access, '-q']);
     const jwksFile = path.join(db.tmp, 'jwks-rotated.json');
     await ok(['keys', 'jwks', '--out', jwksFile, '-q']);

@@ -35,31 +35,126 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
     expect(await auth.keys.list()).toEqual([r.key]);
     const audit = await t.knex('audit_log').select('command', 'target', 'summary', 'actor');
     expect(audit).toEqual([
-      { command: 'keys.rotate', target: r.key.kid, actor: 'tester', summary: { alg: 'ES256', retired_kid: null, lifetime_s: 86400 } },
+      { command: 'keys.rotate', target: r.key.kid, actor: 'tester', summary: { action: 'created', alg: 'ES256', retired_kid: null, lifetime_s: 86400 } },
     ]);
   });
 
-  it('--if-older-than is a no-op while the key is younger; rotation is due at half-life', async () => {
+  it('--if-older-than is a no-op while the key is younger; when due a next key is published, and signs after the JWKS max age', async () => {
     const first = await auth.keys.rotate({ alg: 'EdDSA' });
     clock.advance(11 * HOUR);
     expect((await auth.keys.status()).active).toMatchObject({ kid: first.key.kid, rotation_due: false, age_seconds: 11 * 3600 });
     const noop = await auth.keys.rotate({ ifOlderThan: 12 * 3600 });
-    expect(noop).toMatchObject({ rotated: false, retired: null });
+    expect(noop).toMatchObject({ rotated: false, action: 'none', retired: null, next: null });
     expect(noop.key.kid).toBe(first.key.kid);
     clock.advance(1 * HOUR);
     const status = await auth.keys.status();
     expect(status.active).toMatchObject({ rotation_due: true });
     expect(status.active?.rotation_due_at.getTime()).toBe(clock.t);
+    // Due: a next key is published (in the JWKS, not signing) ...
+    const published = await auth.keys.rotate({ ifOlderThan: 12 * 3600 });
+    expect(published).toMatchObject({ rotated: false, action: 'published', retired: null });
+    expect(published.key.kid).toBe(first.key.kid);
+    const next = published.next;
+    expect(next).toMatchObject({ state: 'next', alg: 'ES256', activated: null });
+    // switch delay: JWKS max age 15 min + clock skew 60 s
+    expect(next?.switches_at.getTime()).toBe(clock.t + 16 * 60_000);
+    expect((await auth.keys.jwks()).keys.map((k) => k.kid)).toEqual([first.key.kid, next?.kid]);
+    expect((await auth.keys.signingKey()).kid).toBe(first.key.kid);
+    expect((await auth.keys.status()).next).toMatchObject({ kid: next?.kid, switches_at: next?.switches_at });
+    // ... and waits for the verifiers' caches, whatever the cron says ...
+    clock.advance(16 * 60_000 - 1000);
+    expect(await auth.keys.rotate({ ifOlderThan: 12 * 3600 })).toMatchObject({ rotated: false, action: 'none', next: { kid: next?.kid } });
+    // ... then signs; the old key stops signing now but verifies until its tokens expire.
+    clock.advance(1000);
     const second = await auth.keys.rotate({ ifOlderThan: 12 * 3600 });
-    expect(second).toMatchObject({ rotated: true, retired: first.key.kid });
-    expect(second.key.alg).toBe('ES256');
+    expect(second).toMatchObject({ rotated: true, action: 'promoted', retired: first.key.kid, next: null });
+    expect(second.key).toMatchObject({ kid: next?.kid, state: 'active', activated: new Date(clock.t) });
+    // Deadlines fixed when it was published: signs for its lifetime from the planned switch.
+    expect(second.key.signs_until.getTime()).toBe(next?.signs_until.getTime());
+    expect(second.key.signs_until.getTime()).toBe(clock.t + 24 * HOUR);
+    expect((await auth.keys.signingKey()).kid).toBe(next?.kid);
     const [newest, old] = await auth.keys.list();
     expect(newest?.kid).toBe(second.key.kid);
-    // The old key stops signing now but verifies until its tokens (exp <= its old deadline) expire.
     expect(old).toMatchObject({ kid: first.key.kid, state: 'retired' });
     expect(old?.signs_until.getTime()).toBe(clock.t);
     expect(old?.verifies_until.getTime()).toBe(first.key.verifies_until.getTime());
     expect((await auth.keys.status()).verifying).toBe(2);
+    expect((await auth.keys.status()).active?.age_seconds).toBe(0);
+    const actions = await t.knex('audit_log').where({ command: 'keys.rotate' }).orderBy('id').select('summary');
+    expect(actions.map((r: { summary: { action: string } }) => r.summary.action)).toEqual(['created', 'published', 'promoted']);
+  });
+
+  it('--now switches at once: to the next key if one is published, else to a new key; nothing can sign: the next key signs', async () => {
+    const first = await auth.keys.rotate();
+    const now1 = await auth.keys.rotate({ now: true });
+    expect(now1).toMatchObject({ rotated: true, action: 'created', retired: first.key.kid });
+    clock.advance(12 * HOUR);
+    const pub = await auth.keys.rotate();
+    expect(pub.action).toBe('published');
+    const now2 = await auth.keys.rotate({ now: true });
+    expect(now2).toMatchObject({ rotated: true, action: 'promoted', retired: now1.key.kid, key: { kid: pub.next?.kid } });
+    // The signing key runs out while a next key waits (cron stopped): the next key signs at once.
+    clock.advance(12 * HOUR + 10 * 60_000); // past half of its 24 h 16 min
+    const pub2 = await auth.keys.rotate();
+    expect(pub2.action).toBe('published');
+    clock.advance(13 * HOUR);
+    expect((await auth.keys.status()).active).toBeNull();
+    const r = await auth.keys.rotate();
+    expect(r).toMatchObject({ rotated: true, action: 'promoted', key: { kid: pub2.next?.kid } });
+    // A next key that outlived its own deadlines unpromoted is dropped, and a new key signs.
+    clock.advance(11 * HOUR);
+    const pub3 = await auth.keys.rotate({ ifOlderThan: 3600 });
+    expect(pub3.action).toBe('published');
+    clock.advance(30 * 24 * HOUR);
+    const late = await auth.keys.rotate();
+    expect(late).toMatchObject({ rotated: true, action: 'created' });
+    expect(late.key.kid).not.toBe(pub3.next?.kid);
+    expect((await auth.keys.list()).map((k) => k.kid)).not.toContain(pub3.next?.kid);
+  });
+
+  it('a JWKS max age of 0 switches at once when due', async () => {
+    const zero = keyAuth(t, clock, { tokens: { jwksMaxAge: 0, clockSkew: 0 } });
+    const first = await zero.keys.rotate();
+    clock.advance(12 * HOUR);
+    expect(await zero.keys.rotate()).toMatchObject({ rotated: true, action: 'created', retired: first.key.kid, next: null });
+  });
+
+  it('revoke: out of the JWKS at once, its tokens refused; the signing key is replaced by the next key or a new one; audited', async () => {
+    const a = await auth.keys.rotate();
+    const token = (await auth.tokens.issueWithoutPassword('nobody-here').catch(() => null)) ?? null;
+    expect(token).toBeNull(); // (no user: tokens are tested in tokens.test.ts; here the resolver)
+    const resolverBefore = await auth.keys.resolver();
+    expect((await resolverBefore.resolve(a.key.kid)).alg).toBe('ES256');
+    clock.advance(12 * HOUR);
+    const pub = await auth.keys.rotate();
+    const nextKid = pub.next?.kid as string;
+    expect(await codeOf(auth.keys.revoke('nope'))).toBe('auth.key.not_found');
+    const dry = await auth.keys.revoke(a.key.kid, { dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, revoked: { kid: a.key.kid, state: 'active' } });
+    expect((await auth.keys.list()).map((k) => k.state).sort()).toEqual(['active', 'next']);
+    const r = await auth.keys.revoke(a.key.kid);
+    expect(r).toMatchObject({ dryRun: false, revoked: { kid: a.key.kid, state: 'revoked' }, replacement: { kid: nextKid, state: 'active' } });
+    expect((await auth.keys.jwks()).keys.map((k) => k.kid)).toEqual([nextKid]);
+    expect(await codeOf((await auth.keys.resolver()).resolve(a.key.kid))).toBe('auth.token.key_revoked');
+    expect((await auth.keys.signingKey()).kid).toBe(nextKid);
+    expect(await codeOf(auth.keys.revoke(a.key.kid))).toBe('auth.key.revoked');
+    // Revoking the signing key with no next key: a new key signs at once.
+    const r2 = await auth.keys.revoke(nextKid);
+    expect(r2.replacement?.kid).toBeDefined();
+    expect(r2.replacement?.kid).not.toBe(nextKid);
+    expect((await auth.keys.jwks()).keys.map((k) => k.kid)).toEqual([r2.replacement?.kid]);
+    // A wrong secret cannot revoke the signing key (it could not make the replacement): nothing changes.
+    const before = await t.knex('keystore').orderBy('kid').select('kid', 'state');
+    const wrong = keyAuth(t, clock, { keySecret: 'not the secret the keys were made with' });
+    expect(await codeOf(wrong.keys.revoke(r2.replacement?.kid as string))).toBe('auth.key.secret_invalid');
+    expect(await t.knex('keystore').orderBy('kid').select('kid', 'state')).toEqual(before);
+    const audit = await t.knex('audit_log').where({ command: 'keys.revoke' }).orderBy('id').select('target', 'summary');
+    expect(audit).toEqual([
+      { target: a.key.kid, summary: { was: 'active', replaced_by: nextKid } },
+      { target: nextKid, summary: { was: 'active', replaced_by: r2.replacement?.kid } },
+    ]);
+    // Revoked keys are pruned (they verify nothing).
+    expect((await auth.keys.prune()).pruned.map((k) => k.kid).sort()).toEqual([a.key.kid, nextKid].sort());
   });
 
   it('a signing key past its deadline no longer signs: status says none, rotate/ensure make one', async () => {
@@ -77,9 +172,9 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
   it('the JWKS has the keys that still verify, signing key first, public members only', async () => {
     const a = await auth.keys.rotate({ alg: 'RS256' });
     clock.advance(HOUR);
-    const b = await auth.keys.rotate({ alg: 'EdDSA' });
+    const b = await auth.keys.rotate({ alg: 'EdDSA', now: true });
     clock.advance(HOUR);
-    const c = await auth.keys.rotate();
+    const c = await auth.keys.rotate({ now: true });
     let jwks = await auth.keys.jwks();
     expect(jwks.keys.map((k) => k.kid)).toEqual([c.key.kid, b.key.kid, a.key.kid]);
     for (const k of jwks.keys) {
@@ -95,9 +190,9 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
   it('prune drops only keys that can verify nothing, never the signing key', async () => {
     const a = await auth.keys.rotate();
     clock.advance(HOUR);
-    const b = await auth.keys.rotate();
+    const b = await auth.keys.rotate({ now: true });
     clock.advance(HOUR);
-    const c = await auth.keys.rotate();
+    const c = await auth.keys.rotate({ now: true });
     expect((await auth.keys.prune()).pruned).toEqual([]);
     clock.advance(23 * HOUR + 10 * 60_000); // a and b past verifies_until (24 h + 5 min); c still signs
     const dry = await auth.keys.prune({ dryRun: true });
@@ -114,7 +209,7 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
 
   it('prune --kid: unknown is not found, the signing key is refused, a retired key goes now', async () => {
     const old = await auth.keys.rotate();
-    const current = await auth.keys.rotate();
+    const current = await auth.keys.rotate({ now: true });
     expect(await codeOf(auth.keys.prune({ kids: ['nope'] }))).toBe('auth.key.not_found');
     expect(await codeOf(auth.keys.prune({ kids: [current.key.kid] }))).toBe('auth.key.last_signing_key');
     expect(await codeOf(auth.keys.prune({ kids: [old.key.kid, current.key.kid] }))).toBe('auth.key.last_signing_key');
@@ -125,7 +220,7 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
   });
 
   it('the database never holds a private key in clear', async () => {
-    for (const alg of ['ES256', 'RS256', 'EdDSA'] as const) await auth.keys.rotate({ alg });
+    for (const alg of ['ES256', 'RS256', 'EdDSA'] as const) await auth.keys.rotate({ alg, now: true });
     const key = await auth.keys.signingKey();
     const der = key.privateKey.export({ format: 'der', type: 'pkcs8' });
     const jwk = key.privateKey.export({ format: 'jwk' }) as { d: string };
@@ -181,28 +276,34 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
     expect(await auth.keys.list()).toHaveLength(1);
   });
 
-  it('ten concurrent `rotate --if-older-than 12h` make exactly one new key', async () => {
+  it('ten concurrent cron runs publish exactly one next key, and ten later ones switch to it exactly once', async () => {
     const stale = await auth.keys.rotate();
-    await t.knex('keystore').update({ created: new Date(Date.now() - 13 * HOUR), signs_until: new Date(Date.now() + 11 * HOUR), verifies_until: new Date(Date.now() + 12 * HOUR) });
+    await t.knex('keystore').update({ created: new Date(Date.now() - 13 * HOUR), activated: new Date(Date.now() - 13 * HOUR), signs_until: new Date(Date.now() + 11 * HOUR), verifies_until: new Date(Date.now() + 12 * HOUR) });
     // On PostgreSQL: ten separate connection pools, as ten cron processes; on PGlite: one
     // in-process database (the CLI test covers ten processes on one data directory).
     const handles =
       backend === 'postgres'
         ? await Promise.all(Array.from({ length: 10 }, () => openDatabase(t.target)))
         : [];
+    const crons = (tokens: { jwksMaxAge?: number; clockSkew?: number }) =>
+      backend === 'postgres'
+        ? handles.map((h) => new KaijuAuth(h.knex, resolveSettings({ ...TEST_SETTINGS, keySecret: KEY_SECRET, tokens })))
+        : Array.from({ length: 10 }, () => keyAuth(t, null, { tokens }));
     try {
-      const auths =
-        backend === 'postgres'
-          ? handles.map((h) => new KaijuAuth(h.knex, resolveSettings({ ...TEST_SETTINGS, keySecret: KEY_SECRET })))
-          : Array.from({ length: 10 }, () => keyAuth(t, null));
-      const results = await Promise.all(auths.map((a) => a.keys.rotate({ ifOlderThan: 12 * 3600 })));
-      expect(results.filter((r) => r.rotated)).toHaveLength(1);
-      const winner = results.find((r) => r.rotated);
-      expect(winner?.retired).toBe(stale.key.kid);
-      for (const r of results) expect(r.key.kid).toBe(winner?.key.kid);
+      const results = await Promise.all(crons({}).map((a) => a.keys.rotate({ ifOlderThan: 12 * 3600 })));
+      expect(results.filter((r) => r.action === 'published')).toHaveLength(1);
+      expect(results.filter((r) => r.rotated)).toHaveLength(0);
+      const nextKid = results.find((r) => r.action === 'published')?.next?.kid;
+      for (const r of results) expect([r.key.kid, r.next?.kid]).toEqual([stale.key.kid, nextKid]);
+      // Verifiers cache for 0 s here: the next run switches, once.
+      const switched = await Promise.all(crons({ jwksMaxAge: 0, clockSkew: 0 }).map((a) => a.keys.rotate({ ifOlderThan: 12 * 3600 })));
+      expect(switched.filter((r) => r.rotated)).toHaveLength(1);
+      const winner = switched.find((r) => r.rotated);
+      expect(winner).toMatchObject({ action: 'promoted', retired: stale.key.kid, key: { kid: nextKid } });
+      for (const r of switched) expect(r.key.kid).toBe(nextKid);
       const rows = await t.knex('keystore').select('kid', 'state');
       expect(rows).toHaveLength(2);
-      expect(rows.filter((r: { state: string }) => r.state === 'active')).toEqual([{ kid: winner?.key.kid, state: 'active' }]);
+      expect(rows.filter((r: { state: string }) => r.state === 'active')).toEqual([{ kid: nextKid, state: 'active' }]);
     } finally {
       await Promise.all(handles.map((h) => h.close()));
     }

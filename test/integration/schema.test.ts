@@ -113,6 +113,7 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
       'created',
       'signs_until',
       'verifies_until',
+      'activated',
     ]);
     expect(Object.keys(schema.audit_log?.columns ?? {})).toEqual([
       'id',

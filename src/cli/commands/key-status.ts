@@ -3,14 +3,21 @@ import type { Knex } from 'knex';
 import { readKeyStatus, type KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 import { humanDuration } from '../../core/tokens/claims.js';
+import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
 import type { Output } from '../output.js';
 import type { Runtime } from '../runtime.js';
 
+/** How long a next key waits in the JWKS before it signs, s: this run's JWKS max age plus clock skew. */
+export function switchDelayOf(rt: Runtime): number {
+  const t = { ...DEFAULT_TOKEN_SETTINGS, ...rt.config.tokens };
+  return t.jwksMaxAge + t.clockSkew;
+}
+
 /** Null when the keystore table is not there yet (schema not migrated). */
-export async function readKeyStatusOf(knex: Knex, now = new Date()): Promise<KeyStatus | null> {
+export async function readKeyStatusOf(knex: Knex, switchDelay: number, now = new Date()): Promise<KeyStatus | null> {
   const exists = await knex.raw("select to_regclass('keystore') as t");
   if (!exists.rows[0]?.t) return null;
-  return readKeyStatus(knex, now);
+  return readKeyStatus(knex, now, switchDelay);
 }
 
 /**
@@ -39,5 +46,10 @@ export function keyStatusLine(out: Output, s: KeyStatus & { secret?: KeySecretSt
   if (!a) return `${out.c.yellow('none can sign (run kaiju-auth keys rotate)')}${secret}`;
   const due = (a.rotation_due_at.getTime() - now) / 1000;
   const rotation = a.rotation_due ? out.c.yellow(`rotation due since ${humanDuration(-due)}`) : `rotation due in ${humanDuration(due)}`;
-  return `${a.kid} (${a.alg}), ${humanDuration(a.age_seconds)} old, ${rotation}; ${s.verifying} key(s) verify, ${s.expired} to prune${secret}`;
+  const next = s.next
+    ? s.next.switches_at.getTime() > now
+      ? `; next ${s.next.kid} switches in ${humanDuration((s.next.switches_at.getTime() - now) / 1000)}`
+      : `; next ${s.next.kid} ready to switch (at the next keys rotate)`
+    : '';
+  return `${a.kid} (${a.alg}), ${humanDuration(a.age_seconds)} old, ${rotation}${next}; ${s.verifying} key(s) verify, ${s.expired} to prune${secret}`;
 }

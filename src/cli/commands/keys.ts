@@ -1,5 +1,6 @@
 /** `keys rotate`, `keys list`, `keys jwks`, `keys import`, `keys prune`. */
 import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
+import { authError } from '../../core/errors.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
 import { openOutputFile } from '../output-file.js';
@@ -13,6 +14,7 @@ export function keyJson(k: KeyInfo) {
     alg: k.alg,
     state: k.state,
     created: k.created,
+    activated: k.activated,
     signs_until: k.signs_until,
     verifies_until: k.verifies_until,
     source: k.source,
@@ -25,7 +27,18 @@ function seconds(ms: number | undefined): number | undefined {
 }
 
 function colourState(out: Output, state: KeyInfo['state']): string {
-  return state === 'active' ? out.c.green(state) : state === 'retired' ? out.c.yellow(state) : out.c.dim(state);
+  switch (state) {
+    case 'active':
+      return out.c.green(state);
+    case 'next':
+      return out.c.cyan(state);
+    case 'retired':
+      return out.c.yellow(state);
+    case 'revoked':
+      return out.c.red(state);
+    default:
+      return out.c.dim(state);
+  }
 }
 
 function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
@@ -34,23 +47,84 @@ function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
   if (result.retired) rt.out.line(`retired ${result.retired}: it keeps verifying its tokens until they expire`);
 }
 
-export async function runKeysRotate(rt: Runtime, opts: { ifOlderThan?: number; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number }) {
+function rotateJson(result: RotateResult) {
+  return {
+    rotated: result.rotated,
+    action: result.action,
+    key: keyJson(result.key),
+    retired: result.retired,
+    next: result.next && { ...keyJson(result.next), switches_at: result.next.switches_at },
+  };
+}
+
+export async function runKeysRotate(
+  rt: Runtime,
+  opts: { ifOlderThan?: number; now?: boolean; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number; jwksMaxAge?: number },
+) {
+  if (opts.now && opts.ifOlderThan !== undefined) throw authError('cli.usage', '--now switches at once: drop --if-older-than');
   const ifOlderThan = seconds(opts.ifOlderThan);
   const lifetime = seconds(opts.lifetime);
-  const auth = await rt.auth();
+  const jwksMaxAge = seconds(opts.jwksMaxAge);
+  const auth = await rt.auth(jwksMaxAge === undefined ? {} : { tokens: { jwksMaxAge } });
   const result = await auth.keys.rotate({
     ...(ifOlderThan !== undefined ? { ifOlderThan } : {}),
     ...(lifetime !== undefined ? { lifetime } : {}),
     ...(opts.alg ? { alg: opts.alg } : {}),
+    ...(opts.now ? { now: true } : {}),
   });
-  await rt.out.result({ rotated: result.rotated, key: keyJson(result.key), retired: result.retired }, () => {
-    if (!result.rotated) {
-      const age = (Date.now() - result.key.created.getTime()) / 1000;
-      rt.out.notice(`kaiju-auth: signing key ${result.key.kid} is ${humanDuration(age)} old, younger than ${humanDuration(ifOlderThan ?? 0)}: nothing to do`);
-      return;
+  await rt.out.result(rotateJson(result), () => {
+    const now = Date.now();
+    switch (result.action) {
+      case 'created':
+      case 'promoted':
+        printInstalled(rt, result, result.action === 'created' ? 'new' : 'switched to');
+        return;
+      case 'published': {
+        const n = result.next;
+        if (n) {
+          rt.out.line(
+            `published ${n.kid} (${n.alg}) as the next key: it signs from the first rotate after ${n.switches_at.toISOString()} ` +
+              `(in ${humanDuration((n.switches_at.getTime() - now) / 1000)}), once verifiers' cached JWKS hold it`,
+          );
+        }
+        return;
+      }
+      default: {
+        const k = result.key;
+        const n = result.next;
+        if (n) {
+          const wait = (n.switches_at.getTime() - now) / 1000;
+          rt.out.notice(`kaiju-auth: next key ${n.kid} is published; it signs after ${n.switches_at.toISOString()} (in ${humanDuration(Math.max(0, wait))}): nothing to do yet`);
+          return;
+        }
+        const age = (now - (k.activated ?? k.created).getTime()) / 1000;
+        const limit = ifOlderThan === undefined ? 'half its signing life' : humanDuration(ifOlderThan);
+        rt.out.notice(`kaiju-auth: signing key ${k.kid} has signed for ${humanDuration(age)}, less than ${limit}: nothing to do`);
+      }
     }
-    printInstalled(rt, result, 'new');
   });
+}
+
+export async function runKeysRevoke(rt: Runtime, opts: { dryRun?: boolean }, kid: string) {
+  const auth = await rt.auth();
+  // Checked (not found, already revoked) before asking, so the question is never a dead end.
+  const preview = await auth.keys.revoke(kid, { dryRun: true });
+  const signing = preview.revoked.state === 'active';
+  if (!opts.dryRun) {
+    await rt.confirm(
+      `Revoke key ${kid} now? It leaves the JWKS and its tokens stop verifying${signing ? '; the next key (or a new one) signs from now' : ''}`,
+    );
+  }
+  const result = opts.dryRun ? preview : await auth.keys.revoke(kid);
+  await rt.out.result(
+    { revoked: keyJson(result.revoked), replacement: result.replacement && keyJson(result.replacement), dryRun: result.dryRun },
+    () => {
+      const verb = result.dryRun ? 'would revoke' : 'revoked';
+      rt.out.line(`${verb} ${kid}: tokens it signed no longer verify; republish the JWKS (kaiju-auth keys jwks --out FILE)`);
+      if (result.replacement) rt.out.line(`${result.replacement.kid} (${result.replacement.alg}) signs from now`);
+      else if (result.dryRun && signing) rt.out.line('the next key, or a new one, would sign from now');
+    },
+  );
 }
 
 export async function runKeysList(rt: Runtime) {

@@ -5,7 +5,7 @@ import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
-import { keyStatusLine, readKeyStatusOf, readSecretStateOf } from './key-status.js';
+import { keyStatusLine, readKeyStatusOf, readSecretStateOf, switchDelayOf } from './key-status.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 
@@ -114,7 +114,7 @@ export async function runStatus(rt: Runtime): Promise<void> {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
   // The secret check (scrypt, on libuv's threads) overlaps the key status query.
-  const [keys, secret] = await Promise.all([readKeyStatusOf(db.knex), readSecretStateOf(rt, db.knex, status.schema.current)]);
+  const [keys, secret] = await Promise.all([readKeyStatusOf(db.knex, switchDelayOf(rt)), readSecretStateOf(rt, db.knex, status.schema.current)]);
   const doc: StatusDoc = {
     database: db.description,
     backend: db.target.kind,
@@ -143,7 +143,7 @@ export async function runInit(rt: Runtime): Promise<void> {
   // A signing key when none can sign.
   const signing = await auth.keys.ensureSigningKey();
   const status = await readDatabaseStatus(db.knex);
-  const keys = await readKeyStatusOf(db.knex);
+  const keys = await readKeyStatusOf(db.knex, switchDelayOf(rt));
   const doc = {
     database: db.description,
     migrations: runJson(run),

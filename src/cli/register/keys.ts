@@ -1,4 +1,4 @@
-/** Declares `keys rotate|list|jwks|import|prune`; handlers in commands/keys.ts. */
+/** Declares `keys rotate|list|jwks|import|revoke|prune`; handlers in commands/keys.ts. */
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
@@ -10,7 +10,7 @@ const load = () => import('../commands/keys.js');
 export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
   const keys = examples(
     keysCommand,
-    ['kaiju-auth keys list', '0 * * * *  kaiju-auth keys rotate --if-older-than 12h -q && kaiju-auth keys prune -q   # crontab'],
+    ['kaiju-auth keys list', '*/10 * * * *  kaiju-auth keys rotate -q && kaiju-auth keys prune -q   # crontab'],
   );
 
   examples(
@@ -18,15 +18,21 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       kit,
       keys
         .command('rotate')
-        .description('make a new signing key; the old one keeps verifying its tokens until they expire')
-        .option('--if-older-than <duration>', 'do nothing (exit 0) while the signing key is younger, e.g. 12h (for cron; 1s to 90d)', durationArg('keyAge'))
+        .description(
+          'one step of key rotation, for cron: when due, publish a next key; once it has been in the JWKS for ' +
+            'KAIJU_AUTH_JWKS_MAX_AGE (+ clock skew), switch to it; the old key keeps verifying its tokens until they expire',
+        )
+        .option('--if-older-than <duration>', 'rotation is due once the signing key has signed this long (default: half its lifetime; 1s to 90d)', durationArg('keyAge'))
+        .option('--now', 'switch now (a leaked key): the next key, or a new one, signs at once; verifiers with an older JWKS reject its tokens until they refetch')
+        .option('--jwks-max-age <duration>', 'how long verifiers cache the JWKS: a next key signs only after this (env KAIJU_AUTH_JWKS_MAX_AGE; default 15m; 0s to 24h)', durationArg('jwksMaxAge'))
         .addOption(new Option('--alg <alg>', 'algorithm of the new key (env KAIJU_AUTH_KEY_ALG)').choices(['ES256', 'RS256', 'EdDSA']))
         .option('--lifetime <duration>', 'how long the new key signs, 2m to 90d (env KAIJU_AUTH_KEY_LIFETIME; default 24h)', durationArg('keyLifetime')),
       async () => (await load()).runKeysRotate,
     ),
     [
       'kaiju-auth keys rotate',
-      'kaiju-auth keys rotate --if-older-than 12h -q     # crontab: hourly; rotates at half-life',
+      '*/10 * * * *  kaiju-auth keys rotate -q     # crontab: publishes at half-life, switches 15m later',
+      'kaiju-auth keys rotate --now     # a leaked key: switch at once',
       'kaiju-auth keys rotate --alg EdDSA --json',
     ],
   );
@@ -34,7 +40,9 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
   examples(
     lazyAction(
       kit,
-      keys.command('list').description('list keys: state (active signs, retired only verifies, expired), age, deadlines'),
+      keys
+        .command('list')
+        .description('list keys: state (next is published and will sign, active signs, retired only verifies, expired, revoked), age, deadlines'),
       async () => (await load()).runKeysList,
     ),
     ['kaiju-auth keys list', 'kaiju-auth keys list --json | jq -r \'.[] | select(.state=="active") | .kid\''],
@@ -64,6 +72,19 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       async () => (await load()).runKeysImport,
     ),
     ['kaiju-auth keys import legacy-rsa.pem --kid legacy-2024', 'openssl genpkey -algorithm ed25519 -out k.pem && kaiju-auth keys import k.pem'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      keys
+        .command('revoke')
+        .description('revoke a key at once (leaked): it leaves the JWKS, its tokens stop verifying; revoking the signing key switches to the next (or a new) key (asks; -y)')
+        .argument('<kid>', 'the key to revoke (see kaiju-auth keys list)')
+        .option('--dry-run', 'show what would happen, change nothing'),
+      async () => (await load()).runKeysRevoke,
+    ),
+    ['kaiju-auth keys revoke 0f3a9c...e1 -y && kaiju-auth keys jwks --out /srv/www/.well-known/jwks.json'],
   );
 
   examples(

@@ -10,15 +10,22 @@ import type { Jwks, KeyResolver, VerificationKey } from './jwks.js';
 
 const loadJwks = () => import('./jwks.js');
 
-/** What a key can do now: sign (active), only verify (retired), nothing (expired: prunable). */
-export type KeyState = 'active' | 'retired' | 'expired';
+/**
+ * What a key can do now: published ahead of signing (next: verifies, does not sign yet), sign
+ * (active), only verify (retired), nothing (expired: prunable), nothing ever again (revoked:
+ * withdrawn from the JWKS at once; prunable).
+ */
+export type KeyState = 'next' | 'active' | 'retired' | 'expired' | 'revoked';
 
 export interface KeyInfo {
   kid: string;
   alg: SigningAlgorithm;
   state: KeyState;
   source: 'generated' | 'imported';
+  /** When it was published (first in the JWKS). */
   created: Date;
+  /** When it started to sign; null for a `next` key (and for one revoked before it signed). */
+  activated: Date | null;
   signs_until: Date;
   verifies_until: Date;
 }
@@ -34,6 +41,13 @@ export interface KeyStatus {
     rotation_due_at: Date;
     rotation_due: boolean;
   } | null;
+  /** The key published to sign next, and when `keys rotate` may switch to it. */
+  next: {
+    kid: string;
+    alg: SigningAlgorithm;
+    created: Date;
+    switches_at: Date;
+  } | null;
   /** Keys whose public part still verifies tokens (the JWKS). */
   verifying: number;
   /** Keys past `verifies_until`, removed by `keys prune`. */
@@ -46,19 +60,22 @@ export interface KeyRow {
   public_jwk: PublicJwk;
   private_key_enc: Uint8Array;
   enc_params: unknown;
-  state: 'active' | 'retired';
+  state: 'next' | 'active' | 'retired' | 'revoked';
   source: 'generated' | 'imported';
   created: Date;
+  activated: Date | null;
   signs_until: Date;
   verifies_until: Date;
 }
 
-export type InfoRow = Pick<KeyRow, 'kid' | 'alg' | 'state' | 'source' | 'created' | 'signs_until' | 'verifies_until'>;
-export const INFO_COLUMNS: string[] = ['kid', 'alg', 'state', 'source', 'created', 'signs_until', 'verifies_until'];
+export type InfoRow = Pick<KeyRow, 'kid' | 'alg' | 'state' | 'source' | 'created' | 'activated' | 'signs_until' | 'verifies_until'>;
+export const INFO_COLUMNS: string[] = ['kid', 'alg', 'state', 'source', 'created', 'activated', 'signs_until', 'verifies_until'];
 
 export function keyState(row: Pick<KeyRow, 'state' | 'signs_until' | 'verifies_until'>, now: Date): KeyState {
-  if (row.state === 'active' && row.signs_until > now) return 'active';
-  return row.verifies_until > now ? 'retired' : 'expired';
+  if (row.state === 'revoked') return 'revoked';
+  if (row.state === 'next') return new Date(row.verifies_until) > now ? 'next' : 'expired';
+  if (row.state === 'active' && new Date(row.signs_until) > now) return 'active';
+  return new Date(row.verifies_until) > now ? 'retired' : 'expired';
 }
 
 export function toInfo(row: InfoRow, now: Date): KeyInfo {
@@ -68,18 +85,34 @@ export function toInfo(row: InfoRow, now: Date): KeyInfo {
     state: keyState(row, now),
     source: row.source,
     created: new Date(row.created),
+    // Keys from before pre-publication signed from the moment they were made.
+    activated: row.state === 'next' ? null : row.activated ? new Date(row.activated) : row.state === 'revoked' ? null : new Date(row.created),
     signs_until: new Date(row.signs_until),
     verifies_until: new Date(row.verifies_until),
   };
 }
 
-/** Rotation is due at half of the key's signing life (kaiju renewed keys every ttl/2). */
-export function rotationDueAt(key: { created: Date; signs_until: Date }): Date {
-  return new Date(key.created.getTime() + (key.signs_until.getTime() - key.created.getTime()) / 2);
+/**
+ * Rotation is due at half of the key's signing life (kaiju renewed keys every ttl/2), counted from
+ * when it began to sign.
+ */
+export function rotationDueAt(key: { created: Date; activated?: Date | null; signs_until: Date }): Date {
+  const from = (key.activated ?? key.created).getTime();
+  return new Date(from + (key.signs_until.getTime() - from) / 2);
+}
+
+/** When a key began to sign: `activated`, or `created` for keys made before pre-publication. */
+export function activatedAt(row: Pick<KeyRow, 'created' | 'activated'>): Date {
+  return new Date(row.activated ?? row.created);
 }
 
 export async function activeRow(db: Knex, now: Date): Promise<KeyRow | undefined> {
   return db<KeyRow>('keystore').where({ state: 'active' }).andWhere('signs_until', '>', now).first();
+}
+
+/** The key published to sign next, if any (at most one: a partial unique index). */
+export async function nextRow(db: Knex): Promise<KeyRow | undefined> {
+  return db<KeyRow>('keystore').where({ state: 'next' }).first();
 }
 
 /** Every key, newest first. */
@@ -102,20 +135,26 @@ export async function readJwks(db: Knex, now: Date): Promise<Jwks> {
   const rows: Pick<KeyRow, 'public_jwk' | 'alg' | 'kid' | 'verifies_until'>[] = await db('keystore')
     .select('kid', 'alg', 'public_jwk', 'verifies_until')
     .where('verifies_until', '>', now)
+    .whereNot('state', 'revoked')
     .orderByRaw("(state = 'active') desc, created desc, kid");
   return {
     keys: rows.map((r) => ({ ...r.public_jwk, kid: r.kid, alg: assertSigningAlgorithm(r.alg), use: 'sig', exp: jwkExp(r.verifies_until) })),
   };
 }
 
-/** The signing key's age and whether rotation is due, for `status` and `init`. */
-export async function readKeyStatus(db: Knex, now: Date): Promise<KeyStatus> {
-  const [active, counts] = await Promise.all([
+/**
+ * The signing key's age and whether rotation is due, for `status` and `init`. `switchDelay` (s):
+ * how long a `next` key must have been published before it may sign (the JWKS max age plus the
+ * clock skew).
+ */
+export async function readKeyStatus(db: Knex, now: Date, switchDelay = 0): Promise<KeyStatus> {
+  const [active, next, counts] = await Promise.all([
     activeRow(db, now),
+    nextRow(db),
     db('keystore')
       .select(
-        db.raw('count(*) filter (where verifies_until > ?) as verifying', [now]),
-        db.raw('count(*) filter (where verifies_until <= ?) as expired', [now]),
+        db.raw("count(*) filter (where verifies_until > ? and state <> 'revoked') as verifying", [now]),
+        db.raw("count(*) filter (where verifies_until <= ? or state = 'revoked') as expired", [now]),
       )
       .first(),
   ]);
@@ -128,12 +167,20 @@ export async function readKeyStatus(db: Knex, now: Date): Promise<KeyStatus> {
             kid: info.kid,
             alg: info.alg,
             created: info.created,
-            age_seconds: Math.max(0, Math.floor((now.getTime() - info.created.getTime()) / 1000)),
+            age_seconds: Math.max(0, Math.floor((now.getTime() - (info.activated ?? info.created).getTime()) / 1000)),
             signs_until: info.signs_until,
             rotation_due_at: due,
             rotation_due: now >= due,
           }
         : null,
+    next: next
+      ? {
+          kid: next.kid,
+          alg: assertSigningAlgorithm(next.alg),
+          created: new Date(next.created),
+          switches_at: new Date(new Date(next.created).getTime() + switchDelay * 1000),
+        }
+      : null,
     verifying: Number(counts?.verifying ?? 0),
     expired: Number(counts?.expired ?? 0),
   };
@@ -141,11 +188,12 @@ export async function readKeyStatus(db: Knex, now: Date): Promise<KeyStatus> {
 
 /** A resolver over the keystore table (public keys only; no secret needed). */
 export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyResolver> {
-  const rows: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until'>[] = await db('keystore').select(
+  const rows: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until' | 'state'>[] = await db('keystore').select(
     'kid',
     'alg',
     'public_jwk',
     'verifies_until',
+    'state',
   );
   const byKid = new Map(rows.map((r) => [r.kid, r]));
   const imported = new Map<string, Promise<VerificationKey>>();
@@ -153,6 +201,9 @@ export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyRe
     async resolve(kid) {
       const row = byKid.get(kid);
       if (!row) throw authError('auth.token.unknown_key', `unknown signing key ${JSON.stringify(kid)}`, { kid });
+      if (row.state === 'revoked') {
+        throw authError('auth.token.key_revoked', `signing key ${kid} was revoked: its tokens no longer verify`, { kid });
+      }
       if (new Date(row.verifies_until) <= now()) {
         throw authError('auth.token.key_retired', `signing key ${kid} no longer verifies tokens (retired)`, { kid });
       }

@@ -28,8 +28,11 @@ import type { Jwks, KeyResolver } from './jwks.js';
 import type { KeyMaterial } from './key-material.js';
 import {
   INFO_COLUMNS,
+  activatedAt,
   activeRow,
   activeRowAny,
+  nextRow,
+  rotationDueAt,
   keyState,
   keystoreResolver,
   listKeys,
@@ -69,24 +72,52 @@ export interface SigningKey {
 }
 
 export interface RotateOptions {
-  /** Only rotate when the active key is at least this old, s (cron: half the key lifetime). */
+  /**
+   * Rotation is due when the signing key has signed at least this long, s (default: half its
+   * signing life). Due, a `next` key is published; it signs once it has been published for the
+   * switch delay (the JWKS max age plus the clock skew).
+   */
   ifOlderThan?: number;
+  /** Switch now (a leaked key): the `next` key if there is one, else a new key, signs at once. */
+  now?: boolean;
   alg?: SigningAlgorithm;
   /** How long the new key signs, s; default the configured key lifetime. */
   lifetime?: number;
 }
 
+/** What a `rotate` call did. */
+export type RotateAction =
+  /** Nothing due, or a `next` key still waiting for verifiers to fetch it. */
+  | 'none'
+  /** A new key was published as `next`; it signs after `switches_at`. */
+  | 'published'
+  /** The `next` key began to sign; the old one was retired. */
+  | 'promoted'
+  /** A new key signs at once (the first key, nothing else can sign, `--now`, or a JWKS max age of 0). */
+  | 'created';
+
 export interface RotateResult {
+  /** True when a different key signs after the call. */
   rotated: boolean;
+  action: RotateAction;
   /** The key that signs after the call. */
   key: KeyInfo;
   /** The key it replaced, if any. */
   retired: string | null;
+  /** The key published to sign next, after the call, and when it may switch. */
+  next: (KeyInfo & { switches_at: Date }) | null;
 }
 
 export interface ImportOptions {
   kid?: string;
   lifetime?: number;
+}
+
+export interface KeyRevokeResult {
+  revoked: KeyInfo;
+  /** The key that signs instead, when the revoked key was the signing key. */
+  replacement: KeyInfo | null;
+  dryRun: boolean;
 }
 
 export interface KeyPruneOptions {
@@ -156,7 +187,7 @@ export class KeystoreService {
   }
 
   status(): Promise<KeyStatus> {
-    return readKeyStatus(this.ctx.db, this.now());
+    return readKeyStatus(this.ctx.db, this.now(), this.switchDelay());
   }
 
   resolver(): Promise<KeyResolver> {
@@ -195,6 +226,7 @@ export class KeystoreService {
         state: 'active',
         source,
         created: now,
+        activated: now,
         signs_until: signsUntil,
         verifies_until: new Date(signsUntil.getTime() + KEY_VERIFY_GRACE * 1000),
       });
@@ -208,9 +240,65 @@ export class KeystoreService {
     return { key: toInfo(row, now), retired: previous?.kid ?? null };
   }
 
+  /** How long a `next` key is published before it may sign, s. */
+  switchDelay(): number {
+    const t = this.ctx.settings.tokens;
+    return t.jwksMaxAge + t.clockSkew;
+  }
+
   /**
-   * Make a new signing key and retire the current one. With `ifOlderThan`, do nothing (and say
-   * so) while the signing key is younger: safe for cron, and for ten crons at once.
+   * Under the keystore lock: publish `material` as the `next` key. Its deadlines are fixed now,
+   * counted from when it is planned to switch (published + switch delay), so the `exp` verifiers
+   * cache with it never changes.
+   */
+  private async publishNext(trx: Knex.Transaction, secret: Uint8Array, material: KeyMaterial, lifetime: number): Promise<void> {
+    const now = this.now();
+    const kid = material.publicJwk.kid;
+    const envelope = await sealPrivateKey(material.privateDer, secret, { kid, alg: material.alg });
+    const signsUntil = new Date(now.getTime() + (this.switchDelay() + lifetime) * 1000);
+    await trx('keystore').insert({
+      kid,
+      alg: material.alg,
+      public_jwk: jsonb(material.publicJwk),
+      private_key_enc: envelope.ciphertext,
+      enc_params: jsonb(envelope.params),
+      state: 'next',
+      source: 'generated',
+      created: now,
+      activated: null,
+      signs_until: signsUntil,
+      verifies_until: new Date(signsUntil.getTime() + KEY_VERIFY_GRACE * 1000),
+    });
+  }
+
+  /** Under the keystore lock: the `next` key signs from now on; the signing key is retired. */
+  private async promote(trx: Knex.Transaction, next: KeyRow): Promise<{ key: KeyInfo; retired: string | null }> {
+    const now = this.now();
+    const previous = await activeRowAny(trx);
+    if (previous) {
+      await trx('keystore')
+        .where({ kid: previous.kid })
+        .update({ state: 'retired', signs_until: trx.raw('least(signs_until, ?)', [now]) });
+    }
+    await trx('keystore').where({ kid: next.kid }).update({ state: 'active', activated: now });
+    const row: InfoRow = await trx('keystore').select(INFO_COLUMNS).where({ kid: next.kid }).first();
+    return { key: toInfo(row, now), retired: previous?.kid ?? null };
+  }
+
+  private nextInfo(row: KeyRow | undefined, now: Date): RotateResult['next'] {
+    if (!row) return null;
+    return { ...toInfo(row, now), switches_at: new Date(new Date(row.created).getTime() + this.switchDelay() * 1000) };
+  }
+
+  /**
+   * One step of the key lifecycle, safe for cron every few minutes and for ten crons at once
+   * (they serialise on the keystore lock; the partial unique indexes allow one `active` and one
+   * `next` key):
+   * - nothing can sign: the `next` key signs now if there is one, else a new key does;
+   * - a `next` key published for the switch delay (JWKS max age + clock skew): it signs now;
+   * - rotation due (half the signing life, or `ifOlderThan`) and no `next` key: one is published
+   *   (a switch delay of 0 switches at once);
+   * - `now`: switch at once (to the `next` key if there is one).
    */
   async rotate(options: RotateOptions = {}): Promise<RotateResult> {
     const alg = options.alg ?? this.ctx.settings.tokens.algorithm;
@@ -220,21 +308,95 @@ export class KeystoreService {
       // Before the age check: a cron job with a wrong secret fails every run, not only when due.
       const secret = await this.proveLocked(trx);
       const now = this.now();
-      if (options.ifOlderThan !== undefined) {
-        const active = await activeRow(trx, now);
-        if (active && now.getTime() - new Date(active.created).getTime() < options.ifOlderThan * 1000) {
-          return { rotated: false, key: toInfo(active, now), retired: null };
+      const active = await activeRow(trx, now);
+      let next = await nextRow(trx);
+      if (next && keyState(next, now) !== 'next') {
+        // Published so long ago that it can no longer sign (cron stopped for its whole life): drop it.
+        await trx('keystore').where({ kid: next.kid }).delete();
+        next = undefined;
+      }
+      const audit = (action: RotateAction, kid: string, retired: string | null) =>
+        recordAudit(trx, this.ctx.settings.actor, {
+          command: 'keys.rotate',
+          targetType: 'key',
+          target: kid,
+          summary: { action, alg, retired_kid: retired, lifetime_s: lifetime },
+        });
+
+      const switchNow = options.now === true || !active;
+      if (next && (switchNow || now.getTime() - new Date(next.created).getTime() >= this.switchDelay() * 1000)) {
+        const done = await this.promote(trx, next);
+        await audit('promoted', done.key.kid, done.retired);
+        return { rotated: true, action: 'promoted', ...done, next: null };
+      }
+      if (switchNow) {
+        const material = await (await loadMaterial()).generateKeyMaterial(alg);
+        const done = await this.install(trx, secret, material, 'generated', lifetime);
+        await audit('created', done.key.kid, done.retired);
+        return { rotated: true, action: 'created', ...done, next: null };
+      }
+      const activeInfo = toInfo(active as KeyRow, now);
+      if (next) return { rotated: false, action: 'none', key: activeInfo, retired: null, next: this.nextInfo(next, now) };
+      const signedFor = now.getTime() - activatedAt(active as KeyRow).getTime();
+      const due = options.ifOlderThan !== undefined ? signedFor >= options.ifOlderThan * 1000 : now >= rotationDueAt(activeInfo);
+      if (!due) return { rotated: false, action: 'none', key: activeInfo, retired: null, next: null };
+      const material = await (await loadMaterial()).generateKeyMaterial(alg);
+      if (this.switchDelay() === 0) {
+        const done = await this.install(trx, secret, material, 'generated', lifetime);
+        await audit('created', done.key.kid, done.retired);
+        return { rotated: true, action: 'created', ...done, next: null };
+      }
+      await this.publishNext(trx, secret, material, lifetime);
+      const published = await nextRow(trx);
+      await audit('published', material.publicJwk.kid, null);
+      return { rotated: false, action: 'published', key: activeInfo, retired: null, next: this.nextInfo(published, now) };
+    });
+  }
+
+  /**
+   * Revoke a key at once (a leak): it leaves the JWKS and its tokens stop verifying
+   * (`auth.token.key_revoked`). Revoking the signing key switches to the `next` key, or to a new
+   * key made now, in the same transaction: something always signs afterwards.
+   */
+  async revoke(kid: string, options: { dryRun?: boolean } = {}): Promise<KeyRevokeResult> {
+    return this.ctx.db.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
+      const now = this.now();
+      const row = await trx<KeyRow>('keystore').where({ kid }).first();
+      if (!row) throw authError('auth.key.not_found', `no key ${kid} in the keystore`, { kid });
+      const state = keyState(row, now);
+      if (state === 'revoked') throw authError('auth.key.revoked', `key ${kid} is already revoked`, { kid });
+      const wasSigning = state === 'active';
+      if (options.dryRun) return { revoked: toInfo(row, now), replacement: null, dryRun: true };
+      let replacement: KeyInfo | null = null;
+      if (wasSigning) {
+        // Proven before anything changes: a wrong secret must not leave nothing that signs.
+        const secret = await this.proveLocked(trx);
+        await trx('keystore').where({ kid }).update({ state: 'retired', signs_until: trx.raw('least(signs_until, ?)', [now]) });
+        const next = await nextRow(trx);
+        if (next && keyState(next, now) === 'next') {
+          replacement = (await this.promote(trx, next)).key;
+        } else {
+          if (next) await trx('keystore').where({ kid: next.kid }).delete();
+          const material = await (await loadMaterial()).generateKeyMaterial(assertSigningAlgorithm(row.alg));
+          replacement = (await this.install(trx, secret, material, 'generated', this.ctx.settings.tokens.keyLifetime)).key;
         }
       }
-      const material = await (await loadMaterial()).generateKeyMaterial(alg);
-      const done = await this.install(trx, secret, material, 'generated', lifetime);
+      await trx('keystore')
+        .where({ kid })
+        .update({
+          state: 'revoked',
+          signs_until: trx.raw('least(signs_until, ?)', [now]),
+          verifies_until: trx.raw('least(verifies_until, ?)', [now]),
+        });
       await recordAudit(trx, this.ctx.settings.actor, {
-        command: 'keys.rotate',
+        command: 'keys.revoke',
         targetType: 'key',
-        target: done.key.kid,
-        summary: { alg, retired_kid: done.retired, lifetime_s: lifetime },
+        target: kid,
+        summary: { was: state, replaced_by: replacement?.kid ?? null },
       });
-      return { rotated: true, ...done };
+      const revoked: InfoRow = await trx('keystore').select(INFO_COLUMNS).where({ kid }).first();
+      return { revoked: toInfo(revoked, now), replacement, dryRun: false };
     });
   }
 
@@ -252,7 +414,7 @@ export class KeystoreService {
         target: done.key.kid,
         summary: { alg: material.alg, retired_kid: done.retired, lifetime_s: lifetime },
       });
-      return { rotated: true, ...done };
+      return { rotated: true, action: 'created' as const, ...done, next: null };
     });
   }
 
@@ -261,8 +423,8 @@ export class KeystoreService {
     // Proven even when a key is in place: `init` with a wrong secret must not report "ready".
     await this.proveSecret();
     const active = await activeRow(this.ctx.db, this.now());
-    if (active) return { rotated: false, key: toInfo(active, this.now()), retired: null };
-    // Re-checked under the lock: a concurrent init may have made one meanwhile.
+    if (active) return { rotated: false, action: 'none', key: toInfo(active, this.now()), retired: null, next: null };
+    // Re-checked under the lock: a concurrent init may have made one meanwhile (then nothing is due).
     return this.rotate({ ifOlderThan: Number.MAX_SAFE_INTEGER });
   }
 

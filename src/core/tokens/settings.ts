@@ -21,6 +21,12 @@ export interface TokenSettings {
   audience: string | null;
   /** Tolerance for `exp`/`nbf`/`iat` when verifying, s (kaiju's jwcrypto: 60). */
   clockSkew: number;
+  /**
+   * How long verifiers may cache the JWKS, s (default 15 min). A new key is published as `next`
+   * and signs only after it has been in the JWKS this long (plus the clock skew), so no verifier
+   * meets a token from a key it has not fetched yet. 0: a rotation switches at once.
+   */
+  jwksMaxAge: number;
 }
 
 export const MIN_ACCESS_TTL = 60;
@@ -44,6 +50,8 @@ export const TOKEN_SETTING_RANGES = {
   keyLifetime: { min: 120, max: 90 * 86400 },
   /** At most the grace a retired key keeps verifying (KEY_VERIFY_GRACE below). */
   clockSkew: { min: 0, max: 300 },
+  /** A day: past that a rotation would wait longer than many keys live. */
+  jwksMaxAge: { min: 0, max: 24 * 3600 },
 } as const satisfies Record<string, SecondsRange>;
 
 /**
@@ -75,6 +83,7 @@ export const DEFAULT_TOKEN_SETTINGS: TokenSettings = {
   issuer: null,
   audience: null,
   clockSkew: 60,
+  jwksMaxAge: 15 * 60,
 };
 
 function seconds(name: keyof typeof TOKEN_SETTING_RANGES, value: number, min: number = TOKEN_SETTING_RANGES[name].min): number {
@@ -103,5 +112,6 @@ export function resolveTokenSettings(partial: Partial<TokenSettings> = {}): Toke
     issuer: s.issuer === '' ? null : s.issuer,
     audience: s.audience === '' ? null : s.audience,
     clockSkew: seconds('clockSkew', s.clockSkew),
+    jwksMaxAge: seconds('jwksMaxAge', s.jwksMaxAge),
   };
 }
