@@ -16,6 +16,8 @@ import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 
 export const SECRET_FILE_NAME = 'secret';
+/** Where `keys rekey` puts the embedded database's next secret until the re-key has committed. */
+export const NEW_SECRET_FILE_NAME = 'secret.new';
 
 function stripNewline(text: string): string {
   return text.replace(/\r?\n$/, '');
@@ -79,4 +81,55 @@ export function keySecretSource(rt: Runtime): KeySecretSource {
         '(at least 16 bytes, e.g. `openssl rand -base64 32`; the same secret on every run against this database)',
     );
   };
+}
+
+/** Whether the key secret is the embedded data directory's own file (no --secret-file, no env). */
+export function usesDataDirSecret(rt: Runtime): string | null {
+  const { config } = rt;
+  if (config.secretFile !== null) return null;
+  const env = rt.io.env.KAIJU_AUTH_SECRET;
+  if (env !== undefined && env !== '') return null;
+  const target = config.target;
+  return target.kind === 'embedded' && target.dataDir !== null ? target.dataDir : null;
+}
+
+/**
+ * The secret a re-key is rolling out to, also tried when the key secret does not open the
+ * keystore: `--new-secret-file` (rekey only), env KAIJU_AUTH_NEW_SECRET, else for the embedded
+ * database `<data-dir>/secret.new` (left by a `keys rekey` cut off between its commit and the
+ * rename); null when none.
+ */
+export function newKeySecretSource(rt: Runtime, newSecretFile: string | null = null): KeySecretSource {
+  if (newSecretFile !== null) return () => readSecretFile(newSecretFile, '--new-secret-file');
+  const env = rt.io.env.KAIJU_AUTH_NEW_SECRET;
+  if (env !== undefined && env !== '') return env;
+  const dataDir = usesDataDirSecret(rt);
+  if (dataDir === null) return null;
+  const file = path.join(dataDir, NEW_SECRET_FILE_NAME);
+  return async () => {
+    try {
+      return stripNewline(await fs.readFile(file, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw err;
+    }
+  };
+}
+
+/** Write `secret` to a new file `dir/name` (mode 0600) and fsync it; an existing file is an error. */
+export async function writeSecretFile(dir: string, name: string, secret: string): Promise<string> {
+  const file = path.join(dir, name);
+  const handle = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);
+  try {
+    await handle.writeFile(`${secret}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return file;
+}
+
+/** A fresh random secret (32 bytes, base64url). */
+export function randomSecret(): string {
+  return randomBytes(32).toString('base64url');
 }

@@ -25,7 +25,7 @@ const GROUPS: { name: string; description: string; load: () => Promise<Register>
   { name: 'audit', description: 'the audit trail of every write made with this tool', load: async () => (await import('./register/audit.js')).registerAuditCommands },
   {
     name: 'keys',
-    description: 'signing keys: rotate (cron-safe, pre-published), list, export the JWKS, import a PEM key, revoke, prune',
+    description: 'signing keys: rotate (cron-safe, pre-published), list, export the JWKS, import a PEM key, rekey, revoke, prune',
     load: async () => (await import('./register/keys.js')).registerKeysCommands,
   },
   {

@@ -98,7 +98,7 @@ export class Runtime {
     const db = await this.database(options);
     const { KaijuAuth } = await import('../core/auth.js');
     const { resolveSettings } = await import('../core/context.js');
-    const { keySecretSource } = await import('./key-secret.js');
+    const { keySecretSource, newKeySecretSource } = await import('./key-secret.js');
     const c = this.config;
     return new KaijuAuth(
       db.knex,
@@ -108,6 +108,7 @@ export class Runtime {
         defaultGroup: c.defaultGroup,
         failedLoginDelayMs: c.failedLoginDelayMs,
         keySecret: keySecretSource(this),
+        newKeySecret: newKeySecretSource(this),
         tokens: { ...c.tokens, ...options.tokens },
       }),
     );

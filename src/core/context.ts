@@ -25,6 +25,11 @@ export interface AuthSettings {
   random: () => number;
   /** The secret that encrypts private signing keys at rest (needed to sign, not to verify). */
   keySecret: KeySecretSource;
+  /**
+   * The secret the keystore is being re-keyed to (`keys rekey`), also tried when `keySecret` does
+   * not open the keystore: hosts keep working while a new secret is rolled out.
+   */
+  newKeySecret: KeySecretSource;
   /** Lifetimes of tokens and keys, issuer/audience, clock skew. */
   tokens: TokenSettings;
 }
@@ -41,6 +46,7 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,
   keySecret: null,
+  newKeySecret: null,
   tokens: DEFAULT_TOKEN_SETTINGS,
 };
 

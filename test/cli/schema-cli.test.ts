@@ -209,7 +209,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         live_sessions: 0,
         expired_sessions: 0,
       },
-      keys: { active: null, verifying: 0, expired: 0, secret: 'missing' },
+      keys: { active: null, next: null, verifying: 0, expired: 0, secret: 'missing' },
     });
   });
 

@@ -26,15 +26,16 @@ export async function readKeyStatusOf(knex: Knex, switchDelay: number, now = new
  */
 export async function readSecretStateOf(rt: Runtime, knex: Knex, schemaCurrent: boolean, now = new Date()): Promise<KeySecretState> {
   if (!schemaCurrent) return 'unchecked';
-  const [{ checkKeySecret }, { keySecretSource }] = await Promise.all([
+  const [{ checkKeySecrets }, { keySecretSource, newKeySecretSource }] = await Promise.all([
     import('../../core/keys/secret-verifier.js'),
     import('../key-secret.js'),
   ]);
-  return checkKeySecret(knex, keySecretSource(rt), now);
+  return checkKeySecrets(knex, keySecretSource(rt), newKeySecretSource(rt), now);
 }
 
 const SECRET_WORDS: Record<KeySecretState, (out: Output) => string> = {
   opens: () => 'the key secret opens it',
+  opens_new: (out) => out.c.yellow('KAIJU_AUTH_NEW_SECRET opens it, the key secret does not: finish the re-key roll-out'),
   wrong: (out) => out.c.red('the key secret does NOT open it (signing exits 3)'),
   missing: (out) => out.c.yellow('no key secret configured (signing exits 2)'),
   unchecked: () => 'key secret not checked',

@@ -127,6 +127,66 @@ export async function runKeysRevoke(rt: Runtime, opts: { dryRun?: boolean }, kid
   );
 }
 
+/**
+ * `keys rekey`: the new secret from --new-secret-file or KAIJU_AUTH_NEW_SECRET; on the embedded
+ * database with its own secret file, a fresh one when neither is given, and the file replaced
+ * (the new secret is written to secret.new before the transaction, renamed over secret after it).
+ */
+export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }) {
+  const { newKeySecretSource, usesDataDirSecret, writeSecretFile, randomSecret, NEW_SECRET_FILE_NAME, SECRET_FILE_NAME } = await import(
+    '../key-secret.js'
+  );
+  const { rename } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const dataDir = usesDataDirSecret(rt);
+  let source = newKeySecretSource(rt, opts.newSecretFile ?? null);
+  const fromEnv = opts.newSecretFile === undefined && (rt.io.env.KAIJU_AUTH_NEW_SECRET ?? '') !== '';
+  if (opts.newSecretFile === undefined && !fromEnv) {
+    if (dataDir === null) {
+      throw authError('cli.secret_missing', 'keys rekey needs the new secret: --new-secret-file FILE or KAIJU_AUTH_NEW_SECRET (at least 16 bytes)');
+    }
+    source = randomSecret();
+  }
+  const auth = await rt.auth();
+  let staged: string | null = null;
+  if (dataDir !== null) {
+    const { readFile } = await import('node:fs/promises');
+    const { resolveSecret } = await import('../../core/keys/key-crypto.js');
+    const pending = path.join(dataDir, NEW_SECRET_FILE_NAME);
+    const left = await readFile(pending, 'utf8').then(
+      (text) => text.replace(/\r?\n$/, ''),
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      },
+    );
+    if (left !== null) {
+      // An earlier re-key was cut off: finish it with its secret, never a new one (that would lose it).
+      if (opts.newSecretFile !== undefined || fromEnv) {
+        throw authError('cli.usage', `an earlier keys rekey was cut off (${pending} is there): run \`kaiju-auth keys rekey\` without a new secret to finish it first`);
+      }
+      source = left;
+      staged = pending;
+    } else {
+      // Written before the transaction: a crash after the commit leaves it, and it opens the keys.
+      const bytes = await resolveSecret(source);
+      staged = await writeSecretFile(dataDir, NEW_SECRET_FILE_NAME, Buffer.from(bytes).toString('utf8'));
+      source = bytes;
+    }
+  }
+  const result = await auth.keys.rekey(source);
+  if (staged !== null && dataDir !== null) await rename(staged, path.join(dataDir, SECRET_FILE_NAME));
+  await rt.out.result({ rekeyed: result.rekeyed, keys: result.keys, ...(dataDir ? { secret_file: path.join(dataDir, SECRET_FILE_NAME) } : {}) }, () => {
+    if (!result.rekeyed) {
+      rt.out.notice(`kaiju-auth: the keystore (${result.keys} key(s)) is already sealed under the new secret: nothing to do`);
+      return;
+    }
+    rt.out.line(`re-encrypted ${result.keys} private key(s) under the new secret`);
+    if (dataDir !== null) rt.out.line(`the new secret is in ${path.join(dataDir, SECRET_FILE_NAME)}: back it up`);
+    else rt.out.line('now make it KAIJU_AUTH_SECRET (or --secret-file) everywhere, then drop KAIJU_AUTH_NEW_SECRET');
+  });
+}
+
 export async function runKeysList(rt: Runtime) {
   const auth = await rt.auth();
   const keys = await auth.keys.list();
@@ -151,7 +211,8 @@ export async function runKeysList(rt: Runtime) {
   });
 }
 
-export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
+export async function runKeysJwks(rt: Runtime, opts: { out?: string; ifChanged?: boolean }) {
+  if (opts.ifChanged && opts.out === undefined) throw authError('cli.usage', '--if-changed compares with the file --out names: give --out FILE');
   // Served to verifiers: world-readable (under the user's umask), replaced whole or not at all;
   // opened first, so a path that cannot be written fails before the database is opened.
   const file = opts.out === undefined ? null : await openOutputFile(rt, opts.out, { mode: 0o644 });
@@ -162,10 +223,20 @@ export async function runKeysJwks(rt: Runtime, opts: { out?: string }) {
     rt.out.writeJson(jwks);
     return;
   }
-  await file.write(`${JSON.stringify(jwks, null, 2)}\n`);
-  await file.commit();
+  const text = `${JSON.stringify(jwks, null, 2)}\n`;
   const kids = jwks.keys.map((k) => k.kid);
-  await rt.out.result({ out: opts.out, kids }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
+  if (opts.ifChanged) {
+    const { readFile } = await import('node:fs/promises');
+    const current = await readFile(opts.out as string, 'utf8').catch(() => null);
+    if (current === text) {
+      await file.discard();
+      await rt.out.result({ out: opts.out, kids, changed: false }, () => rt.out.notice(`kaiju-auth: ${opts.out} is up to date (${kids.length} key(s)): not rewritten`));
+      return;
+    }
+  }
+  await file.write(text);
+  await file.commit();
+  await rt.out.result({ out: opts.out, kids, changed: true }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
 }
 
 export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {

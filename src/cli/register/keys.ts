@@ -54,10 +54,11 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       keys
         .command('jwks')
         .description('print the public keys that can still verify tokens, as a standard JWKS')
-        .option('--out <file>', 'write the JWKS to FILE instead of stdout (replaced only when complete)'),
+        .option('--out <file>', 'write the JWKS to FILE instead of stdout (replaced only when complete)')
+        .option('--if-changed', 'with --out: rewrite FILE only when its content would change (exit 0 either way; says which unless -q)'),
       async () => (await load()).runKeysJwks,
     ),
-    ['kaiju-auth keys jwks', 'kaiju-auth keys jwks --out /srv/www/.well-known/jwks.json'],
+    ['kaiju-auth keys jwks', 'kaiju-auth keys jwks --out /srv/www/.well-known/jwks.json --if-changed -q   # crontab, after rotate'],
   );
 
   examples(
@@ -72,6 +73,24 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       async () => (await load()).runKeysImport,
     ),
     ['kaiju-auth keys import legacy-rsa.pem --kid legacy-2024', 'openssl genpkey -algorithm ed25519 -out k.pem && kaiju-auth keys import k.pem'],
+  );
+
+  examples(
+    lazyAction(
+      kit,
+      keys
+        .command('rekey')
+        .description(
+          're-encrypt every private key from the current key secret to a new one, in one transaction ' +
+            '(new secret: --new-secret-file or KAIJU_AUTH_NEW_SECRET; embedded database: a fresh one by default)',
+        )
+        .option('--new-secret-file <file>', 'file holding the new secret (at least 16 bytes); never on the command line'),
+      async () => (await load()).runKeysRekey,
+    ),
+    [
+      'openssl rand -base64 32 > new.secret && kaiju-auth keys rekey --new-secret-file new.secret',
+      'KAIJU_AUTH_NEW_SECRET="$(cat /run/secrets/kaiju-new)" kaiju-auth keys rekey',
+    ],
   );
 
   examples(

@@ -18,11 +18,11 @@ import type { KeyObject } from 'node:crypto';
 import { recordAudit } from '../audit.js';
 import type { CoreContext } from '../context.js';
 import { isUniqueViolation } from '../db-errors.js';
-import { authError } from '../errors.js';
+import { authError, isKaijuAuthError } from '../errors.js';
 import { jsonb, toBuffer } from '../../db/values.js';
 import { KEY_VERIFY_GRACE, checkSetting } from '../tokens/settings.js';
-import { openPrivateKey, resolveSecret, sealPrivateKey } from './key-crypto.js';
-import { keystoreIsNew, proveSecret, sealVerifier } from './secret-verifier.js';
+import { openPrivateKey, resolveSecret, sealPrivateKey, type KeySecretSource } from './key-crypto.js';
+import { keystoreIsNew, proveSecret, readVerifier, sealVerifier, verifierOpens, type ProofBasis } from './secret-verifier.js';
 import { assertSigningAlgorithm, type SigningAlgorithm } from './algorithms.js';
 import type { Jwks, KeyResolver } from './jwks.js';
 import type { KeyMaterial } from './key-material.js';
@@ -113,6 +113,13 @@ export interface ImportOptions {
   lifetime?: number;
 }
 
+export interface KeyRekeyResult {
+  /** False when the keystore was already sealed under the new secret (nothing written). */
+  rekeyed: boolean;
+  /** Private keys in the keystore. */
+  keys: number;
+}
+
 export interface KeyRevokeResult {
   revoked: KeyInfo;
   /** The key that signs instead, when the revoked key was the signing key. */
@@ -170,7 +177,7 @@ export class KeystoreService {
    */
   proveSecret(): Promise<void> {
     this.proof ??= (async () => {
-      await proveSecret(this.ctx.db, await this.secret());
+      await this.proveWithFallback(this.ctx.db);
     })().catch((err: unknown) => {
       this.proof = null;
       throw err;
@@ -199,9 +206,103 @@ export class KeystoreService {
    * yet gets its verifier sealed here, with its first key).
    */
   private async proveLocked(trx: Knex.Transaction): Promise<Uint8Array> {
-    const secret = await this.secret(trx);
-    if ((await proveSecret(trx, secret)) === 'empty') await sealVerifier(trx, secret);
+    const { secret, basis } = await this.proveWithFallback(trx);
+    if (basis === 'empty') await sealVerifier(trx, secret);
     return secret;
+  }
+
+  /**
+   * Prove the key secret; when it does not open the keystore and a new secret is configured (a
+   * re-key being rolled out), prove that one instead, and use it from then on.
+   */
+  private async proveWithFallback(db: Knex): Promise<{ secret: Uint8Array; basis: ProofBasis }> {
+    const primary = await this.secret(db);
+    try {
+      return { secret: primary, basis: await proveSecret(db, primary) };
+    } catch (err) {
+      const next = this.ctx.settings.newKeySecret;
+      if (!isKaijuAuthError(err) || err.code !== 'auth.key.secret_invalid' || next === null) throw err;
+      let alternative: Uint8Array;
+      try {
+        alternative = await resolveSecret(next);
+      } catch {
+        throw err;
+      }
+      try {
+        const basis = await proveSecret(db, alternative);
+        this.secretBytes = Promise.resolve(alternative);
+        return { secret: alternative, basis };
+      } catch {
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Re-encrypt every private key and the verifier from the current key secret to `newSecret`, in
+   * one transaction under the keystore lock. Refused (`auth.key.secret_invalid`, nothing written)
+   * unless the current secret opens the verifier and every key; a keystore the new secret already
+   * opens is left as it is (`rekeyed: false`): safe to run again.
+   */
+  async rekey(newSecret: KeySecretSource): Promise<KeyRekeyResult> {
+    const next = await resolveSecret(newSecret);
+    return this.ctx.db.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?::bigint)', [KEYSTORE_LOCK_KEY]);
+      const rows = await trx<KeyRow>('keystore').select('kid', 'alg', 'private_key_enc', 'enc_params').orderBy('kid');
+      const opensAll = async (secret: Uint8Array): Promise<boolean> => {
+        const verifier = await readVerifier(trx);
+        if (verifier && !(await verifierOpens(verifier, secret))) return false;
+        for (const row of rows) {
+          try {
+            await openPrivateKey({ params: row.enc_params, ciphertext: toBuffer(row.private_key_enc) }, secret, { kid: row.kid, alg: row.alg });
+          } catch (err) {
+            if (isKaijuAuthError(err) && err.code === 'auth.key.secret_invalid') return false;
+            throw err;
+          }
+        }
+        return true;
+      };
+      let current: Uint8Array | null = null;
+      try {
+        current = await this.secret(trx);
+      } catch (err) {
+        // No current secret configured: only an already re-keyed keystore is fine.
+        if (!isKaijuAuthError(err) || err.code !== 'auth.key.secret_missing') throw err;
+      }
+      if (current !== null && Buffer.from(current).equals(Buffer.from(next))) {
+        throw authError('cli.usage', 'the new key secret is the current one: nothing to re-key');
+      }
+      const sealed = rows.length > 0 || (await readVerifier(trx)) !== undefined;
+      if (sealed && (current === null || !(await opensAll(current)))) {
+        if (await opensAll(next)) return { rekeyed: false, keys: rows.length };
+        if (current === null) throw authError('auth.key.secret_missing', 'no key secret configured: re-keying needs the current secret');
+        throw authError(
+          'auth.key.secret_invalid',
+          'the current key secret does not open every key of the keystore (nor does the new one): nothing was changed',
+        );
+      }
+      for (const row of rows) {
+        const der = await openPrivateKey(
+          { params: row.enc_params, ciphertext: toBuffer(row.private_key_enc) },
+          current as Uint8Array,
+          { kid: row.kid, alg: row.alg },
+        );
+        const envelope = await sealPrivateKey(der, next, { kid: row.kid, alg: row.alg });
+        der.fill(0);
+        await trx('keystore').where({ kid: row.kid }).update({ private_key_enc: envelope.ciphertext, enc_params: jsonb(envelope.params) });
+      }
+      await sealVerifier(trx, next, { replace: true });
+      await recordAudit(trx, this.ctx.settings.actor, {
+        command: 'keys.rekey',
+        targetType: 'key',
+        target: null,
+        summary: { keys: rows.length },
+      });
+      this.secretBytes = Promise.resolve(next);
+      this.proof = null;
+      this.signing = null;
+      return { rekeyed: true, keys: rows.length };
+    });
   }
 
   /** Under the keystore lock, the secret proven: retire the signing key and store `material` as the new one. */

@@ -120,7 +120,18 @@ export async function proveSecret(db: Knex, secret: Uint8Array): Promise<ProofBa
  * configured, or the configured file is absent), or `unchecked` (no signing key and no verifier:
  * nothing sealed to try it on). Reads only: never seals a verifier, never makes up a secret.
  */
-export type KeySecretState = 'opens' | 'wrong' | 'missing' | 'unchecked';
+export type KeySecretState = 'opens' | 'opens_new' | 'wrong' | 'missing' | 'unchecked';
+
+/**
+ * As `checkKeySecret`, and when the key secret does not open the keystore but the new secret of a
+ * re-key being rolled out does: `opens_new` (commands work; finish the roll).
+ */
+export async function checkKeySecrets(db: Knex, source: KeySecretSource, newSource: KeySecretSource, now: Date): Promise<KeySecretState> {
+  const state = await checkKeySecret(db, source, now);
+  if ((state !== 'wrong' && state !== 'missing') || newSource === null) return state;
+  const alternative = await checkKeySecret(db, newSource, now).catch(() => 'missing' as const);
+  return alternative === 'opens' ? 'opens_new' : state;
+}
 
 export async function checkKeySecret(db: Knex, source: KeySecretSource, now: Date): Promise<KeySecretState> {
   let secret: Uint8Array;
