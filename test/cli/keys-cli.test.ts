@@ -87,7 +87,7 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     }
     const out = path.join(db.tmp, 'jwks.json');
     const w = await cli(['keys', 'jwks', '--out', out, '--json']);
-    expect(JSON.parse(w.stdout)).toEqual({ out, kids: jwks.keys.map((k) => k.kid) });
+    expect(JSON.parse(w.stdout)).toEqual({ out, changed: true, kids: jwks.keys.map((k) => k.kid) });
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(jwks);
   });
 
