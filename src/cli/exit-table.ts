@@ -14,6 +14,8 @@ export const EXIT = {
   invalid: 6,
   unavailable: 7,
   refused: 8,
+  /** `status --check`: something needs a human (the report says what). */
+  check_failed: 9,
   /** Ctrl-C, at a prompt or elsewhere (128 + SIGINT). */
   interrupted: 130,
 } as const satisfies Record<ErrorKind | 'ok', number>;

@@ -73,6 +73,8 @@ export const INTEGERS = {
   userListLimit: { min: 0, max: 1_000_000_000 },
   /** `--offset` of listings. */
   offset: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  /** `status --max-expired-sessions`. */
+  expiredSessions: { min: 0, max: Number.MAX_SAFE_INTEGER },
   /** `--batch-size` (rows per transaction). */
   batchSize: { min: 1, max: 100_000 },
 } as const satisfies Record<string, Range>;

@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'invalid'
   | 'unavailable'
   | 'refused'
+  | 'check_failed'
   | 'interrupted';
 
 /** Error codes and their kinds. The `auth.*` codes are kaiju_auth's own (UserService.ErrorCode). */
@@ -77,6 +78,7 @@ export const ERROR_KINDS = {
   'cli.refused': 'refused',
   'cli.output_failed': 'usage',
   'cli.interrupted': 'interrupted',
+  'status.check_failed': 'check_failed',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 

@@ -107,7 +107,15 @@ function keyLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
   return doc.keys ? [['signing key', keyStatusLine(rt.out, doc.keys)]] : [];
 }
 
-export async function runStatus(rt: Runtime): Promise<void> {
+export interface StatusOptions {
+  check?: boolean;
+  format?: 'text' | 'json' | 'prometheus';
+  jwksFile?: string;
+  maxExpiredSessions?: number;
+}
+
+export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<void> {
+  if (opts.check || opts.format === 'prometheus' || opts.jwksFile !== undefined) return runHealth(rt, opts);
   const db = await rt.database({ schema: false });
   const status = await readDatabaseStatus(db.knex);
   if (status.schema.applied === 0) {
@@ -126,9 +134,69 @@ export async function runStatus(rt: Runtime): Promise<void> {
   if (secret === 'wrong') {
     rt.out.warn('the configured key secret does not open the signing key: token issue, token refresh and keys rotate will exit 3');
   }
-  await rt.out.result(doc, () => {
-    rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
+  const human = () => rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
+  if (opts.format === 'json') rt.out.writeJson(doc);
+  else if (opts.format === 'text') human();
+  else await rt.out.result(doc, human);
+}
+
+/** `status --check` / `--format prometheus` / `--jwks-file`: the health report (core/health.ts). */
+async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
+  let jwksFile: { path: string; text: string | null } | undefined;
+  if (opts.jwksFile !== undefined) {
+    const { readFile } = await import('node:fs/promises');
+    const file = opts.jwksFile;
+    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw authError('data.file_unreadable', `--jwks-file ${file}: cannot read it (${err.code ?? 'error'})`, { file });
+    });
+    jwksFile = { path: file, text };
+  }
+  const db = await rt.database({ schema: false });
+  const { checkHealth, healthMetrics } = await import('../../core/health.js');
+  const schema = await readDatabaseStatus(db.knex);
+  const secret = schema.schema.applied === 0 ? 'unchecked' : await readSecretStateOf(rt, db.knex, schema.schema.current);
+  const now = new Date();
+  const report = await checkHealth(db.knex, {
+    now,
+    switchDelay: switchDelayOf(rt),
+    secret,
+    bcryptCost: rt.config.bcryptRounds,
+    maxExpiredSessions: opts.maxExpiredSessions ?? 100_000,
+    lateAfter: 3600,
+    ...(jwksFile ? { jwksFile } : {}),
   });
+  const failed = report.checks.filter((c) => !c.ok);
+  if (opts.format === 'prometheus') {
+    rt.out.line(healthMetrics(report, now).trimEnd());
+  } else {
+    const doc = {
+      database: db.description,
+      backend: db.target.kind,
+      ok: report.ok,
+      checks: report.checks,
+      info: report.info,
+      schema: report.status.schema,
+      counts: report.status.counts,
+      keys: report.keys,
+    };
+    const human = () => {
+      const { c } = rt.out;
+      rt.out.keyValues([
+        ['database', doc.database],
+        ...report.checks.map((k): StatusLine => [k.name.replace('_', ' '), k.ok ? `${c.green('ok')}    ${k.message}` : `${c.red('FAIL')}  ${k.message}`]),
+        ['cheap hashes', `${report.info.users_with_cheap_hashes} user(s) below bcrypt cost ${rt.config.bcryptRounds} (upgraded at their next login)`],
+        ['no groups', `${report.info.users_without_groups} user(s) in no group`],
+      ]);
+    };
+    if (opts.format === 'json' || (opts.format !== 'text' && rt.out.json)) rt.out.writeJson(doc);
+    else human();
+  }
+  if (opts.check && failed.length > 0) {
+    throw authError('status.check_failed', `${failed.length} check(s) need a human: ${failed.map((f) => `${f.name} (${f.message})`).join('; ')}`, {
+      checks: failed.map((f) => f.name),
+    });
+  }
 }
 
 export async function runInit(rt: Runtime): Promise<void> {

@@ -1,6 +1,8 @@
 /** Declares `init`, `status` and `migrate` (with `status`, `down`); handlers in commands/schema.ts. */
 import type { Command } from 'commander';
+import { Option } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
+import { intArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/schema.js');
 
@@ -19,10 +21,19 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
       kit,
       program
         .command('status')
-        .description('show the database in use, schema version, pending migrations and row counts'),
+        .description('show the database in use, schema version, pending migrations, row counts and the signing key; --check: exit 9 when something needs a human')
+        .option('--check', 'run the health checks; exit 9 when one fails (no key signs, wrong key secret, rotation overdue, next key stuck, pending migrations, expired sessions piling up, --jwks-file out of date)')
+        .addOption(new Option('--format <format>', 'output: text, json (as --json), prometheus (metrics for node_exporter\'s textfile collector)').choices(['text', 'json', 'prometheus']))
+        .option('--jwks-file <file>', 'check that this published JWKS file is what kaiju-auth keys jwks would write')
+        .option('--max-expired-sessions <n>', 'expired sessions allowed before the sessions check fails (default 100000)', intArg('expiredSessions')),
       async () => (await load()).runStatus,
     ),
-    ['kaiju-auth status', 'kaiju-auth status --json | jq .counts'],
+    [
+      'kaiju-auth status',
+      'kaiju-auth status --json | jq .counts',
+      'kaiju-auth status --check -q || alert "kaiju-auth needs a human"',
+      'kaiju-auth status --format prometheus > /var/lib/node_exporter/kaiju_auth.prom.tmp && mv /var/lib/node_exporter/kaiju_auth.prom.tmp /var/lib/node_exporter/kaiju_auth.prom',
+    ],
   );
 
   const migrate = examples(
