@@ -84,15 +84,23 @@ describe.runIf(ADMIN_URL)('every command on PostgreSQL (through PgBouncer in the
 
   it('keys and tokens', async () => {
     await run('keys rotate');
+    await run('keys rotate', ['--if-older-than', '1s']); // publishes a next key
     await run('keys list', ['--json']);
-    await run('keys jwks', ['--out', path.join(t.tmp, 'jwks.json')]);
+    await run('keys jwks', ['--out', path.join(t.tmp, 'jwks.json'), '--if-changed']);
+    await run('status', ['--check', '--jwks-file', path.join(t.tmp, 'jwks.json')]);
+    const signing = (JSON.parse(await run('keys list', ['--json'])) as { kid: string; state: string }[]).find((k) => k.state === 'active');
+    await run('keys revoke', [signing?.kid as string, '-y']);
+    const newSecret = path.join(t.tmp, 'new-secret');
+    await writeFile(newSecret, 'every command new secret, long enough\n', { mode: 0o600 });
+    await run('keys rekey', ['--new-secret-file', newSecret]);
     const pem = path.join(t.tmp, 'key.pem');
     await writeFile(pem, String(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' })));
-    await run('keys import', [pem]);
+    await run('keys import', [pem], { env: { KAIJU_AUTH_NEW_SECRET: 'every command new secret, long enough' } });
     await run('keys prune');
-    const pair = JSON.parse(await run('token issue', ['--username', 'bobby', '--password-stdin', '--json'], { input: `${PW}\n` }));
+    const newEnv = { env: { KAIJU_AUTH_SECRET: 'every command new secret, long enough' } };
+    const pair = JSON.parse(await run('token issue', ['--username', 'bobby', '--password-stdin', '--json'], { input: `${PW}\n`, ...newEnv }));
     await run('token verify', [pair.access]);
-    await run('token refresh', [pair.refresh, '--json']);
+    await run('token refresh', [pair.refresh, '--json'], newEnv);
     await run('token inspect', [pair.access]);
   });
 
