@@ -79,6 +79,7 @@ export const ERROR_KINDS = {
   'cli.output_failed': 'usage',
   'cli.interrupted': 'interrupted',
   'status.check_failed': 'check_failed',
+  'seed.drift': 'check_failed',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 

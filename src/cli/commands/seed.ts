@@ -80,9 +80,20 @@ export async function seedAndReport(rt: Runtime, auth: KaijuAuth, dir: string, o
   return report;
 }
 
-export async function runSeed(rt: Runtime, opts: { dryRun?: boolean }, dir?: string): Promise<void> {
+export async function runSeed(rt: Runtime, opts: { dryRun?: boolean; check?: boolean }, dir?: string): Promise<void> {
   const auth = await rt.auth();
-  await seedAndReport(rt, auth, dir ?? DEFAULT_FIXTURES_DIR, opts);
+  const where = dir ?? DEFAULT_FIXTURES_DIR;
+  const report = await seedAndReport(rt, auth, where, { dryRun: !!opts.dryRun || !!opts.check });
+  if (!opts.check) return;
+  // As `terraform plan -detailed-exitcode`: the plan is the output; exit 9 says it is not empty.
+  const drift = KINDS.reduce((n, k) => n + report.created[k].length + report.updated[k].length, 0);
+  if (drift > 0) {
+    throw authError('seed.drift', `the database differs from the fixtures in ${where}: ${drift} item(s) would change (kaiju-auth seed ${where} applies them)`, {
+      dir: where,
+      created: Object.fromEntries(KINDS.map((k) => [k, report.created[k].length])),
+      updated: Object.fromEntries(KINDS.map((k) => [k, report.updated[k].length])),
+    });
+  }
 }
 
 export { printReport as printSeedReport };

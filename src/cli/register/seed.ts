@@ -12,12 +12,14 @@ export function registerSeedCommands(program: Command, kit: Kit): void {
           'load kaiju fixtures from DIR (permissions.json, groups.json, users.json; default ./fixtures/users) in one transaction; ' +
             'rerunning changes nothing; any problem: exit 6, nothing written',
         )
-        .option('--dry-run', 'print the plan (create / update with the changed fields / unchanged, per item), change nothing'),
+        .option('--dry-run', 'print the plan (create / update with the changed fields / unchanged, per item), change nothing')
+        .option('--check', 'compare the database with the fixtures, change nothing: exit 0 when they match, 9 with the plan when they differ (a CI drift check)'),
       async () => (await import('../commands/seed.js')).runSeed,
     ),
     [
       'kaiju-auth seed',
       'kaiju-auth seed ./deploy/fixtures --dry-run',
+      'kaiju-auth seed ./deploy/fixtures --check --json > drift.json   # CI: exit 9 on drift',
       'DATABASE_URL=postgres://app@db/app kaiju-auth migrate && kaiju-auth seed --json --quiet',
     ],
   );
