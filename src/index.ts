@@ -73,6 +73,7 @@ export {
   type TokenSettings,
 } from './core/tokens/settings.js';
 export { BCRYPT_COST_RANGE } from './core/passwords.js';
+export { textProblem, jsonProblem, MAX_JSON_DEPTH, MAX_JSON_BYTES } from './core/storable.js';
 export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';

@@ -14,6 +14,7 @@ import { authError } from './errors.js';
 import { groupNotFound, missingGroups } from './groups.js';
 import { countRows, whereContainsAny } from './query-parts.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
+import { assertStorableProfile } from './storable.js';
 import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { PASSWORD_MAX_BYTES, validateEmail, validatePassword, validateUsername } from './validation.js';
 
@@ -109,6 +110,7 @@ export class UserService extends UserGroupService {
     validateUsername(input.username);
     validateEmail(input.email);
     const password = validatePassword(input.password);
+    assertStorableProfile({ fullName: input.fullName ?? null, ...(input.settings ? { settings: input.settings } : {}) });
     const groups = [...new Set(input.groups ?? [])];
     const missing = await missingGroups(this.db, groups);
     if (missing.length > 0) throw groupNotFound(missing);
@@ -183,6 +185,7 @@ export class UserService extends UserGroupService {
     if (change.email !== undefined) validateEmail(change.email);
     const set = change.set ?? {};
     const unset = [...(change.unset ?? [])];
+    assertStorableProfile({ fullName: change.fullName ?? null, settings: set, unset });
     const patch: Record<string, unknown> = {};
     if (change.email !== undefined) patch.email = change.email;
     if (change.fullName !== undefined) patch.full_name = change.fullName;

@@ -6,6 +6,7 @@
  */
 import { isKaijuAuthError } from '../errors.js';
 import { isBcryptHash, storedFormOf } from '../passwords.js';
+import { jsonProblem, textProblem } from '../storable.js';
 import { validateEmail, validateGroupId, validatePassword, validateUsername } from '../validation.js';
 import type { RawRecord } from './records.js';
 import { IMPORT_COLUMNS, type ImportProblem, type ImportRow } from './types.js';
@@ -61,8 +62,14 @@ class RowChecker {
   text(field: string): string | undefined {
     const v = this.f[field];
     if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v === 'string') return v;
-    this.add(field, 'data.invalid', `${field} must be a string`);
+    if (typeof v !== 'string') {
+      this.add(field, 'data.invalid', `${field} must be a string`);
+      return undefined;
+    }
+    // What PostgreSQL would refuse in the middle of writing (storable.ts); checked in both passes.
+    const problem = textProblem(v);
+    if (problem === null) return v;
+    this.add(field, 'data.invalid', `${field} ${problem}`);
     return undefined;
   }
 
@@ -127,8 +134,13 @@ class RowChecker {
         value = undefined;
       }
     }
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-    this.add('settings', 'auth.user.invalid_settings', 'settings must be a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.add('settings', 'auth.user.invalid_settings', 'settings must be a JSON object');
+      return undefined;
+    }
+    const problem = jsonProblem(value);
+    if (problem === null) return value as Record<string, unknown>;
+    this.add('settings', 'auth.user.invalid_settings', `settings ${problem}`);
     return undefined;
   }
 }
