@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseJsonText } from '../json-text.js';
 import { csvRecords } from './csv-records.js';
+import { limitLineLength, MAX_LINE_BYTES, OVERLONG_LINE } from './line-limit.js';
 import { openSource, type ImportSource } from './source.js';
 import type { ImportFormat } from './types.js';
 
@@ -39,13 +40,20 @@ function countBytes(stream: Readable, onBytes?: (n: number) => void): Readable {
 }
 
 async function* jsonlRecords(file: ImportSource, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
-  const lines = createInterface({ input: countBytes(openSource(file).setEncoding('utf8'), onBytes), crlfDelay: Infinity });
+  const source = countBytes(openSource(file), onBytes);
+  const limited = source.pipe(limitLineLength());
+  source.on('error', (err) => limited.destroy(err));
+  const lines = createInterface({ input: limited.setEncoding('utf8'), crlfDelay: Infinity });
   let line = 0;
   let row = 0;
   for await (const text of lines) {
     line += 1;
     if (text.trim() === '' || (line === 1 && text === '\uFEFF')) continue;
     row += 1;
+    if (text === OVERLONG_LINE) {
+      yield { row, line, problem: { message: `record longer than ${MAX_LINE_BYTES} bytes (1 MiB)` } };
+      continue;
+    }
     const parsed = parseJsonText(text);
     if (!parsed.ok) {
       yield { row, line, problem: { message: `invalid JSON: ${parsed.error.message}`, line, column: parsed.error.column } };
