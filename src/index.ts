@@ -74,7 +74,10 @@ export {
 } from './core/tokens/settings.js';
 export { BCRYPT_COST_RANGE } from './core/passwords.js';
 export { textProblem, jsonProblem, MAX_JSON_DEPTH, MAX_JSON_BYTES } from './core/storable.js';
-export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus } from './core/status.js';
+export { readDatabaseStatus, type DatabaseStatus, type SchemaStatus, type CountStatus, type GrantsStatus } from './core/status.js';
+export { migrateSchema } from './core/migrate.js';
+export { groupGrantsDrift, rebuildGroupGrants, lockPermissions, type GroupGrantsDrift } from './core/group-grants.js';
+export { retryingTransaction, isTransactionRollback } from './core/transaction.js';
 export { openDatabase, type Database, type OpenOptions } from './db/open.js';
 export { describeTarget, redactUrl, type DatabaseTarget, type PostgresTarget, type EmbeddedTarget } from './db/target.js';
 export { DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './db/timeouts.js';
@@ -85,6 +88,7 @@ export {
   migrationStatus,
   assertSchemaCurrent,
   MIGRATIONS_TABLE,
+  type MigrateOptions,
   type Migration,
   type MigrationRun,
   type MigrationState,

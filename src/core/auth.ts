@@ -8,8 +8,8 @@
  * all run in one transaction.
  */
 import type { Knex } from 'knex';
-import { MIGRATIONS } from '../../migrations/index.js';
-import { migrateLatest, type MigrationRun } from '../db/migrator.js';
+import type { MigrationRun } from '../db/migrator.js';
+import { migrateSchema } from './migrate.js';
 import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
 import type { DatabaseTarget } from '../db/target.js';
@@ -75,7 +75,7 @@ export class KaijuAuth {
 
   /** Apply pending migrations (adopting a kaiju_auth 2.1.0 database). */
   migrate(options: { dryRun?: boolean } = {}): Promise<MigrationRun> {
-    return migrateLatest(this.ctx.db, MIGRATIONS, options);
+    return migrateSchema(this.ctx.db, options);
   }
 
   status(): Promise<DatabaseStatus> {

@@ -10,8 +10,10 @@ import type { CoreContext } from './context.js';
 import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
 import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
+import { lockPermissions } from './group-grants.js';
 import { countRows } from './query-parts.js';
-import { missingPermissions, permissionNotFound, type Permission } from './permissions.js';
+import { permissionNotFound, type Permission } from './permissions.js';
+import { retryingTransaction } from './transaction.js';
 import { validateGroupId } from './validation.js';
 
 export interface Group {
@@ -138,7 +140,7 @@ export class GroupService {
   }
 
   async delete(id: string): Promise<{ permissionsRemoved: number; usersRemoved: number }> {
-    return this.ctx.db.transaction(async (trx) => {
+    return retryingTransaction(this.ctx.db, async (trx) => {
       const [permissionsRemoved, usersRemoved] = await Promise.all([
         countRows(trx('group_permissions').where({ group_id: id })),
         countRows(trx('user_groups').where({ group_id: id })),
@@ -159,6 +161,7 @@ export class GroupService {
   /**
    * Change a group's grants in one transaction under the group's row lock. `target` computes the
    * wanted set from the current one. Unknown group or permissions: not found, nothing changed.
+   * Rolled back by the database (a deadlock with another writer): run again.
    */
   private async change(
     id: string,
@@ -166,10 +169,15 @@ export class GroupService {
     named: readonly string[],
     target: (current: Set<string>) => Set<string>,
   ): Promise<PermissionChange> {
-    return this.ctx.db.transaction(async (trx) => {
+    return retryingTransaction(this.ctx.db, async (trx) => {
       const group = await trx('groups').select('id').where({ id }).forUpdate().first();
       if (!group) throw groupNotFound([id]);
-      const missing = await missingPermissions(trx, named);
+      // The delete and the insert below lock their permissions in two statements: take them all
+      // first, in one order (see group-grants.ts). Locked, the named ones cannot go away before
+      // the insert, so what is missing now is missing.
+      const current = (await trx('group_permissions').where({ group_id: id }).pluck('permission_id')) as string[];
+      const locked = await lockPermissions(trx, [...named, ...current]);
+      const missing = named.filter((p) => !locked.has(p));
       if (missing.length > 0) throw permissionNotFound(missing);
       const { members, added, removed } = await replaceLinks(trx, GRANTS, id, target);
       if (added.length > 0 || removed.length > 0) {

@@ -1,7 +1,8 @@
 /**
  * Health of a deployment for monitoring (`status --check`, `--format prometheus`): each check says
  * whether something needs a human (no key can sign, the key secret does not open the keystore,
- * rotation overdue, a `next` key stuck, pending migrations, expired sessions piling up, the
+ * rotation overdue, a `next` key stuck, pending migrations, derived grants that differ from
+ * kaiju's tables, expired sessions piling up, the
  * published JWKS out of date), and facts are reported without failing (users whose hashes are
  * cheaper than the configured cost, users without groups). Pure reads; the caller gives what only
  * it knows (the key secret's state, the published JWKS file's text) and renders the result.
@@ -11,7 +12,7 @@ import { readKeyStatus, readJwks, type KeyStatus } from './keys/key-queries.js';
 import type { KeySecretState } from './keys/secret-verifier.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
 
-export type CheckName = 'schema' | 'signing_key' | 'key_secret' | 'rotation' | 'next_key' | 'sessions' | 'jwks_file';
+export type CheckName = 'schema' | 'grants' | 'signing_key' | 'key_secret' | 'rotation' | 'next_key' | 'sessions' | 'jwks_file';
 
 export interface HealthCheck {
   name: CheckName;
@@ -102,6 +103,16 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
       keys: null,
       rotation_due_in: null,
     };
+  }
+  if (status.grants) {
+    const drifted = status.grants.drifted;
+    add(
+      'grants',
+      drifted.length === 0,
+      drifted.length === 0
+        ? "the derived grants match kaiju's tables"
+        : `the derived grants of ${drifted.length} group(s) differ from kaiju's tables (${drifted.slice(0, 10).join(', ')}${drifted.length > 10 ? ', ...' : ''}): run kaiju-auth migrate`,
+    );
   }
   const hasKeystore = Boolean((await knex.raw("select to_regclass('keystore') as t")).rows[0]?.t);
   const keyStatus = hasKeystore ? await readKeyStatus(knex, now, options.switchDelay) : null;

@@ -9,6 +9,7 @@ import { isUniqueViolation } from './db-errors.js';
 import { authError } from './errors.js';
 import { missingIds } from './id-sets.js';
 import { countRows, whereContainsAny } from './query-parts.js';
+import { retryingTransaction } from './transaction.js';
 import { validatePermissionId } from './validation.js';
 
 export interface Permission {
@@ -116,8 +117,10 @@ export class PermissionService {
 
   /** Enable or disable; returns whether anything changed. Disabled permissions grant nothing. */
   async setEnabled(id: string, enabled: boolean): Promise<{ permission: Permission; changed: boolean }> {
-    return this.ctx.db.transaction(async (trx) => {
-      const current = (await trx('permissions').select(COLUMNS).where({ id }).forUpdate().first()) as Permission | undefined;
+    return retryingTransaction(this.ctx.db, async (trx) => {
+      // NO KEY UPDATE, as the UPDATE itself: a grant of this permission in flight (whose foreign
+      // key holds KEY SHARE on the row) is not waited for here, but on the permission's lock.
+      const current = (await trx('permissions').select(COLUMNS).where({ id }).forNoKeyUpdate().first()) as Permission | undefined;
       if (!current) throw permissionNotFound([id]);
       if (current.enabled === enabled) return { permission: current, changed: false };
       await trx('permissions').where({ id }).update({ enabled });
@@ -133,7 +136,7 @@ export class PermissionService {
 
   /** Delete a permission; its grants go with it (ON DELETE CASCADE). */
   async delete(id: string): Promise<{ grantsRemoved: number }> {
-    return this.ctx.db.transaction(async (trx) => {
+    return retryingTransaction(this.ctx.db, async (trx) => {
       const grants = await countRows(trx('group_permissions').where({ permission_id: id }));
       const deleted = await trx('permissions').where({ id }).delete();
       if (deleted === 0) throw permissionNotFound([id]);

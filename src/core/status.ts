@@ -1,10 +1,12 @@
 /**
- * A snapshot of a database for `status`: schema state and row counts, in as few round trips as
- * possible (one for the migrations, one for all counts).
+ * A snapshot of a database for `status`: schema state, row counts and whether the derived grants
+ * match kaiju's tables, in as few round trips as possible (one for the migrations, one for all
+ * counts, one for the grants).
  */
 import type { Knex } from 'knex';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { readAppliedMigrations } from '../db/migrator.js';
+import { groupGrantsDrift } from './group-grants.js';
 
 export interface SchemaStatus {
   /** Name of the newest applied migration, or null when never migrated. */
@@ -25,10 +27,20 @@ export interface CountStatus {
   expired_sessions: number;
 }
 
+export interface GrantsStatus {
+  /**
+   * Groups whose derived grants (`kaiju_auth_group_grants`) differ from kaiju's tables, sorted;
+   * empty when consistent. `kaiju-auth migrate` rebuilds them.
+   */
+  drifted: string[];
+}
+
 export interface DatabaseStatus {
   schema: SchemaStatus;
   /** Null when the schema is missing. */
   counts: CountStatus | null;
+  /** Null unless the schema is current. */
+  grants: GrantsStatus | null;
 }
 
 export async function readSchemaStatus(knex: Knex): Promise<SchemaStatus> {
@@ -68,5 +80,6 @@ export async function readDatabaseStatus(knex: Knex, now: Date = new Date()): Pr
   const schema = await readSchemaStatus(knex);
   // Counts need the kaiju tables, which the first migration guarantees.
   const counts = schema.applied > 0 ? await readCounts(knex, now) : null;
-  return { schema, counts };
+  const grants = schema.current ? { drifted: (await groupGrantsDrift(knex)).map((d) => d.group_id) } : null;
+  return { schema, counts, grants };
 }

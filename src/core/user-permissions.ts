@@ -123,7 +123,7 @@ function isStrictlySorted(list: string[]): boolean {
 }
 
 /** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */
-function parseTextArray(value: string[] | string): string[] {
+export function parseTextArray(value: string[] | string): string[] {
   if (Array.isArray(value)) return value;
   const inner = value.replace(/^\{|\}$/g, '');
   if (inner === '') return [];

@@ -37,6 +37,8 @@ export interface MigrationRun {
   /** The SQL statements issued, when a dry run asked for them. */
   sql?: string[];
   dryRun: boolean;
+  /** Rows of derived data the `repair` step rewrote (0 without one). */
+  repaired: number;
 }
 
 interface AppliedRow {
@@ -136,25 +138,34 @@ async function applyEach(
   }
 }
 
-export async function migrateLatest(
-  knex: Knex,
-  migrations: readonly Migration[],
-  options: { dryRun?: boolean } = {},
-): Promise<MigrationRun> {
+export interface MigrateOptions {
+  dryRun?: boolean;
+  /**
+   * Run after the migrations, in their transaction (also when none was pending): checks derived
+   * data against what it derives from and rewrites what differs; returns how many rows it rewrote.
+   */
+  repair?: (trx: Knex.Transaction) => Promise<number>;
+}
+
+export async function migrateLatest(knex: Knex, migrations: readonly Migration[], options: MigrateOptions = {}): Promise<MigrationRun> {
   const dryRun = options.dryRun ?? false;
   const { result, sql } = await runLocked(knex, dryRun, async (trx) => {
     const applied = await readApplied(trx);
     const done = new Set(applied.map((r) => r.name));
     const pending = migrations.filter((m) => !done.has(m.name));
-    if (pending.length === 0) return { names: [] as string[], batch: null };
-    const batch = Math.max(0, ...applied.map((r) => r.batch)) + 1;
-    await applyEach(pending, async (m) => {
-      await m.up(trx);
-      await trx(MIGRATIONS_TABLE).insert({ name: m.name, batch });
-    });
-    return { names: pending.map((m) => m.name), batch };
+    let batch: number | null = null;
+    if (pending.length > 0) {
+      batch = Math.max(0, ...applied.map((r) => r.batch)) + 1;
+      const b = batch;
+      await applyEach(pending, async (m) => {
+        await m.up(trx);
+        await trx(MIGRATIONS_TABLE).insert({ name: m.name, batch: b });
+      });
+    }
+    const repaired = options.repair ? await options.repair(trx) : 0;
+    return { names: pending.map((m) => m.name), batch, repaired };
   });
-  return { migrations: result.names, batch: result.batch, dryRun, ...(sql ? { sql } : {}) };
+  return { migrations: result.names, batch: result.batch, dryRun, repaired: result.repaired, ...(sql ? { sql } : {}) };
 }
 
 /** Roll back the last batch, newest first. Unknown names (from a newer tool) are refused. */
@@ -184,7 +195,7 @@ export async function migrateDown(
     });
     return { names: list.map((m) => m.name), batch };
   });
-  return { migrations: result.names, batch: result.batch, dryRun, ...(sql ? { sql } : {}) };
+  return { migrations: result.names, batch: result.batch, dryRun, repaired: 0, ...(sql ? { sql } : {}) };
 }
 
 /**

@@ -47,7 +47,7 @@ describe('init on a fresh data directory', () => {
     const doc = again.json();
     expect(doc).toMatchObject({
       database: `embedded database at ${dir}`,
-      migrations: { migrations: [], batch: null, dry_run: false },
+      migrations: { migrations: [], batch: null, dry_run: false, grants_rebuilt: 0 },
       schema: { version: LATEST, applied: NAMES.length, pending: [], current: true },
       counts: { users: 0, groups: 0, permissions: 0 },
     });
@@ -87,7 +87,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
     target = await cliTarget(backend, { migrate: false });
     const first = await runCli(['migrate', '--json', ...target.args]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json()).toEqual({ migrations: NAMES, batch: 1, dry_run: false });
+    expect(first.json()).toEqual({ migrations: NAMES, batch: 1, dry_run: false, grants_rebuilt: 0 });
     const second = await runCli(['migrate', ...target.args]);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout.trim()).toBe('schema is up to date');
@@ -166,7 +166,7 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
     expect(await appliedSet(target)).toEqual(nonePending);
     const nothing = await runCli(['migrate', 'down', '-y', '--json', ...target.args]);
     expect(nothing.code, nothing.stderr).toBe(0);
-    expect(nothing.json()).toEqual({ migrations: [], batch: null, dry_run: false });
+    expect(nothing.json()).toEqual({ migrations: [], batch: null, dry_run: false, grants_rebuilt: 0 });
     expect((await runCli(['migrate', '-q', ...target.args])).code).toBe(0);
     expect(await appliedSet(target)).toEqual(allApplied);
   });
@@ -184,7 +184,8 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
           return [m?.[1], m?.[2]];
         }),
     );
-    expect(Object.keys(text)).toEqual(['database', 'schema', 'pending', 'users', 'groups', 'permissions', 'sessions', 'signing key']);
+    expect(Object.keys(text)).toEqual(['database', 'schema', 'pending', 'users', 'groups', 'permissions', 'sessions', 'grants', 'signing key']);
+    expect(text.grants).toBe("consistent with kaiju's tables");
     // No key yet, and no key secret in this environment: status says both (signing would exit 2).
     expect(text['signing key']).toBe('none can sign (run kaiju-auth keys rotate); no key secret configured (signing exits 2)');
     expect(text.schema).toBe(LATEST);
@@ -209,8 +210,43 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
         live_sessions: 0,
         expired_sessions: 0,
       },
+      grants: { drifted: [] },
       keys: { active: null, next: null, verifying: 0, expired: 0, secret: 'missing' },
     });
+  });
+
+  it('status reports derived grants that differ from kaiju tables, --check fails on them (exit 9), migrate rebuilds them', async () => {
+    target = await cliTarget(backend);
+    await target.withKnex(async (k) => {
+      await k.raw(`insert into permissions values ('docs.read', true, null, null), ('docs.write', false, null, null)`);
+      await k.raw(`insert into groups values ('editors', null, null), ('viewers', null, null)`);
+      await k.raw(`insert into group_permissions values ('editors', 'docs.read'), ('editors', 'docs.write')`);
+      // What the race of an older build left behind: a disabled permission in a group's row, and
+      // a group whose row is missing a grant.
+      await k.raw(`update kaiju_auth_group_grants set permissions = '{docs.read,docs.write}' where group_id = 'editors'`);
+      await k.raw(`insert into group_permissions values ('viewers', 'docs.read')`);
+      await k.raw(`update kaiju_auth_group_grants set permissions = '{}' where group_id = 'viewers'`);
+    });
+    const ok = await runCli(['status', '-q', ...target.args]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^grants:\s+2 group\(s\) differ from kaiju's tables: editors, viewers/m);
+    expect((await runCli(['status', '--json', '-q', ...target.args])).json().grants).toEqual({ drifted: ['editors', 'viewers'] });
+    const grantsCheck = (r: { json(): { checks: { name: string; ok: boolean }[] } }) => r.json().checks.find((c) => c.name === 'grants');
+    const check = await runCli(['status', '--check', '--json', ...target.args]);
+    expect(check.code).toBe(9);
+    expect(grantsCheck(check)).toMatchObject({ ok: false, message: expect.stringContaining('2 group(s)') });
+    expect(check.errorJson().error).toMatchObject({ code: 'status.check_failed', exit: 9 });
+    const migrate = await runCli(['migrate', '--json', '-q', ...target.args]);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.json()).toEqual({ migrations: [], batch: null, dry_run: false, grants_rebuilt: 2 });
+    // (No signing key in this database: --check still fails on that, not on the grants.)
+    const after = await runCli(['status', '--check', '--json', '-q', ...target.args]);
+    expect(grantsCheck(after)).toMatchObject({ ok: true });
+    const rows = await target.withKnex((k) => k('kaiju_auth_group_grants').orderBy('group_id').select('group_id', 'permissions'));
+    expect(rows).toEqual([
+      { group_id: 'editors', permissions: ['docs.read'] },
+      { group_id: 'viewers', permissions: ['docs.read'] },
+    ]);
   });
 
   it('status on an unmigrated database exits 7 saying to run migrate', async () => {

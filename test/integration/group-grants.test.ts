@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { resolveUserPermissions } from '../../src/core/user-permissions.js';
+import { groupGrantsDrift, rebuildGroupGrants } from '../../src/core/group-grants.js';
 import { migrateLatest } from '../../src/db/migrator.js';
 import { openDatabase } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';
@@ -144,6 +145,107 @@ describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => 
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it.runIf(backend === 'postgres')('a grant inserted while a disable of its permission is in flight: the permission is not granted (issue 12)', async () => {
+    // Session A disables c and holds its transaction open; session B grants c meanwhile and
+    // commits first, as a running kaiju app would. Both isolation levels of B, and of A.
+    for (const [isoA, isoB] of [
+      ['read committed', 'read committed'],
+      ['repeatable read', 'read committed'],
+      ['read committed', 'repeatable read'],
+      ['repeatable read', 'repeatable read'],
+    ] as const) {
+      await truncateAll(t);
+      await auth.permissions.create('c');
+      await auth.groups.create('g1');
+      await auth.users.register({ username: 'alice', email: 'alice@example.com', password: PASSWORD, groups: ['g1'] });
+      const a = await openDatabase(t.target);
+      const b = await openDatabase(t.target);
+      try {
+        const trxA = await a.knex.transaction({ isolationLevel: isoA });
+        await trxA.raw('select 1'); // the snapshot of a repeatable read transaction starts here
+        await trxA.raw(`update permissions set enabled = false where id = 'c'`);
+        const trxB = await b.knex.transaction({ isolationLevel: isoB });
+        const pendingB = trxB
+          .raw(`insert into group_permissions values ('g1', 'c')`)
+          .then(() => trxB.commit())
+          .then(
+            () => 'committed',
+            async (err: unknown) => {
+              await trxB.rollback().catch(() => undefined);
+              return `failed ${(err as { code?: string }).code}`;
+            },
+          );
+        await new Promise((r) => setTimeout(r, 300));
+        const outcomeA = await trxA.commit().then(
+          () => 'committed',
+          (err: unknown) => `failed ${(err as { code?: string }).code}`,
+        );
+        const outcomeB = await pendingB;
+        // Each either commits, or is refused as a serialization failure (40001) and changes nothing.
+        expect([outcomeA, outcomeB].every((o) => o === 'committed' || o === 'failed 40001'), `${isoA}/${isoB}: ${outcomeA}, ${outcomeB}`).toBe(true);
+        expect(await resolved(t.knex), `${isoA}/${isoB}: ${outcomeA}, ${outcomeB}`).toEqual(await reference(t.knex));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }
+  });
+
+  it.runIf(backend === 'postgres')('changes of two groups swapping permissions at once neither deadlock nor fail', async () => {
+    await auth.groups.setPermissions('g1', ['a', 'b']);
+    await auth.groups.setPermissions('g2', ['c', 'd']);
+    const other = await openDatabase(t.target);
+    try {
+      const auth2 = testAuth({ ...t, db: other, knex: other.knex });
+      for (let round = 0; round < 20; round++) {
+        await Promise.all([
+          auth.groups.setPermissions('g1', round % 2 ? ['a', 'b'] : ['c', 'd']),
+          auth2.groups.setPermissions('g2', round % 2 ? ['c', 'd'] : ['a', 'b']),
+          auth2.permissions.setEnabled('b', round % 2 === 0),
+        ]);
+        expect(await resolved(t.knex)).toEqual(await reference(t.knex));
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('drift from kaiju tables is listed, and rebuilt (by migrate too) in one transaction', async () => {
+    await auth.groups.setPermissions('g1', ['a', 'b']);
+    await auth.groups.grant('g3', ['d']);
+    expect(await groupGrantsDrift(t.knex)).toEqual([]);
+    await t.knex.raw(`update kaiju_auth_group_grants set permissions = '{a,c}' where group_id = 'g1'`);
+    await t.knex.raw(`delete from kaiju_auth_group_grants where group_id = 'g3'`);
+    expect(await groupGrantsDrift(t.knex)).toEqual([
+      { group_id: 'g1', stored: ['a', 'c'], wanted: ['a', 'b'] },
+      { group_id: 'g3', stored: [], wanted: ['d'] },
+    ]);
+    expect((await auth.status()).grants).toEqual({ drifted: ['g1', 'g3'] });
+    expect(await resolved(t.knex)).not.toEqual(await reference(t.knex));
+    const run = await auth.migrate();
+    expect(run).toMatchObject({ migrations: [], repaired: 2 });
+    expect(await groupGrantsDrift(t.knex)).toEqual([]);
+    expect(await resolved(t.knex)).toEqual(await reference(t.knex));
+    expect(await rebuildGroupGrants(t.knex)).toBe(0);
+  });
+
+  it('migration 5 repairs rows an older build left wrong', async () => {
+    const fresh = await initTest(backend, { migrate: false });
+    try {
+      const k = fresh.knex;
+      await migrateLatest(k, MIGRATIONS.slice(0, 4));
+      await k.raw(`insert into permissions values ('x', false, null, null)`);
+      await k.raw(`insert into groups values ('admins', null, null)`);
+      await k.raw(`insert into group_permissions values ('admins', 'x')`);
+      // The old race's result: x disabled, yet in the group's row.
+      await k.raw(`update kaiju_auth_group_grants set permissions = '{x}' where group_id = 'admins'`);
+      await migrateLatest(k, MIGRATIONS);
+      expect(await k('kaiju_auth_group_grants').where({ group_id: 'admins' }).first()).toEqual({ group_id: 'admins', permissions: [] });
+    } finally {
+      await destroyTest(fresh);
     }
   });
 

@@ -1,6 +1,7 @@
 /** `init` (migrate, then seed ./fixtures/users when present), `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
-import { migrateDown, migrateLatest, migrationStatus, type MigrationRun } from '../../db/migrator.js';
+import { migrateDown, migrationStatus, type MigrationRun } from '../../db/migrator.js';
+import { migrateSchema } from '../../core/migrate.js';
 import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
 import type { Runtime } from '../runtime.js';
@@ -18,20 +19,31 @@ function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   }
   if (run.migrations.length === 0) {
     out.line(verb === 'apply' ? 'schema is up to date' : 'nothing to roll back');
-    return;
+  } else {
+    out.line(`${verb === 'apply' ? 'applied' : 'rolled back'} ${run.migrations.length} migration(s) (batch ${run.batch}):`);
+    for (const name of run.migrations) out.line(`  ${name}`);
   }
-  out.line(`${verb === 'apply' ? 'applied' : 'rolled back'} ${run.migrations.length} migration(s) (batch ${run.batch}):`);
-  for (const name of run.migrations) out.line(`  ${name}`);
+  if (run.repaired > 0) out.line(grantsRebuiltLine(run.repaired));
+}
+
+function grantsRebuiltLine(n: number): string {
+  return `rebuilt the derived grants of ${n} group(s): they differed from kaiju's tables`;
 }
 
 // JSON documents use snake_case keys, as every other shape of the CLI (CLI.md, JSON shapes).
 function runJson(run: MigrationRun) {
-  return { migrations: run.migrations, batch: run.batch, dry_run: run.dryRun, ...(run.sql ? { sql: run.sql } : {}) };
+  return {
+    migrations: run.migrations,
+    batch: run.batch,
+    dry_run: run.dryRun,
+    grants_rebuilt: run.repaired,
+    ...(run.sql ? { sql: run.sql } : {}),
+  };
 }
 
 export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
   const db = await rt.database({ schema: false, create: opts.dryRun ? 'scratch' : true });
-  const run = await migrateLatest(db.knex, MIGRATIONS, { dryRun: !!opts.dryRun });
+  const run = await migrateSchema(db.knex, { dryRun: !!opts.dryRun });
   await rt.out.result(runJson(run), () => printRun(rt, run, 'apply'));
 }
 
@@ -68,6 +80,8 @@ interface StatusDoc {
   backend: 'postgres' | 'embedded';
   schema: DatabaseStatus['schema'];
   counts: DatabaseStatus['counts'];
+  /** Groups whose derived grants differ from kaiju's tables; null unless the schema is current. */
+  grants: DatabaseStatus['grants'];
   /**
    * The signing key's age and whether rotation is due, and whether the configured key secret
    * opens it (`secret`); null before the keystore exists.
@@ -103,6 +117,20 @@ function countLines(doc: StatusDoc): StatusLine[] {
   ];
 }
 
+function grantLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
+  const { c } = rt.out;
+  const drifted = doc.grants?.drifted;
+  if (!drifted) return [];
+  return [
+    [
+      'grants',
+      drifted.length === 0
+        ? c.green("consistent with kaiju's tables")
+        : c.yellow(`${drifted.length} group(s) differ from kaiju's tables: ${drifted.join(', ')} (run kaiju-auth migrate)`),
+    ],
+  ];
+}
+
 function keyLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
   return doc.keys ? [['signing key', keyStatusLine(rt.out, doc.keys)]] : [];
 }
@@ -128,13 +156,18 @@ export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<
     backend: db.target.kind,
     schema: status.schema,
     counts: status.counts,
+    grants: status.grants,
     keys: keys && { ...keys, secret },
   };
   if (!status.schema.current) rt.out.warn(`the schema is outdated: run \`kaiju-auth migrate\``);
+  if (status.grants && status.grants.drifted.length > 0) {
+    rt.out.warn(`the derived grants of ${status.grants.drifted.length} group(s) differ from kaiju's tables: run \`kaiju-auth migrate\` to rebuild them`);
+  }
   if (secret === 'wrong') {
     rt.out.warn('the configured key secret does not open the signing key: token issue, token refresh and keys rotate will exit 3');
   }
-  const human = () => rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...keyLines(rt, doc)]);
+  const human = () =>
+    rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...grantLines(rt, doc), ...keyLines(rt, doc)]);
   if (opts.format === 'json') rt.out.writeJson(doc);
   else if (opts.format === 'text') human();
   else await rt.out.result(doc, human);
@@ -201,7 +234,7 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
 
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
-  const run = await migrateLatest(db.knex, MIGRATIONS);
+  const run = await migrateSchema(db.knex);
   // The key secret is proven before anything is written: a wrong one (exit 3) or none on
   // PostgreSQL (exit 2) leaves the data as it was, seeds included.
   const auth = await rt.auth();

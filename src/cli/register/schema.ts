@@ -21,8 +21,8 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
       kit,
       program
         .command('status')
-        .description('show the database in use, schema version, pending migrations, row counts and the signing key; --check: exit 9 when something needs a human')
-        .option('--check', 'run the health checks; exit 9 when one fails (no key signs, wrong key secret, rotation overdue, next key stuck, pending migrations, expired sessions piling up, --jwks-file out of date)')
+        .description("show the database in use, schema version, pending migrations, row counts, whether the derived grants match kaiju's tables, and the signing key; --check: exit 9 when something needs a human")
+        .option('--check', "run the health checks; exit 9 when one fails (no key signs, wrong key secret, rotation overdue, next key stuck, pending migrations, derived grants that differ from kaiju's tables, expired sessions piling up, --jwks-file out of date)")
         .addOption(new Option('--format <format>', 'output: text, json (as --json), prometheus (metrics for node_exporter\'s textfile collector)').choices(['text', 'json', 'prometheus']))
         .option('--jwks-file <file>', 'check that this published JWKS file is what kaiju-auth keys jwks would write')
         .option('--max-expired-sessions <n>', 'expired sessions allowed before the sessions check fails (default 100000)', intArg('expiredSessions')),
@@ -41,7 +41,7 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
       kit,
       program
         .command('migrate')
-        .description('apply pending migrations (adopts a database created by kaiju_auth 2.1.0)')
+        .description("apply pending migrations (adopts a database created by kaiju_auth 2.1.0), then rebuild derived grants that differ from kaiju's tables")
         .option('--dry-run', 'print the SQL that would run, change nothing'),
       async () => (await load()).runMigrate,
     ),
