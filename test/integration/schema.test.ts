@@ -90,6 +90,7 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
         'groups',
         'kaiju_auth_group_grants',
         'kaiju_auth_migrations',
+        'kaiju_auth_permission_locks',
         'kaiju_auth_schema_info',
         'keystore',
         'keystore_verifier',
