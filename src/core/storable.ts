@@ -85,3 +85,12 @@ export function assertStorableProfile(profile: { fullName?: string | null; setti
     if (problem !== null) throw authError('auth.user.invalid_settings', `a settings key ${problem}`, { field: 'settings' });
   }
 }
+
+/**
+ * A name taken from the input (a field, a column) as a message shows it: in JSON quotes, so a line
+ * break or a terminal escape in it stays visible text and the message one line, and cut at 60
+ * characters (a header line can be a megabyte).
+ */
+export function quotedName(name: string): string {
+  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}...` : name);
+}

@@ -127,3 +127,20 @@ describe('CSV import records', () => {
     expect(records).toHaveLength(2);
   });
 });
+
+describe('the line break of a CSV file', () => {
+  it('is not one inside a quoted header name, nor a stray carriage return: the header never swallows the rows (their passwords)', async () => {
+    const rows = 'user1,user1@example.com,secret password 1\n';
+    for (const header of ['username,email,password,"odd\r\nname"\n', 'username,email,password,odd\u0000\rname\n']) {
+      const recs = await read(header + rows);
+      const problem = recs.find((r) => r.fatal)?.problem?.message ?? '';
+      expect(problem).toMatch(/^bad header: unknown column\(s\) "odd/);
+      expect(problem).not.toContain('secret password');
+    }
+  });
+
+  it('a file of bare carriage returns still reads as lines', async () => {
+    const recs = await read('username,email,password\ruser1,user1@example.com,pw 1\ruser2,user2@example.com,pw 2\r');
+    expect(recs.map((r) => r.fields?.username)).toEqual(['user1', 'user2']);
+  });
+});

@@ -30,7 +30,8 @@ export function importJson(r: ImportReport) {
 export function formatImportProblem(file: string, p: ImportProblem): string {
   const where = p.row === 0 ? file : `${file}: row ${p.row}`;
   const line = p.line !== undefined ? ` (line ${p.line}${p.column !== undefined ? `, column ${p.column}` : ''})` : '';
-  const field = p.field ? `${p.field}: ` : '';
+  // A field named by the file (an unknown one) may hold a line break or an escape: quoted then.
+  const field = p.field ? `${/^[\w.-]+$/.test(p.field) ? p.field : JSON.stringify(p.field)}: ` : '';
   return `${where}${line}: ${field}${p.message} (${p.code})`;
 }
 

@@ -9,6 +9,7 @@
  * (skipped), and the line number of each record (the line it starts on), counted from the text.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { quotedName } from '../storable.js';
 import { IMPORT_COLUMNS } from './types.js';
 import type { RawRecord } from './records.js';
 import { openSource, type ImportSource } from './source.js';
@@ -29,20 +30,34 @@ function headerProblem(header: string[]): string | null {
   const dup = header.filter((h, i) => header.indexOf(h) !== i);
   const noSecret = !header.includes('password') && !header.includes('password_hash');
   if (unknown.length === 0 && missing.length === 0 && dup.length === 0 && !noSecret) return null;
+  // Names from the file are shown quoted when they are not plain (a line break, an escape).
+  const names = (list: string[]) => list.map((h) => (/^[\w.-]{1,60}$/.test(h) ? h : quotedName(h))).join(', ');
   const why = [
-    unknown.length > 0 ? `unknown column(s) ${unknown.join(', ')}` : '',
+    unknown.length > 0 ? `unknown column(s) ${names(unknown)}` : '',
     missing.length > 0 ? `missing column(s) ${missing.join(', ')}` : '',
-    dup.length > 0 ? `repeated column(s) ${dup.join(', ')}` : '',
+    dup.length > 0 ? `repeated column(s) ${names(dup)}` : '',
     noSecret ? 'a password or password_hash column is needed' : '',
   ].filter(Boolean);
   return `bad header: ${why.join('; ')} (columns: ${IMPORT_COLUMNS.join(',')})`;
 }
 
-/** The file's line break, from the first one in `text` (null: none yet). */
-function lineBreakOf(text: string): '\n' | '\r\n' | '\r' | null {
-  const i = text.search(/[\r\n]/);
-  if (i < 0 || (text[i] === '\r' && i === text.length - 1)) return null;
-  return text[i] === '\n' ? '\n' : text[i + 1] === '\n' ? '\r\n' : '\r';
+/**
+ * The file's line break, from `text` (the file's start); null: not known yet. The first line feed
+ * outside quotes decides (`\r\n` or `\n`): a quoted header name may hold a line break, and a stray
+ * carriage return in a line is not one (taking either for the file's would read the lines after
+ * it, passwords and all, as header names). A file of bare carriage returns has no line feed at all:
+ * `\r` once the text is all there or runs on well past one.
+ */
+function lineBreakOf(text: string, complete: boolean): '\n' | '\r\n' | '\r' | null {
+  let quoted = false;
+  let firstReturn = -1;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '\n') return i > 0 && text[i - 1] === '\r' ? '\r\n' : '\n';
+    else if (!quoted && c === '\r' && firstReturn < 0) firstReturn = i;
+  }
+  return firstReturn >= 0 && (complete || text.length - firstReturn > 4096) ? '\r' : null;
 }
 
 /** Records from parsed CSV rows: the header first, then one record per non-empty row. */
@@ -109,7 +124,7 @@ export async function* csvRecords(file: ImportSource, onBytes?: (n: number) => v
         if (input.charCodeAt(0) === 0xfeff) input = input.slice(1);
         first = false;
       }
-      newline ??= lineBreakOf(input) ?? (eof ? '\n' : null);
+      newline ??= lineBreakOf(input, eof) ?? (eof ? '\n' : null);
       if (newline === null) {
         if (input.length > MAX_RECORD_CHARS) {
           yield [{ row: 0, line: 1, fatal: true, problem: { message: 'the header line is too long (is this a CSV file?)' } }];

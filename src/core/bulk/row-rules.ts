@@ -6,7 +6,7 @@
  */
 import { isKaijuAuthError } from '../errors.js';
 import { isBcryptHash, storedFormOf } from '../passwords.js';
-import { jsonProblem, textProblem } from '../storable.js';
+import { jsonProblem, quotedName, textProblem } from '../storable.js';
 import { validateEmail, validateGroupId, validatePassword, validateUsername } from '../validation.js';
 import type { RawRecord } from './records.js';
 import { IMPORT_COLUMNS, type ImportProblem, type ImportRow } from './types.js';
@@ -169,7 +169,7 @@ export function checkRecord(rec: RawRecord, csv: boolean, trusted = false): RowC
   // A CSV header was checked once for the whole file.
   if (!csv) {
     for (const key of Object.keys(f)) {
-      if (!COLUMNS.has(key)) c.add(key, 'data.invalid', `unknown field "${key}" (allowed: ${IMPORT_COLUMNS.join(', ')})`);
+      if (!COLUMNS.has(key)) c.add(key, 'data.invalid', `unknown field ${quotedName(key)} (allowed: ${IMPORT_COLUMNS.join(', ')})`);
     }
   }
   const username = c.rule('username', validateUsername, false);
