@@ -88,8 +88,9 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
       async () => (await load()).runKeysRekey,
     ),
     [
-      'openssl rand -base64 32 > new.secret && kaiju-auth keys rekey --new-secret-file new.secret',
+      'kaiju-auth keys rekey --new-secret-file new.secret     # new.secret: e.g. openssl rand -base64 32 > new.secret',
       'KAIJU_AUTH_NEW_SECRET="$(cat /run/secrets/kaiju-new)" kaiju-auth keys rekey',
+      'kaiju-auth keys rekey     # embedded database: a fresh <data-dir>/secret',
     ],
   );
 
