@@ -342,7 +342,16 @@ export function guardedKnexClient(guard: TimeoutGuard): new (...args: unknown[])
       // Each connection gets a name of its own (`kaiju-auth 4242.3`: process, connection), by which
       // the lock watch finds its server process; knex builds the driver's client synchronously.
       const settings = this.connectionSettings;
-      this.connectionSettings = { ...settings, application_name: `${settings.application_name ?? 'kaiju-auth'} ${process.pid}.${(connections += 1)}` };
+      // Copied with every property descriptor: knex keeps the password non-enumerable (out of its
+      // logs), and a spread would drop it, sending an empty password.
+      const named = Object.defineProperties({}, Object.getOwnPropertyDescriptors(settings)) as typeof settings;
+      Object.defineProperty(named, 'application_name', {
+        value: `${settings.application_name ?? 'kaiju-auth'} ${process.pid}.${(connections += 1)}`,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      this.connectionSettings = named;
       let connecting: Promise<RawConnection>;
       try {
         connecting = super._acquireOnlyConnection();
