@@ -58,10 +58,21 @@ export {
 export { checkKeySecret, proveSecret, sealVerifier, type KeySecretState, type ProofBasis } from './core/keys/secret-verifier.js';
 export { SIGNING_ALGORITHMS, DEFAULT_ALGORITHM, type SigningAlgorithm, type PublicJwk } from './core/keys/algorithms.js';
 export { generateKeyMaterial, importPemKeyMaterial, type KeyMaterial } from './core/keys/key-material.js';
-export { parseJwks, jwksResolver, importPublicJwk, type Jwks, type KeyResolver, type VerificationKey } from './core/keys/jwks.js';
+export {
+  parseJwks,
+  jwksResolver,
+  importPublicJwk,
+  importJwks,
+  importedJwksResolver,
+  type Jwks,
+  type ImportedJwks,
+  type KeyResolver,
+  type VerificationKey,
+} from './core/keys/jwks.js';
 export { type KeySecretSource, type SecretRequest } from './core/keys/key-crypto.js';
 export { TokenService, type TokenUsers, type TokenUser, type TokenVerifyOptions } from './core/tokens/token-service.js';
 export { verifyToken, type VerifyOptions } from './core/tokens/verify.js';
+export { TokenVerifier } from './core/tokens/token-verifier.js';
 export { signToken, signTokenPair, type IssueOptions, type IssuedTokens, type TokenSubject } from './core/tokens/issue.js';
 export { inspectToken, type InspectedToken } from './core/tokens/inspect.js';
 export { TOKEN_TYPES, type TokenClaims, type TokenPair, type TokenType } from './core/tokens/claims.js';

@@ -4,7 +4,7 @@
  * resolver answers "which key, with which algorithm, verifies tokens with this kid"; the
  * algorithm comes from the key, never from the token.
  */
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { authError } from '../errors.js';
 import { isSigningAlgorithm, type PublicJwk, type SigningAlgorithm } from './algorithms.js';
@@ -88,11 +88,52 @@ export function jwksResolver(jwks: Jwks): KeyResolver {
       let found = imported.get(kid);
       if (!found) {
         const jwk = byKid.get(kid);
-        if (!jwk) return Promise.reject(authError('auth.token.unknown_key', `unknown signing key ${JSON.stringify(kid)}`, { kid }));
+        if (!jwk) return Promise.reject(unknownKey(kid));
         found = importPublicJwk(jwk);
         imported.set(kid, found);
       }
       return found;
+    },
+  };
+}
+
+function unknownKey(kid: string) {
+  return authError('auth.token.unknown_key', `unknown signing key ${JSON.stringify(kid)}`, { kid });
+}
+
+/**
+ * A JWKS's keys imported at once, as plain data that can be handed to a worker thread (CryptoKeys
+ * are cloneable): each kid's key, or the message its import failed with.
+ */
+export interface ImportedJwks {
+  keys: VerificationKey[];
+  invalid: { kid: string; message: string }[];
+}
+
+/** Import every key of `jwks` (the one `jwksResolver` would use for each kid). */
+export async function importJwks(jwks: Jwks): Promise<ImportedJwks> {
+  const resolver = jwksResolver(jwks);
+  const out: ImportedJwks = { keys: [], invalid: [] };
+  for (const kid of new Set(jwks.keys.map((k) => k.kid))) {
+    try {
+      out.keys.push(await resolver.resolve(kid));
+    } catch (err) {
+      out.invalid.push({ kid, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return out;
+}
+
+/** The resolver `jwksResolver` is, over keys `importJwks` imported: the same keys, the same errors. */
+export function importedJwksResolver(imported: ImportedJwks): KeyResolver {
+  const keys = new Map(imported.keys.map((k) => [k.kid, Promise.resolve(k)]));
+  const invalid = new Map(imported.invalid.map((k) => [k.kid, k.message]));
+  return {
+    resolve(kid) {
+      const key = keys.get(kid);
+      if (key) return key;
+      const message = invalid.get(kid);
+      return Promise.reject(message === undefined ? unknownKey(kid) : authError('auth.key.invalid', message, { kid }));
     },
   };
 }
@@ -104,6 +145,9 @@ export function jwksResolver(jwks: Jwks): KeyResolver {
 export async function importPublicJwk(jwk: PublicJwk): Promise<VerificationKey> {
   const publicOnly = Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k) && k !== 'exp')) as JWK;
   const exp = (jwk as { exp?: unknown }).exp;
+  // jose's key import alone, and only when a key is imported (worker threads handed imported keys
+  // never load it; a batch verifies without loading the rest of jose unless a token needs it).
+  const { importJWK } = await import('jose/key/import');
   try {
     const key = (await importJWK(publicOnly, jwk.alg)) as CryptoKey;
     return { kid: jwk.kid, alg: jwk.alg, key, ...(typeof exp === 'number' && Number.isFinite(exp) ? { verifiesUntil: exp } : {}) };

@@ -19,22 +19,12 @@
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
 import type { KeyResolver, VerificationKey } from '../keys/jwks.js';
-import { checkClaims, type TokenClaims, type TokenType } from './claims.js';
+import type { TokenClaims } from './claims.js';
 import { MAX_TOKEN_LENGTH, checkSetting } from './settings.js';
-import { duplicateMember, isHighS } from './strict.js';
+import { duplicateMember } from './strict.js';
+import { KEY_ALGORITHMS, checkVerifiedPayload, tokenTooLarge, type VerifyOptions } from './verify-checks.js';
 
-export interface VerifyOptions {
-  /** Which type is acceptable; default `access`. */
-  type?: TokenType | 'any';
-  /** Tolerance for `exp`/`nbf`/`iat`, s (default 60; at most 300). */
-  clockSkew?: number;
-  /** Required `iss`, when set. */
-  issuer?: string | null;
-  /** Required `aud`, when set. */
-  audience?: string | null;
-  /** The time to verify at (default: now). */
-  now?: Date;
-}
+export { KEY_ALGORITHMS, checkVerifiedPayload, tokenTooLarge, type VerifyOptions } from './verify-checks.js';
 
 function invalid(message: string, cause?: unknown): KaijuAuthError {
   return authError('auth.token.invalid', message, undefined, cause);
@@ -60,13 +50,6 @@ export function tokenErrorFromJose(err: unknown): KaijuAuthError {
   return invalid('malformed token', err);
 }
 
-/** A token longer than MAX_TOKEN_LENGTH, refused before anything of it is decoded. */
-export function tokenTooLarge(length: number): KaijuAuthError {
-  return authError('auth.token.too_large', `the token is ${length} bytes, over the limit of ${MAX_TOKEN_LENGTH}`, {
-    length,
-    limit: MAX_TOKEN_LENGTH,
-  });
-}
 
 /**
  * A part's bytes, refusing any but the one canonical base64url spelling of them (no padding, no
@@ -110,8 +93,6 @@ function precheck(text: string): Buffer {
   return signature;
 }
 
-/** Every algorithm a key of ours can have; the key's own is enforced per token below. */
-const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 /** Verify `token` against the keys `resolver` knows; its claims, or a coded `auth` error. */
 export async function verifyToken(token: string, resolver: KeyResolver, options: VerifyOptions = {}): Promise<TokenClaims> {
@@ -142,7 +123,7 @@ export async function verifyToken(token: string, resolver: KeyResolver, options:
         return key.key;
       },
       {
-        algorithms: KEY_ALGORITHMS,
+        algorithms: [...KEY_ALGORITHMS],
         clockTolerance: skew,
         currentDate: options.now ?? new Date(),
         requiredClaims: ['exp', 'iat'],
@@ -154,17 +135,5 @@ export async function verifyToken(token: string, resolver: KeyResolver, options:
     throw tokenErrorFromJose(err);
   }
   const key = used as VerificationKey | null;
-  if (key?.alg === 'ES256' && isHighS(signature)) {
-    throw authError('auth.token.non_canonical_signature', 'the token signature is not in canonical (low-S) form');
-  }
-  const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  if (typeof payload.iat === 'number' && payload.iat > now + skew) {
-    throw authError('auth.token.iat_future', 'the token was issued in the future (iat beyond the clock skew)', { iat: payload.iat });
-  }
-  if (key?.verifiesUntil !== undefined && typeof payload.exp === 'number' && payload.exp > key.verifiesUntil) {
-    throw authError('auth.token.exp_beyond_key', `the token expires after its signing key ${key.kid} stops verifying`, {
-      kid: key.kid,
-    });
-  }
-  return checkClaims(payload, options.type ?? 'access');
+  return checkVerifiedPayload(payload, key, signature, Math.floor((options.now ?? new Date()).getTime() / 1000), skew, options.type ?? 'access');
 }
