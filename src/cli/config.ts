@@ -58,6 +58,8 @@ export interface CliConfig {
   secretFile: string | null;
   /** Token and key settings from the environment (seconds); unset ones keep the core defaults. */
   tokens: Partial<TokenSettings>;
+  /** KAIJU_AUTH_VERIFY_THREADS: threads of `token verify --batch --jwks`; null: one per CPU. */
+  verifyThreads: number | null;
 }
 
 export const DEFAULT_DATA_DIR = './.kaiju-auth';
@@ -188,6 +190,7 @@ export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean
   const rounds = envValue(env, 'KAIJU_AUTH_BCRYPT_ROUNDS');
   const delay = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_DELAY');
   const jitter = envValue(env, 'KAIJU_AUTH_FAILED_LOGIN_JITTER');
+  const threads = envValue(env, 'KAIJU_AUTH_VERIFY_THREADS');
   return {
     target: resolveTarget(flags, env, command),
     json,
@@ -204,5 +207,6 @@ export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean
     },
     secretFile: flags.secretFile ?? null,
     tokens: resolveTokenConfig(env),
+    verifyThreads: threads === undefined ? null : integerSetting('KAIJU_AUTH_VERIFY_THREADS', threads, 'verifyThreads'),
   };
 }

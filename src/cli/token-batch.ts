@@ -1,20 +1,24 @@
 /**
- * `token verify --batch`: tokens stream in from stdin, one per line, are verified concurrently
- * (a bounded window in flight), and one JSON line per token streams out in input order. Memory
- * stays bounded however many tokens come in, and however long a line is: a line longer than the
- * token size limit is answered `auth.token.too_large` without being kept. stdout back-pressure is
- * respected.
+ * `token verify --batch`: tokens stream in from stdin, one per line, are verified in batches of
+ * lines, and one JSON line per token streams out in input order. A batch is verified on the main
+ * thread, or, when the input is more than one batch and threads are allowed, by a pool of worker
+ * threads (token-verify-pool.ts) that return each batch's output already serialised; a bounded
+ * number of batches is in flight either way. Memory stays bounded however many tokens come in, and
+ * however long a line is: a line longer than the token size limit is answered
+ * `auth.token.too_large` without being kept. stdout back-pressure is respected.
  *
  * Every line is a token: an empty or blank line is an invalid token on its line (a gap in a list
  * of tokens is a token that is missing, not nothing). A final newline ends the last line; it does
  * not start another one.
  */
 import { isKaijuAuthError } from '../core/errors.js';
-import { tokenTooLarge } from '../core/tokens/verify.js';
+import type { TokenVerifier } from '../core/tokens/token-verifier.js';
+import { tokenTooLarge } from '../core/tokens/verify-checks.js';
 
-/** How many tokens are in flight at once: enough to keep libuv's crypto threads busy. */
-export const BATCH_WINDOW = 1024;
-const FLUSH_BYTES = 64 * 1024;
+/** Lines a batch holds: enough to make a message to a worker cheap, few enough to spread the work. */
+export const BATCH_LINES = 512;
+/** Batches in flight per thread verifying them (so a worker never waits for its next one). */
+const BATCHES_PER_THREAD = 3;
 
 export interface BatchCounts {
   /** Lines read, each one a token. */
@@ -22,10 +26,37 @@ export interface BatchCounts {
   failed: number;
 }
 
+/**
+ * Lines of one batch: the bytes of the lines it keeps, each followed by a newline, and per line
+ * where its bytes end in `data` (its start is just after the previous kept line's end), or, for a
+ * line too long to keep, -(its length + 1).
+ */
+export interface LineBatch {
+  /** Line number of the first line (from 1). */
+  first: number;
+  data: Uint8Array;
+  ends: Float64Array;
+}
+
+/** One batch verified: a JSON line per token (each ending in a newline), and how many failed. */
+export interface BatchResult {
+  output: string | Uint8Array;
+  failed: number;
+}
+
+/** Verifies batches elsewhere (worker threads), in any order; `close` stops them all. */
+export interface BatchRunner {
+  readonly threads: number;
+  /** False while starting: batches are verified on this thread meanwhile. */
+  readonly ready: boolean;
+  run(batch: LineBatch): Promise<BatchResult>;
+  close(): Promise<void>;
+}
+
 type Writable = NodeJS.WritableStream;
 
-function write(out: Writable, text: string): Promise<void> | undefined {
-  if (out.write(text)) return undefined;
+function write(out: Writable, data: string | Uint8Array): Promise<void> | undefined {
+  if (out.write(data)) return undefined;
   return new Promise((resolve) => out.once('drain', () => resolve()));
 }
 
@@ -34,108 +65,205 @@ function errorJson(err: unknown) {
   return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
 }
 
-/** A line of input: its text, or null with its length when it was too long to keep. */
-interface Line {
-  text: string | null;
-  length: number;
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Splits bytes into batches of lines, keeping at most `maxLength` bytes of a line (plus a CR).
+ * Whole lines inside one chunk are kept as slices of it, copied once into their batch.
+ */
+export class BatchSplitter {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private ends: number[] = [];
+  private next = 1;
+  /** The line being read across chunks: its kept pieces, its length so far, whether it is over. */
+  private lineParts: Uint8Array[] = [];
+  private lineSize = 0;
+  private over = false;
+  private readonly keep: number;
+  private readonly lines: number;
+
+  constructor(maxLength: number, linesPerBatch = BATCH_LINES) {
+    this.keep = maxLength + 1;
+    this.lines = linesPerBatch;
+  }
+
+  /** The batches that `chunk` completes. */
+  push(chunk: Buffer, out: LineBatch[]): void {
+    let start = 0;
+    let run = -1;
+    const flushRun = (to: number) => {
+      if (run >= 0 && to > run) this.parts.push(chunk.subarray(run, to));
+      run = -1;
+    };
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl !== -1 && this.lineSize === 0 && !this.over && nl - start <= this.keep) {
+        // A whole line inside this chunk: part of a run of such lines, sliced out at once.
+        if (run < 0) run = start;
+        this.size += nl - start + 1;
+        this.ends.push(this.size - 1);
+      } else {
+        flushRun(start);
+        this.addPiece(chunk, start, nl === -1 ? chunk.length : nl);
+        if (nl === -1) return;
+        this.endLine();
+      }
+      start = nl + 1;
+      if (this.ends.length >= this.lines) {
+        flushRun(start);
+        out.push(this.take());
+      }
+    }
+  }
+
+  /** The last batch, when lines are left (the last one may lack its newline). */
+  end(): LineBatch | null {
+    if (this.lineSize > 0 || this.over) this.endLine();
+    return this.ends.length > 0 ? this.take() : null;
+  }
+
+  private addPiece(chunk: Buffer, start: number, end: number): void {
+    if (!this.over) {
+      if (this.lineSize + (end - start) > this.keep) {
+        this.over = true;
+        this.lineParts = [];
+      } else if (end > start) {
+        this.lineParts.push(chunk.subarray(start, end));
+      }
+    }
+    this.lineSize += end - start;
+  }
+
+  private endLine(): void {
+    if (this.over) {
+      this.ends.push(-(this.lineSize + 1));
+    } else {
+      this.parts.push(...this.lineParts, NEWLINE);
+      this.size += this.lineSize + 1;
+      this.ends.push(this.size - 1);
+    }
+    this.lineParts = [];
+    this.lineSize = 0;
+    this.over = false;
+  }
+
+  private take(): LineBatch {
+    // A buffer of its own (never a slice of Node's shared pool): it is handed over to a worker.
+    const data = Buffer.allocUnsafeSlow(this.size);
+    let at = 0;
+    for (const p of this.parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    const batch = { first: this.next, data, ends: Float64Array.from(this.ends) };
+    this.next += this.ends.length;
+    this.parts = [];
+    this.size = 0;
+    this.ends = [];
+    return batch;
+  }
 }
 
 /**
- * Splits bytes into lines, keeping at most `maxLength` bytes of one (plus a CR). Text is decoded
- * as latin1: a token is ASCII, and any other byte makes it invalid whatever it decodes to.
+ * Verify one batch: a JSON line per token, in order. A token the verifier can answer at once is
+ * answered at once; the others (failures, a first sight of a header) are awaited together.
  */
-class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private over = false;
-  private readonly keep: number;
-
-  constructor(maxLength: number) {
-    this.keep = maxLength + 1;
-  }
-
-  private take(): Line {
-    let line: Line;
-    if (this.over) line = { text: null, length: this.size };
-    else if (this.parts.length === 1) line = { text: (this.parts[0] as Buffer).toString('latin1'), length: this.size };
-    else line = { text: Buffer.concat(this.parts, this.size).toString('latin1'), length: this.size };
-    this.parts = [];
-    this.size = 0;
-    this.over = false;
-    return line;
-  }
-
-  /** The lines that `chunk` completes. */
-  push(chunk: Buffer, lines: Line[]): void {
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      const end = nl === -1 ? chunk.length : nl;
-      if (!this.over) {
-        if (this.size + (end - start) > this.keep) {
-          this.over = true;
-          this.parts = [];
-        } else if (end > start) {
-          this.parts.push(chunk.subarray(start, end));
-        }
-      }
-      this.size += end - start;
-      if (nl === -1) return;
-      lines.push(this.take());
-      start = nl + 1;
-    }
-  }
-
-  /** The last line, when the input did not end with a newline. */
-  end(): Line | null {
-    return this.size > 0 || this.over ? this.take() : null;
-  }
-}
-
-export async function verifyLines<C>(
-  input: AsyncIterable<Buffer | string>,
-  out: Writable,
-  verify: (token: string) => Promise<C>,
-  maxLength: number,
-): Promise<BatchCounts> {
-  const counts: BatchCounts = { total: 0, failed: 0 };
-  const window: Promise<string>[] = [];
-  let pending = '';
-  const emit = async (line: string) => {
-    pending += `${line}\n`;
-    if (pending.length >= FLUSH_BYTES) {
-      const chunk = pending;
-      pending = '';
-      await write(out, chunk);
-    }
-  };
+export async function verifyBatch(batch: LineBatch, verifier: TokenVerifier): Promise<{ output: string; failed: number }> {
+  const data = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength);
+  const out: (string | Promise<string>)[] = [];
+  let failed = 0;
+  let waiting = false;
   const fail = (line: number, err: unknown) => {
-    counts.failed += 1;
+    failed += 1;
     return JSON.stringify({ line, valid: false, error: errorJson(err) });
   };
-  const start = (raw: Line) => {
-    counts.total += 1;
-    const line = counts.total;
-    const text = raw.text?.trim();
-    if (text === undefined) return Promise.resolve(fail(line, tokenTooLarge(raw.length)));
-    return verify(text).then(
-      (claims) => JSON.stringify({ line, valid: true, claims }),
-      (err: unknown) => fail(line, err),
-    );
-  };
-  const splitter = new LineSplitter(maxLength);
-  const lines: Line[] = [];
-  for await (const chunk of input) {
-    splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk, lines);
-    for (const raw of lines) {
-      window.push(start(raw));
-      if (window.length >= BATCH_WINDOW) await emit(await (window.shift() as Promise<string>));
+  let pos = 0;
+  for (let i = 0; i < batch.ends.length; i += 1) {
+    const line = batch.first + i;
+    const end = batch.ends[i] as number;
+    if (end < 0) {
+      out.push(fail(line, tokenTooLarge(-end - 1)));
+      continue;
     }
-    lines.length = 0;
+    const text = data.toString('latin1', pos, end).trim();
+    pos = end + 1;
+    const json = verifier.verifyKnownJson(text, Date.now());
+    if (json !== undefined) {
+      out.push(`{"line":${line},"valid":true,"claims":${json}}`);
+    } else {
+      waiting = true;
+      out.push(
+        verifier.verify(text).then(
+          (c) => JSON.stringify({ line, valid: true, claims: c }),
+          (err: unknown) => fail(line, err),
+        ),
+      );
+    }
   }
-  const last = splitter.end();
-  if (last) window.push(start(last));
-  while (window.length > 0) await emit(await (window.shift() as Promise<string>));
-  if (pending) await write(out, pending);
+  const lines = waiting ? await Promise.all(out) : (out as string[]);
+  return { output: `${lines.join('\n')}\n`, failed };
+}
+
+export interface VerifyLinesOptions {
+  maxLength: number;
+  /** Verifies batches on this thread (small inputs, or no runner). */
+  verifier: TokenVerifier;
+  /** Starts the worker pool, once the input turns out to be more than one batch; null: this thread only. */
+  startRunner?: (() => BatchRunner) | null;
+  linesPerBatch?: number;
+}
+
+export async function verifyLines(input: AsyncIterable<Buffer | string>, out: Writable, options: VerifyLinesOptions): Promise<BatchCounts> {
+  const counts: BatchCounts = { total: 0, failed: 0 };
+  const splitter = new BatchSplitter(options.maxLength, options.linesPerBatch);
+  const window: Promise<BatchResult>[] = [];
+  let runner: BatchRunner | null = null;
+  let limit = BATCHES_PER_THREAD;
+  const settle = async () => {
+    const result = await (window.shift() as Promise<BatchResult>);
+    counts.failed += result.failed;
+    await write(out, result.output);
+  };
+  const start = (batch: LineBatch, last: boolean) => {
+    // The first batch decides: a whole one with more to come goes to the workers (their start-up
+    // costs tens of ms: not worth it for a few hundred tokens).
+    if (runner === null && !last && counts.total === 0 && options.startRunner) {
+      runner = options.startRunner();
+      limit = BATCHES_PER_THREAD * runner.threads;
+    }
+    counts.total += batch.ends.length;
+    window.push(runner?.ready ? runner.run(batch) : verifyBatch(batch, options.verifier));
+  };
+  const chunks = input[Symbol.asyncIterator]();
+  try {
+    const batches: LineBatch[] = [];
+    let next = chunks.next();
+    for (;;) {
+      // Output that is ready goes out while the input pauses (a slow producer still sees answers).
+      const head = window[0];
+      const got = head ? await Promise.race([next, head.then(() => null)]) : await next;
+      if (got === null) {
+        await settle();
+        continue;
+      }
+      if (got.done) break;
+      const chunk = got.value;
+      splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk, batches);
+      for (const batch of batches) {
+        start(batch, false);
+        while (window.length >= limit) await settle();
+      }
+      batches.length = 0;
+      next = chunks.next();
+    }
+    const last = splitter.end();
+    if (last) start(last, true);
+    while (window.length > 0) await settle();
+  } finally {
+    // Settle what is still in flight after a failure, so no rejection goes unhandled.
+    for (const pending of window) pending.catch(() => undefined);
+    await (runner as BatchRunner | null)?.close();
+  }
   return counts;
 }

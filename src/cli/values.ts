@@ -77,6 +77,8 @@ export const INTEGERS = {
   expiredSessions: { min: 0, max: Number.MAX_SAFE_INTEGER },
   /** `--batch-size` (rows per transaction). */
   batchSize: { min: 1, max: 100_000 },
+  /** `token verify --threads`, KAIJU_AUTH_VERIFY_THREADS. */
+  verifyThreads: { min: 1, max: 256 },
 } as const satisfies Record<string, Range>;
 
 export type DurationSetting = keyof typeof DURATIONS;

@@ -45,6 +45,8 @@ export interface CliOptions {
   nodeArgs?: string[];
   /** Read nothing of stdout for this long at first: a slow reader at the other end of the pipe. */
   stdoutDelayMs?: number;
+  /** Write `input` but leave stdin open (`spawnCli`: the test ends it, or signals the child). */
+  keepStdinOpen?: boolean;
 }
 
 export interface CliResult {
@@ -147,7 +149,11 @@ export async function spawnCli(args: string[], options: CliOptions = {}): Promis
   }
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdin.on('error', () => undefined);
-  child.stdin.end(options.input ?? undefined);
+  if (options.keepStdinOpen) {
+    if (options.input !== undefined) child.stdin.write(options.input);
+  } else {
+    child.stdin.end(options.input ?? undefined);
+  }
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const result = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);

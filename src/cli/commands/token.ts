@@ -3,16 +3,16 @@
  * (`--jwks FILE`) never opens a database nor loads its drivers: the database path is imported
  * only when needed.
  */
+import { availableParallelism } from 'node:os';
 import { authError } from '../../core/errors.js';
 import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
-import { verifyToken } from '../../core/tokens/verify.js';
-import { jwksResolver, parseJwks, type KeyResolver } from '../../core/keys/jwks.js';
-import { inspectToken } from '../../core/tokens/inspect.js';
+import { TokenVerifier } from '../../core/tokens/token-verifier.js';
+import { importJwks, importedJwksResolver, jwksResolver, parseJwks, type Jwks } from '../../core/keys/jwks.js';
 import { DEFAULT_TOKEN_SETTINGS, MAX_TOKEN_LENGTH } from '../../core/tokens/settings.js';
 import { readNamedFile } from '../read-file.js';
 import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
-import { verifyLines } from '../token-batch.js';
+import { verifyLines, type BatchRunner } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
 
 /** Lifetimes as commander parsed them (ms, within their ranges). */
@@ -90,9 +90,10 @@ interface VerifyFlags {
   audience?: string;
   /** ms, as commander parsed it. */
   clockSkew?: number;
+  threads?: number;
 }
 
-async function jwksFileResolver(file: string): Promise<KeyResolver> {
+async function readJwksFile(file: string): Promise<Jwks> {
   const text = await readNamedFile(file, `--jwks ${file}`, 'cli.usage', { file });
   let doc: unknown;
   try {
@@ -100,7 +101,7 @@ async function jwksFileResolver(file: string): Promise<KeyResolver> {
   } catch {
     throw authError('data.file_invalid', `${file}: not JSON`, { file });
   }
-  return jwksResolver(parseJwks(doc, file));
+  return parseJwks(doc, file);
 }
 
 function describeClaims(rt: Runtime, claims: TokenClaims): void {
@@ -131,15 +132,33 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
     issuer: opts.issuer ?? env.issuer ?? null,
     audience: opts.audience ?? env.audience ?? null,
   };
-  const resolver = opts.jwks !== undefined ? await jwksFileResolver(opts.jwks) : await (await rt.auth()).keys.resolver();
-  // No `now`: each verification reads the clock itself.
-  const verify = (t: string) => verifyToken(t, resolver, settings);
+  const jwks = opts.jwks !== undefined ? await readJwksFile(opts.jwks) : null;
   if (!batch) {
-    const claims = await verify(token as string);
+    const resolver = jwks ? jwksResolver(jwks) : await (await rt.auth()).keys.resolver();
+    const { verifyToken } = await import('../../core/tokens/verify.js');
+    // No `now`: verification reads the clock itself.
+    const claims = await verifyToken(token as string, resolver, settings);
     await rt.out.result(claims, () => describeClaims(rt, claims));
     return;
   }
-  const counts = await verifyLines(rt.io.stdin as AsyncIterable<Buffer | string>, rt.io.stdout, verify, MAX_TOKEN_LENGTH);
+  // Offline, the JWKS's keys are all a worker thread needs: big batches are verified on every CPU.
+  const threads = opts.threads ?? rt.config.verifyThreads ?? availableParallelism();
+  const keys = jwks ? await importJwks(jwks) : null;
+  const resolver = keys ? importedJwksResolver(keys) : await (await rt.auth()).keys.resolver();
+  let startRunner: (() => BatchRunner) | null = null;
+  if (keys && threads > 1) {
+    const { VerifyPool } = await import('../token-verify-pool.js');
+    startRunner = () => {
+      const pool = new VerifyPool(threads, { keys, options: settings });
+      rt.onClose(() => pool.close());
+      return pool;
+    };
+  }
+  const counts = await verifyLines(rt.io.stdin as AsyncIterable<Buffer | string>, rt.io.stdout, {
+    maxLength: MAX_TOKEN_LENGTH,
+    verifier: new TokenVerifier(resolver, settings),
+    startRunner,
+  });
   if (counts.total === 0) throw missingToken('no token on stdin: the batch read no line');
   if (counts.failed > 0) {
     throw authError('auth.token.invalid', `${counts.failed} of ${counts.total} token(s) failed verification`, counts as unknown as Record<string, unknown>);
@@ -149,6 +168,7 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
 
 export async function runTokenInspect(rt: Runtime, _opts: unknown, token?: string) {
   const text = await tokenArgument(rt, token);
+  const { inspectToken } = await import('../../core/tokens/inspect.js');
   const seen = inspectToken(text);
   await rt.out.result(seen, () => {
     const { out } = rt;

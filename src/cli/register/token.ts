@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { examples, lazyAction, withSecretOptions, type Kit } from '../command-kit.js';
-import { durationArg } from '../arg-parsers.js';
+import { durationArg, intArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/token.js');
 
@@ -41,7 +41,8 @@ export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
         .addOption(new Option('--type <type>', 'which token type is acceptable').choices(['access', 'refresh', 'any']).default('access'))
         .option('--issuer <iss>', 'require this "iss" (env KAIJU_AUTH_TOKEN_ISSUER)')
         .option('--audience <aud>', 'require this "aud" (env KAIJU_AUTH_TOKEN_AUDIENCE)')
-        .option('--clock-skew <duration>', 'tolerance for exp/nbf/iat, 0s to 5m (env KAIJU_AUTH_CLOCK_SKEW; default 60s)', durationArg('clockSkew')),
+        .option('--clock-skew <duration>', 'tolerance for exp/nbf/iat, 0s to 5m (env KAIJU_AUTH_CLOCK_SKEW; default 60s)', durationArg('clockSkew'))
+        .option('--threads <n>', 'with --batch --jwks: worker threads verifying, 1 to 256; 1: none (env KAIJU_AUTH_VERIFY_THREADS; default one per CPU)', intArg('verifyThreads')),
       async () => (await load()).runTokenVerify,
     ),
     [
