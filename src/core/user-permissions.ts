@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from './errors.js';
-import { groupNotFound, missingGroups } from './groups.js';
+import { groupNotFound } from './groups.js';
 import { replaceLinks, type LinkTable } from './id-sets.js';
 import { isUuid } from './validation.js';
 
@@ -158,7 +158,12 @@ export class UserGroupService {
   ): Promise<GroupChange> {
     return this.ctx.db.transaction(async (trx) => {
       const user = await findUser<{ id: string; username: string }>(trx, idOrUsername, ['id', 'username'], { forUpdate: true });
-      const missing = await missingGroups(trx, named);
+      // KEY SHARE, as the insert's foreign key takes it: a group deleted meanwhile is waited for
+      // and then missing (not found), and one found cannot go before the insert.
+      const found = new Set(
+        named.length === 0 ? [] : ((await trx('groups').whereIn('id', [...new Set(named)]).orderBy('id').forKeyShare().pluck('id')) as string[]),
+      );
+      const missing = named.filter((g) => !found.has(g));
       if (missing.length > 0) throw groupNotFound(missing);
       const { members, added, removed } = await replaceLinks(trx, MEMBERSHIPS, user.id, target);
       if (added.length > 0 || removed.length > 0) {

@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
+import { codeOf } from '../support/keys.js';
 
 /** Effective permissions computed the slow, obvious way, straight from kaiju's tables. */
 async function reference(knex: Knex): Promise<Record<string, string[]>> {
@@ -210,6 +211,27 @@ describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => 
       }
     } finally {
       await other.close();
+    }
+  });
+
+  it.runIf(backend === 'postgres')('a permission or group deleted while a grant or membership naming it is made: not found, nothing changed', async () => {
+    // Session A deletes c (and g2) and holds its transaction; the tool's change, which checked
+    // them before, waits; A commits. It used to end in a foreign key violation (exit 1).
+    const a = await openDatabase(t.target);
+    try {
+      const trxA = await a.knex.transaction();
+      await trxA.raw(`delete from permissions where id = 'c'`);
+      await trxA.raw(`delete from groups where id = 'g2'`);
+      const grant = codeOf(auth.groups.grant('g1', ['a', 'c']));
+      const join = codeOf(auth.users.addGroups('bobby', ['g1', 'g2']));
+      await new Promise((r) => setTimeout(r, 300));
+      await trxA.commit();
+      expect(await grant).toBe('auth.permission.not_found');
+      expect(await join).toBe('auth.group.not_found');
+      expect(await t.knex('group_permissions').where({ group_id: 'g1' }).pluck('permission_id')).toEqual([]);
+      expect(await t.knex('user_groups as ug').join('users as u', 'u.id', 'ug.user_id').where('u.username', 'bobby').pluck('group_id')).toEqual(['g3']);
+    } finally {
+      await a.close();
     }
   });
 
