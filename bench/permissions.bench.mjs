@@ -51,7 +51,10 @@ async function measure(grantsPerGroup) {
   const name = `kaiju_bench_${randomBytes(4).toString('hex')}`;
   const admin = knexFactory({ client: 'pg', connection: ADMIN, pool: { min: 0, max: 1 } });
   await admin.raw(`CREATE DATABASE ${name}`);
-  const db = await openDatabase({ kind: 'postgres', url: adminUrlFor(ADMIN, name), poolMax: 1 });
+  // Loading 100k users and their groups can outlast the library's 30 s statement timeout on a busy
+  // host: the schema commands' limits, as migrate has them.
+  const timeouts = { statementMs: 30 * 60_000, lockMs: 120_000, idleInTransactionMs: 5 * 60_000 };
+  const db = await openDatabase({ kind: 'postgres', url: adminUrlFor(ADMIN, name), poolMax: 1, timeouts });
   try {
     const k = db.knex;
     await migrateLatest(k, MIGRATIONS);
