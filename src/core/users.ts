@@ -10,7 +10,8 @@ import { jsonb, utcTimestampLiteral } from '../db/values.js';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
-import { authError } from './errors.js';
+import { authError, isKaijuAuthError } from './errors.js';
+import { dropOrphanKeys, dropUserKeys, findKeyHolders, identityKeys, KeyIndex, keyCollisions, lockUserKeys, writeUserKeys, type KeyClash } from './user-keys.js';
 import { groupNotFound, missingGroups } from './groups.js';
 import { countRows, whereContainsAny } from './query-parts.js';
 import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type PasswordHasher } from './passwords.js';
@@ -78,6 +79,18 @@ const FLAGS: Record<UserFlag, { column: 'is_blocked' | 'is_active'; value: boole
   deactivate: { column: 'is_active', value: false },
 };
 
+/** A look-alike (or the same) username or email, naming the existing user. */
+function userExists(clash: KeyClash) {
+  const { field, holder, exact } = clash;
+  const theirs = field === 'username' ? holder.username : holder.email;
+  const message = exact
+    ? `a user with this ${field} is already registered`
+    : `this ${field} looks like the ${field} of the existing user ${holder.username} (${JSON.stringify(theirs)})`;
+  return authError('auth.user.exists', message, { field, existing: holder.username, lookalike: !exact });
+}
+
+export type LookalikeGroup = Awaited<ReturnType<typeof keyCollisions>>[number];
+
 function authFailed() {
   return authError('auth.user.authentication_failed', 'authentication failed: wrong username or password, or the user is blocked or inactive');
 }
@@ -107,8 +120,9 @@ export class UserService extends UserGroupService {
   }
 
   async register(input: RegisterInput): Promise<UserDetail> {
-    validateUsername(input.username);
-    validateEmail(input.email);
+    const username = validateUsername(input.username);
+    const email = validateEmail(input.email);
+    const keys = identityKeys(username, email);
     const password = validatePassword(input.password);
     assertStorableProfile({ fullName: input.fullName ?? null, ...(input.settings ? { settings: input.settings } : {}) });
     const groups = [...new Set(input.groups ?? [])];
@@ -117,8 +131,8 @@ export class UserService extends UserGroupService {
     const { hash, salt } = await this.hashPassword(password);
     const row = {
       id: randomUUID(),
-      username: input.username,
-      email: input.email,
+      username,
+      email,
       full_name: input.fullName ?? null,
       password: hash,
       salt,
@@ -129,7 +143,11 @@ export class UserService extends UserGroupService {
     };
     try {
       await this.db.transaction(async (trx) => {
+        await lockUserKeys(trx);
+        const clash = new KeyIndex(await findKeyHolders(trx, [keys])).clash({ username, email, keys }, () => false);
+        if (clash) throw userExists(clash);
         await trx('users').insert(row);
+        await writeUserKeys(trx, [row]);
         if (groups.length > 0) await trx('user_groups').insert(groups.map((group_id) => ({ group_id, user_id: row.id })));
         await this.audit(trx, 'user.register', row.username, {
           email: row.email,
@@ -139,6 +157,7 @@ export class UserService extends UserGroupService {
         });
       });
     } catch (err) {
+      if (isKaijuAuthError(err)) throw err;
       if (isUniqueViolation(err, 'users_username_key') || isUniqueViolation(err, 'users_email_key')) {
         const field = isUniqueViolation(err, 'users_username_key') ? 'username' : 'email';
         throw authError('auth.user.exists', `a user with this ${field} is already registered`, { field }, err);
@@ -182,12 +201,12 @@ export class UserService extends UserGroupService {
   }
 
   async update(idOrUsername: string, change: UserUpdate): Promise<User> {
-    if (change.email !== undefined) validateEmail(change.email);
+    const email = change.email === undefined ? undefined : validateEmail(change.email);
     const set = change.set ?? {};
     const unset = [...(change.unset ?? [])];
     assertStorableProfile({ fullName: change.fullName ?? null, settings: set, unset });
     const patch: Record<string, unknown> = {};
-    if (change.email !== undefined) patch.email = change.email;
+    if (email !== undefined) patch.email = email;
     if (change.fullName !== undefined) patch.full_name = change.fullName;
     if (Object.keys(set).length > 0 || unset.length > 0) {
       // Merged in SQL so concurrent updates of different keys both survive.
@@ -196,10 +215,22 @@ export class UserService extends UserGroupService {
     if (Object.keys(patch).length === 0) return this.get(idOrUsername);
     try {
       return await this.db.transaction(async (trx) => {
+        const newEmail = email !== undefined;
+        if (newEmail) await lockUserKeys(trx);
         const before = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
+        if (newEmail && email !== before.email) {
+          // A new email must not look like another user's (the same user's own may differ in case).
+          const keys = identityKeys(before.username, email);
+          const clash = new KeyIndex(await findKeyHolders(trx, [keys])).clash({ username: before.username, email, keys }, (h) => h.id === before.id, true);
+          if (clash) throw userExists(clash);
+        }
         const [after] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as User[];
+        if (newEmail && email !== before.email) {
+          await dropUserKeys(trx, [before.id]);
+          await writeUserKeys(trx, [after as User]);
+        }
         const summary: Record<string, unknown> = {};
-        if (change.email !== undefined && change.email !== before.email) summary.email = { from: before.email, to: change.email };
+        if (email !== undefined && email !== before.email) summary.email = { from: before.email, to: email };
         if (change.fullName !== undefined && change.fullName !== before.full_name) {
           summary.full_name = { from: before.full_name, to: change.fullName };
         }
@@ -209,11 +240,24 @@ export class UserService extends UserGroupService {
         return after as User;
       });
     } catch (err) {
+      if (isKaijuAuthError(err)) throw err;
       if (isUniqueViolation(err, 'users_email_key')) {
         throw authError('auth.user.exists', 'a user with this email is already registered', { field: 'email' }, err);
       }
       throw err;
     }
+  }
+
+  /**
+   * Groups of existing users whose usernames, or emails, look alike (case, accents, confusable
+   * characters): rows made before this check, or by the kaiju app. Nothing is changed.
+   */
+  async collisions(): Promise<LookalikeGroup[]> {
+    return this.db.transaction(async (trx) => {
+      await lockUserKeys(trx, { writing: false });
+      await dropOrphanKeys(trx);
+      return keyCollisions(trx);
+    });
   }
 
   /** Block, unblock, activate or deactivate; `changed` is false when it already was so. */
@@ -234,6 +278,7 @@ export class UserService extends UserGroupService {
       const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
       const sessionsRemoved = await trx('sessions').where({ user_id: user.id }).delete();
       await trx('users').where({ id: user.id }).delete();
+      await dropUserKeys(trx, [user.id]);
       await this.audit(trx, 'user.delete', user.username, { id: user.id, email: user.email, sessions_removed: sessionsRemoved });
       return { user, sessionsRemoved };
     });

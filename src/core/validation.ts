@@ -1,8 +1,11 @@
 /**
- * kaiju_auth's input rules (UserService.validate_*), with our one addition: a password must fit
- * in bcrypt's 72-byte input, because bcrypt silently ignores everything after it.
+ * kaiju_auth's input rules (UserService.validate_*), with our additions: a password must fit in
+ * bcrypt's 72-byte input, because bcrypt silently ignores everything after it; a new username or
+ * email is NFKC-normalised first (`Ａdmin` is `Admin`), and the rules apply to that form; one
+ * that NFKC would make look different (`ϲ`, a look-alike of c, becomes `ς`) is refused.
  */
 import { authError } from './errors.js';
+import { keepsItsLook, normalizeIdentity } from './lookalike.js';
 
 export const USERNAME_MIN = 4;
 export const USERNAME_MAX = 32;
@@ -18,22 +21,26 @@ const PASSWORD_RE = new RegExp(`^(?=[^\\n]*\\p{Nd})[^\\n]{${PASSWORD_MIN},${PASS
 /** Permission and group ids: kaiju has no rule; ours keeps them printable and usable as CLI words. */
 const ID_RE = /^[^\s\p{C},]{1,200}$/u;
 
+/** The username in the form it is stored in (NFKC), or a coded error. */
 export function validateUsername(username: string): string {
-  if (typeof username !== 'string' || !USERNAME_RE.test(username)) {
+  const name = typeof username === 'string' ? normalizeIdentity(username) : username;
+  if (typeof name !== 'string' || !USERNAME_RE.test(name) || !keepsItsLook(username, name)) {
     throw authError(
       'auth.user.invalid_username',
       `username must be ${USERNAME_MIN} to ${USERNAME_MAX} characters: letters, digits, _ and -`,
       { field: 'username', min_characters: USERNAME_MIN, max_characters: USERNAME_MAX },
     );
   }
-  return username;
+  return name;
 }
 
+/** The email in the form it is stored in (NFKC: `ａ@example.com` is `a@example.com`), or a coded error. */
 export function validateEmail(email: string): string {
-  if (typeof email !== 'string' || !EMAIL_RE.test(email)) {
+  const address = typeof email === 'string' ? normalizeIdentity(email) : email;
+  if (typeof address !== 'string' || !EMAIL_RE.test(address) || !keepsItsLook(email, address)) {
     throw authError('auth.user.invalid_email', 'enter a valid e-mail address', { field: 'email' });
   }
-  return email;
+  return address;
 }
 
 /**

@@ -95,5 +95,5 @@ async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, 
     const what = opts.skipInvalid && imported + report.unchanged.users > 0 ? 'the valid rows were imported' : 'nothing was written';
     throw authError('data.invalid', `${invalid} problem(s) in ${file}${conflicts > 0 ? ` and ${conflicts} conflict(s)` : ''}; ${what}`, { problems: invalid, conflicts });
   }
-  throw authError('auth.user.exists', `${conflicts} row(s) conflict with existing users (email already taken); the other rows were imported`, { conflicts });
+  throw authError('auth.user.exists', `${conflicts} row(s) conflict with existing users (an email taken, or a username or email that looks like another user's); the other rows were imported`, { conflicts });
 }

@@ -58,15 +58,43 @@ export async function runRegister(
     groups: opts.group ?? [],
   });
   await rt.out.result(userDetailJson(u), () => {
-    rt.out.line(`registered user ${u.username} (${u.id})`);
+    rt.out.line(`registered user ${shownName(u.username)} (${u.id})`);
     if (u.groups.length > 0) rt.out.line(`groups: ${u.groups.join(', ')}`);
+  });
+}
+
+/**
+ * A username or email as a table shows it: with anything beyond ASCII also spelt out, so that
+ * `admin` and `аdmin` (Cyrillic а) do not look the same (`аdmin [\u0430dmin]`).
+ */
+export function shownName(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  const escaped = [...value].map((ch) => (/[\x20-\x7e]/.test(ch) ? ch : `\\u${(ch.codePointAt(0) as number).toString(16).padStart(4, '0')}`)).join('');
+  return `${value} [${escaped}]`;
+}
+
+async function runCollisions(rt: Runtime): Promise<void> {
+  const auth = await rt.auth();
+  const groups = await auth.users.collisions();
+  rt.out.notice(`${groups.length} group(s) of look-alike users`);
+  await rt.out.result(groups, async () => {
+    if (groups.length === 0) return;
+    await rt.out.table(
+      ['group', 'field', 'username', 'email'],
+      groups.flatMap((g, i) => g.users.map((u) => [String(i + 1), g.field, shownName(u.username), shownName(u.email)])),
+    );
   });
 }
 
 export async function runList(
   rt: Runtime,
-  opts: { group?: string; search?: string; blocked?: boolean; inactive?: boolean; limit?: number; offset?: number },
+  opts: { group?: string; search?: string; blocked?: boolean; inactive?: boolean; limit?: number; offset?: number; collisions?: boolean },
 ): Promise<void> {
+  if (opts.collisions) {
+    const other = ['group', 'search', 'blocked', 'inactive', 'limit', 'offset'].filter((k) => opts[k as keyof typeof opts] !== undefined);
+    if (other.length > 0) throw authError('cli.usage', `--collisions lists every group of look-alikes: it takes no --${other.join(', --')}`);
+    return runCollisions(rt);
+  }
   const auth = await rt.auth();
   const { total, users } = await auth.users.list(opts);
   const from = opts.offset ?? 0;
@@ -75,7 +103,7 @@ export async function runList(
     if (users.length === 0) return;
     await rt.out.table(
       ['username', 'email', 'full name', 'state', 'created'],
-      users.map((u) => [u.username, u.email, u.full_name, state(rt, u), u.created.toISOString().slice(0, 19).replace('T', ' ')]),
+      users.map((u) => [shownName(u.username), shownName(u.email), u.full_name, state(rt, u), u.created.toISOString().slice(0, 19).replace('T', ' ')]),
     );
   });
 }

@@ -47,10 +47,11 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         .option('--blocked', 'only blocked users')
         .option('--inactive', 'only inactive users')
         .option('--limit <n>', 'at most this many', intArg('userListLimit'))
-        .option('--offset <n>', 'skip this many', intArg('offset')),
+        .option('--offset <n>', 'skip this many', intArg('offset'))
+        .option('--collisions', 'instead: groups of existing users whose usernames or emails look alike (case, accents, confusable characters)'),
       async () => (await load()).runList,
     ),
-    ['kaiju-auth user list --group editors', 'kaiju-auth user list --blocked --json | jq -r ".[].username"'],
+    ['kaiju-auth user list --group editors', 'kaiju-auth user list --blocked --json | jq -r ".[].username"', 'kaiju-auth user list --collisions'],
   );
 
   examples(

@@ -14,6 +14,7 @@ import { utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
 import { isUniqueViolation } from '../db-errors.js';
 import type { ImportRow } from './types.js';
+import { identityKeys, keyCopyLine, USER_KEY_COLUMNS } from '../user-keys.js';
 import type { BatchResult } from './write-batch.js';
 
 const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'password', 'salt', 'is_active', 'is_blocked', 'settings', 'created'] as const;
@@ -27,6 +28,8 @@ export function isExistingUserViolation(err: unknown): boolean {
 export interface NewUsersCopy {
   users: Buffer;
   groups: Buffer;
+  /** The users' look-alike keys (kaiju_auth_user_keys). */
+  keys: Buffer;
   count: number;
   /** First and last row numbers of the file, for the audit row. */
   rows: [number, number];
@@ -44,6 +47,7 @@ export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly 
   const created = copyField(utcTimestampLiteral(now));
   const users = new CopyText();
   const groups = new CopyText();
+  const keys = new CopyText();
   for (let i = 0; i < rows.length; i++) {
     if (i > 0 && i % SLICE === 0) await setImmediate();
     const r = rows[i] as ImportRow;
@@ -56,13 +60,25 @@ export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly 
     const flags = `${copyField(r.isActive ?? true)}\t${copyField(r.isBlocked ?? false)}`;
     users.line(`${id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(hash)}\t${copyField(hash.slice(0, 29))}\t${flags}\t${settings}\t${created}\n`);
     for (const g of r.groups) groups.row(g, id);
+    keys.line(keyCopyLine(id, identityKeys(r.username, r.email)));
   }
-  return { users: users.bytes(), groups: groups.bytes(), count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
+  return { users: users.bytes(), groups: groups.bytes(), keys: keys.bytes(), count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
 }
 
-export async function copyNewUsers(db: Knex, batch: NewUsersCopy, audit: { actor: string; source: string }): Promise<BatchResult> {
+/**
+ * `guard` runs first in the transaction: it takes the look-alike keys' lock and may refuse the
+ * batch (user-keys.ts); the users' keys are written with them.
+ */
+export async function copyNewUsers(
+  db: Knex,
+  batch: NewUsersCopy,
+  audit: { actor: string; source: string },
+  guard: (trx: Knex) => Promise<void>,
+): Promise<BatchResult> {
   return db.transaction(async (trx) => {
+    await guard(trx);
     await copyRows(trx, 'users', USER_COLUMNS, batch.users);
+    await copyRows(trx, 'kaiju_auth_user_keys', USER_KEY_COLUMNS, batch.keys);
     await copyRows(trx, 'user_groups', ['group_id', 'user_id'], batch.groups);
     const result: BatchResult = { created: batch.count, updated: 0, unchanged: 0 };
     if (batch.count > 0) {

@@ -103,7 +103,7 @@ function countOf(text: string, char: string, from: number, to: number): number {
 }
 
 /** `chunkBytes`: how much of the file is read at a time (tests make it tiny, to cut records anywhere). */
-export async function* csvRecords(file: ImportSource, onBytes?: (n: number) => void, chunkBytes = CHUNK_BYTES): AsyncGenerator<RawRecord[]> {
+export async function* csvRecords(file: ImportSource, onBytes?: (chunk: Buffer) => void, chunkBytes = CHUNK_BYTES): AsyncGenerator<RawRecord[]> {
   const { default: Papa } = await import('papaparse');
   const decoder = new StringDecoder('utf8');
   const stream = openSource(file, { highWaterMark: chunkBytes });
@@ -118,7 +118,7 @@ export async function* csvRecords(file: ImportSource, onBytes?: (n: number) => v
     for (let eof = false; !eof; ) {
       const chunk = await chunks.next();
       eof = chunk.done === true;
-      if (!eof) onBytes?.(chunk.value.length);
+      if (!eof) onBytes?.(chunk.value);
       let input = pending + (eof ? decoder.end() : decoder.write(chunk.value));
       if (first && input !== '') {
         if (input.charCodeAt(0) === 0xfeff) input = input.slice(1);

@@ -25,6 +25,9 @@ import { sourceName, statSource, type ImportSource } from './source.js';
 import { validateImportFile } from './validate-file.js';
 import { copyNewUsers, isExistingUserViolation, newUsersCopy, type NewUsersCopy } from './copy-batch.js';
 import { writeBatch, type PreparedRow } from './write-batch.js';
+import type { FileIdentities } from './validate-file.js';
+import { findKeyHolders, identityKeys, KeyIndex, lockUserKeys, noUserKeys, type KeyClash } from '../user-keys.js';
+import type { Knex } from 'knex';
 
 export interface ImportProgress {
   phase: 'validate' | 'import';
@@ -64,7 +67,7 @@ interface PreparedBatch {
  */
 const LOOKAHEAD = { hashing: 2, reading: 1 };
 
-function conflict(r: ImportRow, field: 'username' | 'email', message: string): ImportProblem {
+function conflict(r: { row: number; line?: number; username: string; email: string }, field: 'username' | 'email', message: string): ImportProblem {
   return { row: r.row, ...(r.line !== undefined ? { line: r.line } : {}), field, code: 'auth.user.exists', message, value: field === 'email' ? r.email : r.username };
 }
 
@@ -86,6 +89,47 @@ function preparedRow(r: ImportRow, action: PreparedRow['action'], id: string, ha
     id,
     hash,
   };
+}
+
+/** A row that looks like an existing user (another one: the same username is the policy's business). */
+function clashProblem(r: { row: number; line?: number; username: string; email: string }, c: KeyClash): ImportProblem {
+  const h = c.holder;
+  if (c.field === 'username') return conflict(r, 'username', `username ${r.username} looks like the existing user ${h.username}`);
+  return conflict(r, 'email', c.exact ? `email ${r.email} already belongs to user ${h.username}` : `email ${r.email} looks like ${h.email} of user ${h.username}`);
+}
+
+/** Rows of a batch found, in its transaction, to look like users written meanwhile by someone else. */
+class LateClashes extends Error {
+  constructor(readonly problems: ImportProblem[]) {
+    super('rows look like users written during the import');
+  }
+}
+
+/**
+ * The file's rows that look like existing users, from the keys kept by the validation pass, in one
+ * statement; and the keys' generation then, to tell later whether anyone else wrote users.
+ */
+async function existingClashes(ctx: CoreContext, file: { names: FileIdentities; emails: FileIdentities }, clashes: Map<number, ImportProblem>): Promise<number> {
+  return ctx.db.transaction(async (trx) => {
+    const { seen, refreshed } = await lockUserKeys(trx, { writing: false });
+    const generation = refreshed ? seen + 1 : seen;
+    if (await noUserKeys(trx)) return generation;
+    const ids = { names: file.names.byKeyText(), emails: file.emails.byKeyText() };
+    const holders = await findKeyHolders(trx, { names: ids.names.keys(), emails: ids.emails.keys() });
+    for (const h of holders) {
+      for (const [field, map, keys] of [
+        ['username', ids.names, [h.name_key, h.name_alt]],
+        ['email', ids.emails, [h.email_key, h.email_alt]],
+      ] as const) {
+        for (const key of keys) {
+          const who = key === null ? undefined : map.get(key);
+          if (!who || who.username === h.username || clashes.has(who.row)) continue;
+          clashes.set(who.row, clashProblem(who, { field, holder: h, exact: field === 'username' ? false : who.email === h.email }));
+        }
+      }
+    }
+    return generation;
+  });
 }
 
 function groupDeleted(err: unknown) {
@@ -118,6 +162,31 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
     const name = sourceName(file);
     throw authError('data.file_invalid', `${name} changed while it was being imported; run the import again`, { file: name });
   }
+  /** Rows that look like other users (found now, or by a batch's own check): conflicts, never written. */
+  const clashes = new Map<number, ImportProblem>();
+  let generation = await existingClashes(ctx, validation.identities, clashes);
+  validation.identities.names.clear();
+  validation.identities.emails.clear();
+  /** The generation a batch's transaction leaves: ours when it commits. */
+  let taken = generation;
+
+  /**
+   * First in each batch's transaction: take the keys' lock. If anyone else wrote users since our
+   * last batch (the generation is not the one we left, or the kaiju app's rows were just keyed),
+   * check this batch's rows against everyone again.
+   */
+  async function guard(trx: Knex, rows: readonly { row: number; line?: number; username: string; email: string }[]): Promise<void> {
+    const { seen, refreshed } = await lockUserKeys(trx);
+    taken = seen + 1;
+    if (!refreshed && seen === generation) return;
+    const keyed = rows.map((r) => ({ r, keys: identityKeys(r.username, r.email) }));
+    const index = new KeyIndex(await findKeyHolders(trx, keyed.map((k) => k.keys)));
+    const late = keyed.flatMap(({ r, keys }) => {
+      const c = index.clash({ username: r.username, email: r.email, keys }, (h) => h.username === r.username);
+      return c ? [clashProblem(r, c)] : [];
+    });
+    if (late.length > 0) throw new LateClashes(late);
+  }
 
   async function* batches(): AsyncGenerator<ImportRow[]> {
     let batch: ImportRow[] = [];
@@ -142,7 +211,7 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
    * hashing to spare): assume every row is new, without a read.
    */
   async function prepare(rows: ImportRow[], lookup: boolean): Promise<PreparedBatch> {
-    if (!lookup && rows.every((r) => r.passwordHash !== undefined)) {
+    if (!lookup && rows.every((r) => r.passwordHash !== undefined && !clashes.has(r.row))) {
       const copy = await newUsersCopy(rows, rows.map((r) => r.passwordHash), ctx.settings.now());
       return { source: rows, rows: [], conflicts: [], copy };
     }
@@ -159,6 +228,11 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
     const conflicts: ImportProblem[] = [];
     const prepared = await Promise.all(
       rows.map(async (r): Promise<PreparedRow | null> => {
+        const clash = clashes.get(r.row);
+        if (clash) {
+          conflicts.push(clash);
+          return null;
+        }
         const current = byName.get(r.username);
         const owner = byEmail.get(r.email);
         if (owner && owner.username !== r.username) {
@@ -182,7 +256,8 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
     );
     conflicts.sort((a, b) => a.row - b.row);
     const kept = prepared.filter((r): r is PreparedRow => r !== null);
-    const copy = existing.length === 0 ? await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) : null;
+    // COPY only for a batch of new users with nothing to report (conflicts go through writeBatch).
+    const copy = existing.length === 0 && conflicts.length === 0 ? await newUsersCopy(kept, kept.map((r) => r.hash), ctx.settings.now()) : null;
     return { source: rows, rows: kept, conflicts, copy };
   }
 
@@ -194,12 +269,18 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
   /** Write one batch: COPY when all new, else writeBatch by the conflict policy. False: stop here. */
   async function write(batch: PreparedBatch): Promise<boolean> {
     if (batch.copy) {
-      const copied = await copyNewUsers(db, batch.copy, { actor: ctx.settings.actor, source }).catch((err: unknown) => {
+      const copy = batch.copy;
+      const copied = await copyNewUsers(db, copy, { actor: ctx.settings.actor, source }, (trx) => guard(trx, batch.source)).catch((err: unknown) => {
         if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        if (err instanceof LateClashes) {
+          for (const p of err.problems) clashes.set(p.row, p);
+          return null;
+        }
         if (!isExistingUserViolation(err)) throw err;
         return null;
       });
       if (copied) {
+        generation = taken;
         report.created.users += copied.created;
         return true;
       }
@@ -215,14 +296,28 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
     let rows = batch.rows;
     for (;;) {
       try {
-        const r = await writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() });
+        const writing = rows;
+        const r = await writeBatch(db, rows, { actor: ctx.settings.actor, source, now: ctx.settings.now() }, (trx) =>
+          guard(trx, writing.filter((w) => w.action !== 'skip')),
+        );
+        generation = taken;
         report.created.users += r.created;
         report.updated.users += r.updated;
         report.unchanged.users += r.unchanged;
         return true;
       } catch (err) {
-        // Someone else wrote a clashing email or removed a group since this batch was read.
+        // Someone else wrote a clashing or look-alike user, or removed a group, since this batch was read.
         if (isForeignKeyViolation(err)) throw groupDeleted(err);
+        if (err instanceof LateClashes) {
+          report.errors.push(...err.problems);
+          if (policy === 'fail') {
+            report.stopped = err.problems[0] ?? null;
+            return false;
+          }
+          const late = new Set(err.problems.map((p) => p.row));
+          rows = rows.filter((r) => !late.has(r.row));
+          continue;
+        }
         const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
         const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
         if (!culprit) throw err;

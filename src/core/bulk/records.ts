@@ -34,12 +34,13 @@ export function formatOf(file: string, explicit?: ImportFormat): ImportFormat | 
   return ext === 'ndjson' ? 'jsonl' : (ext as ImportFormat);
 }
 
-function countBytes(stream: Readable, onBytes?: (n: number) => void): Readable {
-  if (onBytes) stream.on('data', (chunk: Buffer | string) => onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+/** `onBytes` sees each chunk of the file's bytes as read, before its records are made. */
+function countBytes(stream: Readable, onBytes?: (chunk: Buffer) => void): Readable {
+  if (onBytes) stream.on('data', (chunk: Buffer) => onBytes(chunk));
   return stream;
 }
 
-async function* jsonlRecords(file: ImportSource, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+async function* jsonlRecords(file: ImportSource, onBytes?: (chunk: Buffer) => void): AsyncGenerator<RawRecord> {
   const source = countBytes(openSource(file), onBytes);
   const limited = source.pipe(limitLineLength());
   source.on('error', (err) => limited.destroy(err));
@@ -80,7 +81,7 @@ async function locateJsonError(file: ImportSource): Promise<{ message: string; l
   });
 }
 
-async function* jsonArrayRecords(file: ImportSource, onBytes?: (n: number) => void): AsyncGenerator<RawRecord> {
+async function* jsonArrayRecords(file: ImportSource, onBytes?: (chunk: Buffer) => void): AsyncGenerator<RawRecord> {
   const [{ parser }, { streamArray }] = await Promise.all([import('stream-json'), import('stream-json/streamers/stream-array.js')]);
   const tokens = countBytes(openSource(file), onBytes).pipe(parser.asStream());
   const items = tokens.pipe(streamArray.asStream());
@@ -116,7 +117,7 @@ async function* chunked(records: AsyncGenerator<RawRecord>): AsyncGenerator<RawR
 }
 
 /** The file's records, in file order, a chunk at a time. A `fatal` record is the last one. */
-export function readRecords(file: ImportSource, format: ImportFormat, onBytes?: (n: number) => void): AsyncGenerator<RawRecord[]> {
+export function readRecords(file: ImportSource, format: ImportFormat, onBytes?: (chunk: Buffer) => void): AsyncGenerator<RawRecord[]> {
   if (format === 'csv') return csvRecords(file, onBytes);
   if (format === 'jsonl') return chunked(jsonlRecords(file, onBytes));
   return chunked(jsonArrayRecords(file, onBytes));

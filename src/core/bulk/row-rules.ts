@@ -5,6 +5,7 @@
  * JSON text. Every problem of the row is reported, never the password or hash itself.
  */
 import { isKaijuAuthError } from '../errors.js';
+import { normalizeIdentity } from '../lookalike.js';
 import { isBcryptHash, storedFormOf } from '../passwords.js';
 import { jsonProblem, quotedName, textProblem } from '../storable.js';
 import { validateEmail, validateGroupId, validatePassword, validateUsername } from '../validation.js';
@@ -73,14 +74,17 @@ class RowChecker {
     return undefined;
   }
 
-  /** A required field checked by one of kaiju's rules (which throw a coded error); `always`: in both passes. */
-  rule(field: string, check: (v: string) => string, always: boolean): string | undefined {
+  /**
+   * A required field checked by one of kaiju's rules (which throw a coded error and return the
+   * value as stored); `always`: in both passes, else the import pass only applies `trustedForm`.
+   */
+  rule(field: string, check: (v: string) => string, always: boolean, trustedForm: (v: string) => string = (v) => v): string | undefined {
     const v = this.text(field);
     if (v === undefined) {
       if (!this.problems.some((p) => p.field === field)) this.add(field, 'data.invalid', `${field} is required`);
       return undefined;
     }
-    if (this.trusted && !always) return v;
+    if (this.trusted && !always) return trustedForm(v);
     try {
       return check(v);
     } catch (err) {
@@ -172,8 +176,9 @@ export function checkRecord(rec: RawRecord, csv: boolean, trusted = false): RowC
       if (!COLUMNS.has(key)) c.add(key, 'data.invalid', `unknown field ${quotedName(key)} (allowed: ${IMPORT_COLUMNS.join(', ')})`);
     }
   }
-  const username = c.rule('username', validateUsername, false);
-  const email = c.rule('email', validateEmail, false);
+  // Stored NFKC-normalised (validation.ts), in both passes.
+  const username = c.rule('username', validateUsername, false, normalizeIdentity);
+  const email = c.rule('email', validateEmail, false, normalizeIdentity);
   const hasPassword = present(f.password);
   const hasHash = present(f.password_hash);
   let password: string | undefined;

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { jsonb, utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
 import { rowsOf } from '../set-sql.js';
+import { dropUserKeys, writeUserKeys } from '../user-keys.js';
 import type { ImportRow } from './types.js';
 
 /** A checked row with what the batch does with it. */
@@ -70,12 +71,15 @@ async function replaceGroups(db: Knex, sets: { id: string; groups: string[]; exi
   return changed;
 }
 
+/** `guard` runs first in the transaction (the look-alike keys' lock and check, see copy-batch.ts). */
 export async function writeBatch(
   db: Knex,
   rows: PreparedRow[],
   audit: { actor: string; source: string; now: Date },
+  guard: (trx: Knex) => Promise<void>,
 ): Promise<BatchResult> {
   return db.transaction(async (trx) => {
+    await guard(trx);
     const creates = rows.filter((r) => r.action === 'create');
     const updates = rows.filter((r) => r.action === 'update');
     let inserted: { id: string; username: string }[] = [];
@@ -114,6 +118,9 @@ export async function writeBatch(
     }
     const insertedIds = new Set(inserted.map((r) => r.id));
     const written = [...creates.filter((r) => insertedIds.has(r.id)), ...updates];
+    // Updated users may have a new email: their keys are made again.
+    await dropUserKeys(trx, updates.map((r) => r.id));
+    await writeUserKeys(trx, written);
     const regrouped = await replaceGroups(
       trx,
       written.map((r) => ({ id: r.id, groups: r.groups, existing: r.action === 'update' })),
