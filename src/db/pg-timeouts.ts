@@ -227,7 +227,8 @@ export class TimeoutGuard {
     this.watcher ??= (async () => {
       const client = new this.Client({
         ...this.connection,
-        application_name: 'kaiju-auth lock watch',
+        // `kaiju-auth 4242.watch`: the process's name scheme (see the client below).
+        application_name: `${this.connection.application_name ?? 'kaiju-auth'} ${process.pid}.watch`,
         connectionTimeoutMillis: Math.min(this.timeouts.connectMs, 5000),
       });
       client.on('error', () => this.dropWatcher());
@@ -240,7 +241,7 @@ export class TimeoutGuard {
   private dropWatcher(): void {
     const watcher = this.watcher;
     this.watcher = null;
-    void watcher?.then((c) => c.end()).catch(() => undefined);
+    void watcher?.then(endWithin).catch(() => undefined);
   }
 
   /** A driver error as the coded error it means when something expired; other errors as they are. */
@@ -287,7 +288,22 @@ export class TimeoutGuard {
     this.closed = true;
     const watcher = this.watcher;
     this.watcher = null;
-    await watcher?.then((c) => c.end()).catch(() => undefined);
+    await watcher?.then(endWithin).catch(() => undefined);
+  }
+}
+
+/**
+ * End a connection politely, but drop it after 2 s: a server that stopped answering never answers
+ * the goodbye either.
+ */
+async function endWithin(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)));
+  try {
+    await Promise.race([client.end().catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   }
 }
 

@@ -22,6 +22,18 @@ export interface OpenedPostgres {
 interface PgClientLike {
   end(): Promise<void>;
   once(event: 'end', listener: () => void): unknown;
+  connection: { stream: { destroy(): void } };
+}
+
+/**
+ * How long closing waits for each connection to say goodbye: a server that stopped answering
+ * (or a network that went away) never answers the close, and the command has nothing left to say.
+ */
+const CLOSE_WAIT_MS = 2000;
+
+/** Drop a connection's socket at once (the server, if there, rolls back what it had open). */
+function drop(conn: PgClientLike): void {
+  conn.connection.stream.destroy();
 }
 
 export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPostgres> {
@@ -60,6 +72,7 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
     pool: {
       min: 0,
       max: target.poolMax ?? 4,
+      destroyTimeoutMillis: CLOSE_WAIT_MS,
       afterCreate(conn: PgClientLike, done: (err: Error | null, conn: PgClientLike) => void) {
         live.add(conn);
         conn.once('end', () => live.delete(conn));
@@ -74,7 +87,8 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
     knex,
     timeouts,
     abort() {
-      for (const conn of live) void conn.end().catch(() => undefined);
+      // Not end(): its goodbye would wait for a server that may never answer.
+      for (const conn of live) drop(conn);
       live.clear();
       void guard.close();
     },
@@ -82,6 +96,9 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
       try {
         await knex.destroy();
       } finally {
+        // What did not close within CLOSE_WAIT_MS (a frozen server) is dropped.
+        for (const conn of live) drop(conn);
+        live.clear();
         await guard.close();
       }
     },

@@ -16,6 +16,7 @@ import { openDatabase, type Database } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { ADMIN_URL, createPgDatabase, dropPgDatabase } from '../support/db.js';
 import { fixtureDir, removeFixtureDirs } from '../support/fixtures.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const TIMEOUTS = { statementMs: 4321, lockMs: 1234, idleInTransactionMs: 1000 };
 const SHOWN = ['4321ms', '1234ms', '1s'];
@@ -83,5 +84,31 @@ describe.runIf(ADMIN_URL)('PostgreSQL timeouts', () => {
     const auth = new KaijuAuth(db.knex, resolveSettings({ bcryptRounds: 4 }));
     const report = await auth.fixtures.seed(await fixtureDir({ users }), { hasher: slow, concurrency: 1 });
     expect(report.created.users).toEqual(['slow1', 'slow2', 'slow3']);
+  });
+
+  it('a server that stops answering mid-statement: db.timeout, and closing does not wait for it (nor for the lock watch)', async () => {
+    const url = new URL(db.target.kind === 'postgres' ? db.target.url : '');
+    const proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const frozen = await openDatabase({ kind: 'postgres', url: url.toString(), timeouts: { statementMs: 3000, lockMs: 10_000, connectMs: 1000 } });
+    await db.knex.raw('create table if not exists frozen_lock (id int)');
+    // Not `db`: its transactions end after 1 s idle.
+    const other = await openDatabase({ kind: 'postgres', url: db.target.kind === 'postgres' ? db.target.url : '' });
+    const blocker = await other.knex.transaction();
+    try {
+      await blocker.raw('lock table frozen_lock in access exclusive mode');
+      // The statement waits for the lock; the lock watch connects (after 1 s) and asks who holds it.
+      const waiting = frozen.knex.raw('select * from frozen_lock').catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      proxy.arm(0, 'freeze');
+      expect(await waiting).toMatchObject({ code: 'db.timeout', details: { waited: 'server' } });
+      const closed = await Promise.race([frozen.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 20_000))]);
+      expect(closed).toBe('closed');
+    } finally {
+      await blocker.rollback();
+      await other.close();
+      await proxy.close();
+    }
   });
 });
