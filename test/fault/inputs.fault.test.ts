@@ -8,7 +8,8 @@
  * exception (exit 1). Successful cases store exactly what was given and a seed run again changes
  * nothing. Searches match literally (a model decides), and text nothing can contain matches
  * nothing. Parsers in-process by the thousand; writes on each database by the hundred; a sample
- * through the CLI (exit code, one line, no stack trace). Counts are printed; fewer under CI=true.
+ * through the CLI (exit code, one line, no stack trace). Counts are printed; fewer under CI=true;
+ * FAULT_SEED=N replays a run (fast-check also prints the seed of a failure).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +34,7 @@ const PARSE_RUNS = CI ? 1000 : 3000;
 const WRITE_RUNS = CI ? 60 : 250;
 const SEARCH_RUNS = CI ? 500 : 2000;
 const CLI_RUNS = CI ? 2 : 5;
+const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
 const counts: Record<string, number> = {};
 const count = (name: string, n = 1) => (counts[name] = (counts[name] ?? 0) + n);
 
@@ -40,7 +42,7 @@ const HASH = `$2b$04$${'a'.repeat(53)}`;
 const CODES = new Set(Object.keys(ERROR_KINDS));
 
 afterAll(async () => {
-  console.log(`fault/inputs: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  console.log(`fault/inputs: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')} (seed ${SEED})`);
   await removeTempDirs();
 });
 
@@ -201,7 +203,7 @@ describe.each(['csv', 'jsonl', 'json'] as const)('import files (%s) under genera
           }
         }
       }),
-      { numRuns: PARSE_RUNS },
+      { numRuns: PARSE_RUNS, seed: SEED },
     );
   });
 });
@@ -250,7 +252,7 @@ describe.each(BACKENDS)('imports and seeds under generated input, on %s', (backe
           }
         }
       }),
-      { numRuns: runs },
+      { numRuns: runs, seed: SEED },
     );
   });
 
@@ -284,7 +286,7 @@ describe.each(BACKENDS)('imports and seeds under generated input, on %s', (backe
         expect(again.created).toEqual({ permissions: [], groups: [], users: [] });
         expect(again.updated).toEqual({ permissions: [], groups: [], users: [] });
       }),
-      { numRuns: runs },
+      { numRuns: runs, seed: SEED },
     );
   });
 
@@ -320,7 +322,7 @@ describe.each(BACKENDS)('imports and seeds under generated input, on %s', (backe
         }
         expect('value' in (await outcome(() => auth.permissions.list({ search: text, all: true })))).toBe(true);
       }),
-      { numRuns: backend === 'postgres' ? Math.ceil(SEARCH_RUNS / 2) : SEARCH_RUNS },
+      { numRuns: backend === 'postgres' ? Math.ceil(SEARCH_RUNS / 2) : SEARCH_RUNS, seed: SEED },
     );
   });
 });
@@ -411,7 +413,7 @@ describe('fixture loading under generated input', () => {
           expect(p.path.startsWith('$')).toBe(true);
         }
       }),
-      { numRuns: PARSE_RUNS },
+      { numRuns: PARSE_RUNS, seed: SEED },
     );
   });
 });
