@@ -283,7 +283,8 @@ describe.each(BACKENDS)('keystore on %s', (backend) => {
     // in-process database (the CLI test covers ten processes on one data directory).
     const handles =
       backend === 'postgres'
-        ? await Promise.all(Array.from({ length: 10 }, () => openDatabase(t.target)))
+        ? // Ten scrypt-bound rotations queue on the lock: on a loaded host longer than the default 10 s wait.
+          await Promise.all(Array.from({ length: 10 }, () => openDatabase({ ...t.target, timeouts: { lockMs: 120_000 } } as typeof t.target)))
         : [];
     const crons = (tokens: { jwksMaxAge?: number; clockSkew?: number }) =>
       backend === 'postgres'

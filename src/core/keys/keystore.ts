@@ -138,6 +138,31 @@ export interface KeyPruneResult {
   dryRun: boolean;
 }
 
+/**
+ * A keystore row for `material`, its private key sealed in `envelope`: it signs for `lifetime`
+ * seconds from `created` and verifies KEY_VERIFY_GRACE longer.
+ */
+function sealedKeyRow(
+  material: KeyMaterial,
+  envelope: { ciphertext: Buffer; params: unknown },
+  row: { state: 'next' | 'active'; source: KeyRow['source']; created: Date; activated: Date | null; lifetime: number },
+) {
+  const signsUntil = new Date(row.created.getTime() + row.lifetime * 1000);
+  return {
+    kid: material.publicJwk.kid,
+    alg: material.alg,
+    public_jwk: jsonb(material.publicJwk),
+    private_key_enc: envelope.ciphertext,
+    enc_params: jsonb(envelope.params),
+    state: row.state,
+    source: row.source,
+    created: row.created,
+    activated: row.activated,
+    signs_until: signsUntil,
+    verifies_until: new Date(signsUntil.getTime() + KEY_VERIFY_GRACE * 1000),
+  };
+}
+
 /** Keystore operations over one context (database or transaction, settings with the secret). */
 export class KeystoreService {
   private readonly ctx: CoreContext;
@@ -310,27 +335,9 @@ export class KeystoreService {
     const now = this.now();
     const kid = material.publicJwk.kid;
     const envelope = await sealPrivateKey(material.privateDer, secret, { kid, alg: material.alg });
-    const previous = await activeRowAny(trx);
-    if (previous) {
-      await trx('keystore')
-        .where({ kid: previous.kid })
-        .update({ state: 'retired', signs_until: trx.raw('least(signs_until, ?)', [now]) });
-    }
-    const signsUntil = new Date(now.getTime() + lifetime * 1000);
+    const retired = await this.retireSigningKey(trx, now);
     try {
-      await trx('keystore').insert({
-        kid,
-        alg: material.alg,
-        public_jwk: jsonb(material.publicJwk),
-        private_key_enc: envelope.ciphertext,
-        enc_params: jsonb(envelope.params),
-        state: 'active',
-        source,
-        created: now,
-        activated: now,
-        signs_until: signsUntil,
-        verifies_until: new Date(signsUntil.getTime() + KEY_VERIFY_GRACE * 1000),
-      });
+      await trx('keystore').insert(sealedKeyRow(material, envelope, { state: 'active', source, created: now, activated: now, lifetime }));
     } catch (err) {
       if (isUniqueViolation(err, 'keystore_pkey')) {
         throw authError('auth.key.exists', `a key with kid ${kid} is already in the keystore`, { kid }, err);
@@ -338,7 +345,17 @@ export class KeystoreService {
       throw err;
     }
     const row: InfoRow = await trx('keystore').select(INFO_COLUMNS).where({ kid }).first();
-    return { key: toInfo(row, now), retired: previous?.kid ?? null };
+    return { key: toInfo(row, now), retired };
+  }
+
+  /** Under the keystore lock: the key marked to sign stops signing now (it keeps verifying); its kid. */
+  private async retireSigningKey(trx: Knex.Transaction, now: Date): Promise<string | null> {
+    const previous = await activeRowAny(trx);
+    if (!previous) return null;
+    await trx('keystore')
+      .where({ kid: previous.kid })
+      .update({ state: 'retired', signs_until: trx.raw('least(signs_until, ?)', [now]) });
+    return previous.kid;
   }
 
   /** How long a `next` key is published before it may sign, s. */
@@ -356,34 +373,18 @@ export class KeystoreService {
     const now = this.now();
     const kid = material.publicJwk.kid;
     const envelope = await sealPrivateKey(material.privateDer, secret, { kid, alg: material.alg });
-    const signsUntil = new Date(now.getTime() + (this.switchDelay() + lifetime) * 1000);
-    await trx('keystore').insert({
-      kid,
-      alg: material.alg,
-      public_jwk: jsonb(material.publicJwk),
-      private_key_enc: envelope.ciphertext,
-      enc_params: jsonb(envelope.params),
-      state: 'next',
-      source: 'generated',
-      created: now,
-      activated: null,
-      signs_until: signsUntil,
-      verifies_until: new Date(signsUntil.getTime() + KEY_VERIFY_GRACE * 1000),
-    });
+    await trx('keystore').insert(
+      sealedKeyRow(material, envelope, { state: 'next', source: 'generated', created: now, activated: null, lifetime: this.switchDelay() + lifetime }),
+    );
   }
 
   /** Under the keystore lock: the `next` key signs from now on; the signing key is retired. */
   private async promote(trx: Knex.Transaction, next: KeyRow): Promise<{ key: KeyInfo; retired: string | null }> {
     const now = this.now();
-    const previous = await activeRowAny(trx);
-    if (previous) {
-      await trx('keystore')
-        .where({ kid: previous.kid })
-        .update({ state: 'retired', signs_until: trx.raw('least(signs_until, ?)', [now]) });
-    }
+    const retired = await this.retireSigningKey(trx, now);
     await trx('keystore').where({ kid: next.kid }).update({ state: 'active', activated: now });
     const row: InfoRow = await trx('keystore').select(INFO_COLUMNS).where({ kid: next.kid }).first();
-    return { key: toInfo(row, now), retired: previous?.kid ?? null };
+    return { key: toInfo(row, now), retired };
   }
 
   private nextInfo(row: KeyRow | undefined, now: Date): RotateResult['next'] {
