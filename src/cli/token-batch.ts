@@ -1,11 +1,12 @@
 /**
  * `token verify --batch`: tokens stream in from stdin, one per line, are verified in batches of
- * lines, and one JSON line per token streams out in input order. A batch is verified on the main
- * thread, or, when the input is more than one batch and threads are allowed, by a pool of worker
- * threads (token-verify-pool.ts) that return each batch's output already serialised; a bounded
- * number of batches is in flight either way. Memory stays bounded however many tokens come in, and
- * however long a line is: a line longer than the token size limit is answered
- * `auth.token.too_large` without being kept. stdout back-pressure is respected.
+ * lines, and one JSON line per token streams out in input order. With threads allowed and more
+ * than one batch of input, a pool of worker threads (token-verify-pool.ts) verifies batches too and
+ * returns their output already serialised; this thread verifies a batch itself only when no worker
+ * has room (and while they start), so with N threads it is one of the N. A bounded number of
+ * batches is in flight. Memory stays bounded however many tokens come in, and however long a line
+ * is: a line longer than the token size limit is answered `auth.token.too_large` without being
+ * kept. stdout back-pressure is respected, and answers go out while the input pauses.
  *
  * Every line is a token: an empty or blank line is an invalid token on its line (a gap in a list
  * of tokens is a token that is missing, not nothing). A final newline ends the last line; it does
@@ -18,7 +19,7 @@ import { tokenTooLarge } from '../core/tokens/verify-checks.js';
 /** Lines a batch holds: enough to make a message to a worker cheap, few enough to spread the work. */
 export const BATCH_LINES = 512;
 /** Batches in flight per thread verifying them (so a worker never waits for its next one). */
-const BATCHES_PER_THREAD = 3;
+export const BATCHES_PER_THREAD = 2;
 
 export interface BatchCounts {
   /** Lines read, each one a token. */
@@ -47,8 +48,11 @@ export interface BatchResult {
 /** Verifies batches elsewhere (worker threads), in any order; `close` stops them all. */
 export interface BatchRunner {
   readonly threads: number;
-  /** False while starting: batches are verified on this thread meanwhile. */
-  readonly ready: boolean;
+  /**
+   * True when a worker can take a batch now (started, and fewer than BATCHES_PER_THREAD in flight
+   * on it); otherwise this thread verifies the batch itself.
+   */
+  readonly hasRoom: boolean;
   run(batch: LineBatch): Promise<BatchResult>;
   close(): Promise<void>;
 }
@@ -165,6 +169,11 @@ export class BatchSplitter {
   }
 }
 
+/** The bytes whose latin1 characters String#trim removes: tab to CR, space, no-break space. */
+function isSpace(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
+}
+
 /**
  * Verify one batch: a JSON line per token, in order. A token the verifier can answer at once is
  * answered at once; the others (failures, a first sight of a header) are awaited together.
@@ -186,12 +195,17 @@ export async function verifyBatch(batch: LineBatch, verifier: TokenVerifier): Pr
       out.push(fail(line, tokenTooLarge(-end - 1)));
       continue;
     }
-    const text = data.toString('latin1', pos, end).trim();
+    // Trimmed as String#trim would trim its latin1 text (the token's bytes are verified in place).
+    let from = pos;
+    let to = end;
+    while (from < to && isSpace(data[from] as number)) from += 1;
+    while (to > from && isSpace(data[to - 1] as number)) to -= 1;
     pos = end + 1;
-    const json = verifier.verifyKnownJson(text, Date.now());
+    const json = verifier.verifyKnownBytes(data.subarray(from, to), Date.now());
     if (json !== undefined) {
       out.push(`{"line":${line},"valid":true,"claims":${json}}`);
     } else {
+      const text = data.toString('latin1', from, to);
       waiting = true;
       out.push(
         verifier.verify(text).then(
@@ -226,14 +240,15 @@ export async function verifyLines(input: AsyncIterable<Buffer | string>, out: Wr
     await write(out, result.output);
   };
   const start = (batch: LineBatch, last: boolean) => {
-    // The first batch decides: a whole one with more to come goes to the workers (their start-up
+    // The first batch decides: a whole one with more to come starts the workers (their start-up
     // costs tens of ms: not worth it for a few hundred tokens).
     if (runner === null && !last && counts.total === 0 && options.startRunner) {
       runner = options.startRunner();
-      limit = BATCHES_PER_THREAD * runner.threads;
+      limit = BATCHES_PER_THREAD * (runner.threads + 1);
     }
     counts.total += batch.ends.length;
-    window.push(runner?.ready ? runner.run(batch) : verifyBatch(batch, options.verifier));
+    // This thread verifies too, whenever no worker has room (and while they start).
+    window.push(runner?.hasRoom ? runner.run(batch) : verifyBatch(batch, options.verifier));
   };
   const chunks = input[Symbol.asyncIterator]();
   try {

@@ -1,17 +1,17 @@
 /**
  * The worker threads of `token verify --batch --jwks`: each builds its own verifier over the keys
  * the main thread imported from the JWKS (token-verify-worker.ts) and turns batches of lines into
- * their JSON lines. A batch goes to the ready worker with the fewest in flight; results come back
- * by sequence number and the caller (token-batch.ts) writes them in input order. Until a worker
- * is ready (tens of ms) the caller verifies on its own thread. A worker that fails fails every
- * batch in flight, and every later one, so the command ends with an error rather than waiting
- * forever; `close` terminates every worker (also on Ctrl-C / SIGTERM / SIGHUP, through the
- * runtime's cleanups).
+ * their JSON lines. A batch goes to the started worker with the fewest in flight, while one has
+ * fewer than BATCHES_PER_THREAD; results come back by sequence number and the caller
+ * (token-batch.ts) writes them in input order, verifying batches itself when no worker has room.
+ * A worker that fails fails every batch in flight, and every later one, so the command ends with
+ * an error rather than waiting forever; `close` terminates every worker (also on Ctrl-C / SIGTERM
+ * / SIGHUP, through the runtime's cleanups).
  */
 import { Worker } from 'node:worker_threads';
 import type { ImportedJwks } from '../core/keys/jwks.js';
 import type { VerifyOptions } from '../core/tokens/verify-checks.js';
-import type { BatchResult, BatchRunner, LineBatch } from './token-batch.js';
+import { BATCHES_PER_THREAD, type BatchResult, type BatchRunner, type LineBatch } from './token-batch.js';
 
 /** What each worker is started with: plain data (structured-cloned; CryptoKeys clone). */
 export interface VerifyWorkerData {
@@ -46,9 +46,9 @@ export class VerifyPool implements BatchRunner {
     this.slots = Array.from({ length: threads }, () => this.startWorker(url, data));
   }
 
-  /** True once a worker can take batches (or the pool has failed: `run` says so). */
-  get ready(): boolean {
-    return this.broken !== null || this.slots.some((s) => s.ready);
+  /** True when a started worker has fewer than BATCHES_PER_THREAD in flight (or the pool has failed: `run` says so). */
+  get hasRoom(): boolean {
+    return this.broken !== null || this.slots.some((s) => s.ready && s.inFlight.size < BATCHES_PER_THREAD);
   }
 
   run(batch: LineBatch): Promise<BatchResult> {

@@ -350,6 +350,7 @@ describe('TokenVerifier against verifyToken (jose), generated', () => {
           // The header is learnt now: the synchronous path answers valid tokens only, as the reference does.
           const quick = verifier.verifyKnownJson(token, NOW_MS);
           expect(JSON.stringify(verifier.verifyKnown(token, NOW_MS))).toBe(quick);
+          expect(verifier.verifyKnownBytes(Buffer.from(token, 'latin1'), NOW_MS)).toBe(quick);
           if ('ok' in expected) counts.valid += 1;
           else codes.set(expected.code, (codes.get(expected.code) ?? 0) + 1);
           if (quick === undefined) {

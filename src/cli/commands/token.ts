@@ -149,7 +149,8 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
   if (keys && threads > 1) {
     const { VerifyPool } = await import('../token-verify-pool.js');
     startRunner = () => {
-      const pool = new VerifyPool(threads, { keys, options: settings });
+      // This thread is one of them: it verifies whenever every worker has enough to do.
+      const pool = new VerifyPool(threads - 1, { keys, options: settings });
       rt.onClose(() => pool.close());
       return pool;
     };
