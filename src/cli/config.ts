@@ -58,7 +58,7 @@ export interface CliConfig {
   secretFile: string | null;
   /** Token and key settings from the environment (seconds); unset ones keep the core defaults. */
   tokens: Partial<TokenSettings>;
-  /** KAIJU_AUTH_VERIFY_THREADS: threads of `token verify --batch --jwks`; null: one per CPU. */
+  /** KAIJU_AUTH_VERIFY_THREADS: threads of `token verify --batch`; null: one per CPU. */
   verifyThreads: number | null;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The worker threads of `token verify --batch --jwks`: each builds its own verifier over the keys
- * the main thread imported from the JWKS (token-verify-worker.ts) and turns batches of lines into
+ * The worker threads of `token verify --batch`: each builds its own verifier over the keys the main
+ * thread read (token-verify-worker.ts) and turns batches of lines into
  * their JSON lines. A batch goes to the started worker with the fewest in flight, while one has
  * fewer than BATCHES_PER_THREAD; results come back by sequence number and the caller
  * (token-batch.ts) writes them in input order, verifying batches itself when no worker has room.
@@ -10,12 +10,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ImportedJwks } from '../core/keys/jwks.js';
+import type { VerifyingKeyRow } from '../core/keys/key-queries.js';
 import type { VerifyOptions } from '../core/tokens/verify-checks.js';
 import { BATCHES_PER_THREAD, type BatchResult, type BatchRunner, type LineBatch } from './token-batch.js';
 
-/** What each worker is started with: plain data (structured-cloned; CryptoKeys clone). */
+/**
+ * What each worker is started with: plain data (structured-cloned; CryptoKeys clone). The keys:
+ * a JWKS's, imported (`--jwks`), or the keystore's public sides and states, as read once.
+ */
 export interface VerifyWorkerData {
-  keys: ImportedJwks;
+  keys: { jwks: ImportedJwks } | { keystore: VerifyingKeyRow[] };
   options: Omit<VerifyOptions, 'now'>;
 }
 

@@ -4,10 +4,11 @@
  * (`--threads 1`): every line answered in input order, each with its code, too-long lines refused
  * without being kept, exit 3 when any failed and 0 when none did; a slow reader is waited for;
  * the workers load no database driver; Ctrl-C, SIGTERM and SIGHUP while workers run exit
- * 130 / 143 / 129; `--threads` and KAIJU_AUTH_VERIFY_THREADS are checked (exit 2). Offline only:
- * no database is involved (the keystore path is token-cli's and token-strict-cli's).
+ * 130 / 143 / 129; `--threads` and KAIJU_AUTH_VERIFY_THREADS are checked (exit 2). Against the
+ * keystore (no `--jwks`) the workers are handed its keys' public sides and states: the same
+ * answers as on one thread, a revoked key's tokens refused, on both databases.
  */
-import { sign as cryptoSign } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,8 @@ import { generateKeyMaterial, type KeyMaterial } from '../../src/core/keys/key-m
 import { signTokenPair } from '../../src/core/tokens/issue.js';
 import { resolveTokenSettings } from '../../src/core/tokens/settings.js';
 import { lowS } from '../../src/core/tokens/strict.js';
-import { removeTempDirs, runCli, spawnCli, tempDir, type CliOptions } from '../support/cli.js';
+import { BACKENDS } from '../support/db.js';
+import { cliTarget, removeTempDirs, runCli, spawnCli, tempDir, type CliOptions, type CliTarget } from '../support/cli.js';
 
 const FORBID = fileURLToPath(new URL('../support/forbid-db-modules.mjs', import.meta.url));
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -167,5 +169,50 @@ describe('token verify --batch --jwks on worker threads', () => {
     const env = await verify(['--json'], { input: `${valid[0]}\n`, env: { KAIJU_AUTH_VERIFY_THREADS: '2x' } });
     expect([env.code, env.stdout]).toEqual([2, '']);
     expect(env.stderr).toMatch(/KAIJU_AUTH_VERIFY_THREADS.*integer from 1 to 256/);
+  });
+});
+
+describe.each(BACKENDS)('token verify --batch against the keystore on %s, on worker threads', (backend) => {
+  let db: CliTarget;
+  const keys: Record<string, KeyObject> = {};
+  const env = { KAIJU_AUTH_LOCK_TIMEOUT: '120s', KAIJU_AUTH_SECRET: 'batch workers test secret, long enough' };
+  const cli = (args: string[], options: CliOptions = {}) => runCli([...db.args, ...args], { ...options, env: { ...env, ...options.env } });
+
+  beforeAll(async () => {
+    db = await cliTarget(backend, { create: false });
+    expect((await cli(['migrate', '-q'])).code).toBe(0);
+    for (const kid of ['kept', 'leaked']) {
+      const pem = String(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      const file = path.join(db.tmp, `${kid}.pem`);
+      await writeFile(file, pem, { mode: 0o600 });
+      const imported = await cli(['keys', 'import', file, '--kid', kid, '--lifetime', '1h', '-q']);
+      expect(imported.code, imported.stderr).toBe(0);
+      keys[kid] = createPrivateKey(pem);
+    }
+    const revoked = await cli(['keys', 'revoke', 'leaked', '-y', '-q']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => db?.cleanup());
+
+  it('several batches: the same bytes out with --threads 2 as with 1; a revoked key refused on every thread', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (kid: string, key: KeyObject, i: number) => {
+      const input = `${b64(JSON.stringify({ typ: 'JWT', alg: 'ES256', kid }))}.${b64(JSON.stringify({ id: `u${i}`, sub: `u${i}`, permissions: [], iat: now, exp: now + 600, jti: `j${i}`, typ: 'access' }))}`;
+      return `${input}.${b64(Buffer.from(lowS(cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }))))}`;
+    };
+    const lines: string[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < BATCH * 2 + 200; i += 1) {
+      const pick = i % 9;
+      if (pick === 4) [lines[i], expected[i]] = [sign('leaked', keys.leaked as KeyObject, i), 'auth.token.key_revoked'];
+      else if (pick === 7) [lines[i], expected[i]] = [sign('nobody', keys.kept as KeyObject, i), 'auth.token.unknown_key'];
+      else [lines[i], expected[i]] = [sign('kept', keys.kept as KeyObject, i), 'ok'];
+    }
+    const input = `${lines.join('\n')}\n`;
+    const one = await cli(['token', 'verify', '--batch', '--threads', '1'], { input });
+    const two = await cli(['token', 'verify', '--batch', '--threads', '2'], { input });
+    for (const r of [one, two]) expect(r.code, r.stderr).toBe(3);
+    expect(two.stdout).toBe(one.stdout);
+    expect(jsonLines(two.stdout).map((l) => (l.valid ? 'ok' : l.error?.code))).toEqual(expected);
   });
 });

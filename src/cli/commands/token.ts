@@ -8,12 +8,14 @@ import { authError } from '../../core/errors.js';
 import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
 import { TokenVerifier } from '../../core/tokens/token-verifier.js';
-import { importJwks, importedJwksResolver, jwksResolver, parseJwks, type Jwks } from '../../core/keys/jwks.js';
+import { importJwks, importedJwksResolver, jwksResolver, parseJwks, type Jwks, type KeyResolver } from '../../core/keys/jwks.js';
+import { verifyingKeysResolver } from '../../core/keys/key-queries.js';
 import { DEFAULT_TOKEN_SETTINGS, MAX_TOKEN_LENGTH } from '../../core/tokens/settings.js';
 import { readNamedFile } from '../read-file.js';
 import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
 import { verifyLines, type BatchRunner } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
+import type { VerifyWorkerData } from '../token-verify-pool.js';
 
 /** Lifetimes as commander parsed them (ms, within their ranges). */
 interface TtlFlags {
@@ -141,12 +143,22 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
     await rt.out.result(claims, () => describeClaims(rt, claims));
     return;
   }
-  // Offline, the JWKS's keys are all a worker thread needs: big batches are verified on every CPU.
+  // The keys, read once: what a worker thread needs to verify (the JWKS's imported, or the
+  // keystore's public sides and states); big batches are then verified on every CPU.
   const threads = opts.threads ?? rt.config.verifyThreads ?? availableParallelism();
-  const keys = jwks ? await importJwks(jwks) : null;
-  const resolver = keys ? importedJwksResolver(keys) : await (await rt.auth()).keys.resolver();
+  let keys: VerifyWorkerData['keys'];
+  let resolver: KeyResolver;
+  if (jwks) {
+    const imported = await importJwks(jwks);
+    keys = { jwks: imported };
+    resolver = importedJwksResolver(imported);
+  } else {
+    const rows = await (await rt.auth()).keys.verifyingKeys();
+    keys = { keystore: rows };
+    resolver = verifyingKeysResolver(rows, () => new Date());
+  }
   let startRunner: (() => BatchRunner) | null = null;
-  if (keys && threads > 1) {
+  if (threads > 1) {
     const { VerifyPool } = await import('../token-verify-pool.js');
     startRunner = () => {
       // This thread is one of them: it verifies whenever every worker has enough to do.

@@ -42,7 +42,7 @@ export function registerTokenCommands(tokenCommand: Command, kit: Kit): void {
         .option('--issuer <iss>', 'require this "iss" (env KAIJU_AUTH_TOKEN_ISSUER)')
         .option('--audience <aud>', 'require this "aud" (env KAIJU_AUTH_TOKEN_AUDIENCE)')
         .option('--clock-skew <duration>', 'tolerance for exp/nbf/iat, 0s to 5m (env KAIJU_AUTH_CLOCK_SKEW; default 60s)', durationArg('clockSkew'))
-        .option('--threads <n>', 'with --batch --jwks: threads verifying (this one and n-1 workers), 1 to 256 (env KAIJU_AUTH_VERIFY_THREADS; default one per CPU)', intArg('verifyThreads')),
+        .option('--threads <n>', 'with --batch: threads verifying (this one and n-1 workers), 1 to 256 (env KAIJU_AUTH_VERIFY_THREADS; default one per CPU)', intArg('verifyThreads')),
       async () => (await load()).runTokenVerify,
     ),
     [

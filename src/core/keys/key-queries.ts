@@ -186,15 +186,19 @@ export async function readKeyStatus(db: Knex, now: Date, switchDelay = 0): Promi
   };
 }
 
-/** A resolver over the keystore table (public keys only; no secret needed). */
-export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyResolver> {
-  const rows: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until' | 'state'>[] = await db('keystore').select(
-    'kid',
-    'alg',
-    'public_jwk',
-    'verifies_until',
-    'state',
-  );
+/** The public side of the keystore's keys, as verifying needs it: plain data (a worker thread can be handed it). */
+export type VerifyingKeyRow = Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until' | 'state'>;
+
+/** Every key's public side and state, read once (public keys only; no secret needed). */
+export async function readVerifyingKeys(db: Knex): Promise<VerifyingKeyRow[]> {
+  return db('keystore').select('kid', 'alg', 'public_jwk', 'verifies_until', 'state');
+}
+
+/**
+ * A resolver over keys `readVerifyingKeys` read: an unknown kid, a revoked key and a key past its
+ * `verifies_until` (by `now()`, at each resolution) are refused, each with its code.
+ */
+export function verifyingKeysResolver(rows: VerifyingKeyRow[], now: () => Date): KeyResolver {
   const byKid = new Map(rows.map((r) => [r.kid, r]));
   const imported = new Map<string, Promise<VerificationKey>>();
   return {
@@ -216,6 +220,11 @@ export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyRe
       return key;
     },
   };
+}
+
+/** A resolver over the keystore table (public keys only; no secret needed). */
+export async function keystoreResolver(db: Knex, now: () => Date): Promise<KeyResolver> {
+  return verifyingKeysResolver(await readVerifyingKeys(db), now);
 }
 
 /** The row marked active, whether or not it can still sign. */

@@ -38,11 +38,13 @@ import {
   listKeys,
   readJwks,
   readKeyStatus,
+  readVerifyingKeys,
   toInfo,
   type InfoRow,
   type KeyInfo,
   type KeyRow,
   type KeyStatus,
+  type VerifyingKeyRow,
 } from './key-queries.js';
 
 export { checkKeySecret, type KeySecretState } from './secret-verifier.js';
@@ -52,10 +54,13 @@ export {
   listKeys,
   readJwks,
   readKeyStatus,
+  readVerifyingKeys,
   rotationDueAt,
+  verifyingKeysResolver,
   type KeyInfo,
   type KeyState,
   type KeyStatus,
+  type VerifyingKeyRow,
 } from './key-queries.js';
 
 // jose (through key-material.js) is imported only where keys are made or opened.
@@ -224,6 +229,11 @@ export class KeystoreService {
 
   resolver(): Promise<KeyResolver> {
     return keystoreResolver(this.ctx.db, () => this.now());
+  }
+
+  /** Every key's public side and state, for `verifyingKeysResolver` (e.g. in worker threads). */
+  verifyingKeys(): Promise<VerifyingKeyRow[]> {
+    return readVerifyingKeys(this.ctx.db);
   }
 
   /**
