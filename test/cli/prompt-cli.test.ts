@@ -9,7 +9,7 @@ import { exists, makeDataDir, removeTempDirs, runCli } from '../support/cli.js';
 import { TMUX_AVAILABLE, tmuxCli, type TmuxCli } from '../support/tmux.js';
 
 const NAMES = MIGRATIONS.map((m) => m.name);
-const PROMPT = /Roll back batch 1 \(20[\s\S]*Tables it created are\s+dropped \(y\/N\)/;
+const PROMPT = /Roll\s+back\s+batch\s+1\s+\(20[\s\S]*Tables\s+it\s+created\s+are\s+dropped\s+\(y\/N\)/;
 
 async function applied(dir: string): Promise<boolean[]> {
   const r = await runCli(['migrate', 'status', '--json', '-q', '--data-dir', dir]);
