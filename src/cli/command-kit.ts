@@ -64,9 +64,21 @@ export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handl
   });
 }
 
-/** Adds an "Examples:" section to a command's help. */
+/** A crontab line: five schedule fields (minute hour day month weekday), then the command. */
+const CRONTAB_LINE = /^(?:[\d*/,-]+\s+){5}\S/;
+
+/**
+ * Adds an "Examples:" section to a command's help: shell commands after `$ `. Crontab lines are
+ * not shell commands (pasted at a prompt they would run `*` as a glob): they go in a "Crontab:"
+ * section of their own, without the prompt.
+ */
 export function examples(command: Command, lines: string[]): Command {
-  return command.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+  const shell = lines.filter((l) => !CRONTAB_LINE.test(l));
+  const cron = lines.filter((l) => CRONTAB_LINE.test(l));
+  let text = '';
+  if (shell.length > 0) text += `\nExamples:\n${shell.map((l) => `  $ ${l}`).join('\n')}\n`;
+  if (cron.length > 0) text += `\nCrontab:\n${cron.map((l) => `  ${l}`).join('\n')}\n`;
+  return command.addHelpText('after', text);
 }
 
 /** A commander parser that collects a repeatable option into an array. */

@@ -74,10 +74,10 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   await finish(EXIT.ok);
 }
 
-const { buildProgram } = await import('./program.js');
+const { buildProgram, helpArgs } = await import('./program.js');
 const program = await buildProgram({ io, onRuntime: (rt) => (active = rt) }, args);
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(helpArgs(args, program), { from: 'user' });
   await finish(EXIT.ok);
 } catch (err) {
   // After an interrupt the command fails because its database went away: not worth a report.
@@ -98,9 +98,14 @@ try {
       `${JSON.stringify({ error: { code: report.code, message: report.message, exit: report.exit, ...(report.details ? { details: report.details } : {}) } })}\n`,
     );
   } else {
-    process.stderr.write(`kaiju-auth: ${report.message}\n`);
-    if (report.exit === EXIT.usage && typeof code === 'string' && code.startsWith('commander.')) {
-      process.stderr.write(`(run kaiju-auth --help for usage)\n`);
+    const usage = report.exit === EXIT.usage && typeof code === 'string' && code.startsWith('commander.');
+    // Commander puts its suggestion on a line of its own: a usage error is one line plus the hint.
+    const message = usage ? report.message.replace(/\s*\n\(Did you mean (.+)\?\)/, ' (did you mean $1?)') : report.message;
+    process.stderr.write(`kaiju-auth: ${message}\n`);
+    if (usage) {
+      const commandPath = (err as { commandPath?: unknown }).commandPath;
+      const which = typeof commandPath === 'string' && commandPath !== '' ? `kaiju-auth ${commandPath}` : 'kaiju-auth';
+      process.stderr.write(`(run ${which} --help for usage)\n`);
     }
   }
   if (report.stack && isVerbose(args)) process.stderr.write(`${report.stack}\n`);

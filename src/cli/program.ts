@@ -105,7 +105,8 @@ Examples:
   $ DATABASE_URL=postgres://app@db/app kaiju-auth migrate
 
 Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
-            6 invalid data, 7 database unavailable or schema missing, 8 refused.
+            6 invalid data, 7 database unavailable or schema missing, 8 refused,
+            9 check failed (status --check, seed --check), 130 interrupted.
 `,
     );
 
@@ -116,5 +117,40 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
   const loads = groups.filter((g) => needed === 'all' || needed.has(g.name)).map(async (g) => ({ g, register: await g.load() }));
   for (const { g, register } of await Promise.all(loads)) register(g.command, kit);
   registerCompletionCommand(program, kit);
+  tagUsageErrors(program);
   return program;
+}
+
+/**
+ * A usage error carries the path of the command it is about (`user register`), so its hint can
+ * name that command's help rather than the whole program's.
+ */
+function tagUsageErrors(command: CommanderModule.Command, path: string[] = []): void {
+  command.exitOverride((err) => {
+    Object.defineProperty(err, 'commandPath', { value: path.join(' '), enumerable: false });
+    throw err;
+  });
+  for (const sub of command.commands) tagUsageErrors(sub, [...path, sub.name()]);
+}
+
+/**
+ * `kaiju-auth help user register` as `kaiju-auth user register --help`: commander's help command
+ * looks one level down only, and would show `user`'s help. Global options before `help` stay.
+ */
+export function helpArgs(args: readonly string[], program: CommanderModule.Command): string[] {
+  const valueOptions = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long));
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (valueOptions.has(arg)) i += 1;
+      continue;
+    }
+    if (arg !== 'help') break;
+    const rest = args.slice(i + 1);
+    const words = rest.filter((a) => !a.startsWith('-'));
+    if (words.length < 2 || !program.commands.some((c) => c.name() === words[0])) break;
+    return [...args.slice(0, i), ...rest, '--help'];
+  }
+  return [...args];
 }

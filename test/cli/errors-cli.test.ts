@@ -81,6 +81,36 @@ describe('usage errors exit 2', () => {
   });
 });
 
+describe('a usage error is one line plus a hint naming the help of the command it is about', () => {
+  it.each([
+    [['usr'], /^kaiju-auth: unknown command 'usr' \(did you mean user\?\)$/, 'kaiju-auth --help'],
+    [['user', 'lst'], /unknown command 'lst' \(did you mean list\?\)$/, 'kaiju-auth user --help'],
+    [['user', 'register'], /required option '--username <username>' not specified$/, 'kaiju-auth user register --help'],
+    [['user', 'list', '--limt', '3'], /unknown option '--limt' \(did you mean --limit\?\)$/, 'kaiju-auth user list --help'],
+    [['keys', 'revoke'], /missing required argument 'kid'$/, 'kaiju-auth keys revoke --help'],
+  ])('kaiju-auth %j', async (args, message, help) => {
+    const r = await runCli(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines, r.stderr).toHaveLength(2);
+    expect(lines[0]).toMatch(message);
+    expect(lines[1]).toBe(`(run ${help} for usage)`);
+    // The command the hint names exists: its help runs.
+    const shown = await runCli([...help.split(' ').slice(1)]);
+    expect(shown.code, shown.stderr).toBe(0);
+  });
+
+  it('`help user register` shows the help of `user register`, as `user register --help` does', async () => {
+    const [viaHelp, viaFlag] = await Promise.all([runCli(['help', 'user', 'register']), runCli(['user', 'register', '--help'])]);
+    expect(viaHelp.code, viaHelp.stderr).toBe(0);
+    expect(viaHelp.stdout).toMatch(/^Usage: kaiju-auth user register /);
+    expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    const global = await runCli(['--quiet', 'help', 'keys', 'rotate']);
+    expect(global.stdout).toMatch(/^Usage: kaiju-auth keys rotate /);
+  });
+});
+
 describe('database URLs', () => {
   it.each([
     [`mysql://app:${SECRET}@db.internal/app`],
@@ -269,5 +299,9 @@ describe('--version and --help', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(`Usage: kaiju-auth ${words.join(' ')}`);
     expect(r.stdout).toMatch(new RegExp(`Examples:\\n {2}\\$ (\\S+=\\S+ )?kaiju-auth ${words[0]}`));
+    // What follows `$ ` is a shell command: a crontab line pasted at a prompt would glob `*`.
+    for (const line of r.stdout.split('\n').filter((l) => l.startsWith('  $ '))) {
+      expect(line, 'a crontab line shown as a shell command').not.toMatch(/^ {2}\$ (?:[\d*/,-]+\s+){5}/);
+    }
   });
 });
