@@ -351,6 +351,9 @@ describe('TokenVerifier against verifyToken (jose), generated', () => {
           const quick = verifier.verifyKnownJson(token, NOW_MS);
           expect(JSON.stringify(verifier.verifyKnown(token, NOW_MS))).toBe(quick);
           expect(verifier.verifyKnownBytes(Buffer.from(token, 'latin1'), NOW_MS)).toBe(quick);
+          // Inside a batch's bytes and text (as token-batch.ts hands them), between other lines.
+          const around = `x.y.z\n${token}\nq`;
+          expect(verifier.verifyKnownIn(around, Buffer.from(around, 'latin1'), 6, 6 + token.length, NOW_MS)).toBe(quick);
           if ('ok' in expected) counts.valid += 1;
           else codes.set(expected.code, (codes.get(expected.code) ?? 0) + 1);
           if (quick === undefined) {

@@ -12,7 +12,8 @@ import { jwksResolver, parseJwks } from '../../src/core/keys/jwks.js';
 import { signToken, signTokenPair } from '../../src/core/tokens/issue.js';
 import { verifyToken } from '../../src/core/tokens/verify.js';
 import { MAX_TOKEN_LENGTH, resolveTokenSettings } from '../../src/core/tokens/settings.js';
-import { duplicateMember, isHighS, lowS } from '../../src/core/tokens/strict.js';
+import { duplicateMember, isHighS, isPlainObjectText, lowS } from '../../src/core/tokens/strict.js';
+import fc from 'fast-check';
 import { isKaijuAuthError } from '../../src/core/errors.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
 
@@ -136,5 +137,76 @@ describe('strict token checks', () => {
     const many = Array.from({ length: 2000 }, (_, i) => `permission.number.${i}`);
     const err = await signTokenPair(signer, { id: 'u1', permissions: many }, resolveTokenSettings(), new Date()).catch((e: unknown) => e);
     expect(isKaijuAuthError(err) && err.code).toBe('data.invalid');
+  });
+});
+
+describe('isPlainObjectText: text known to be its own JSON.stringify without writing it again', () => {
+  const keysOf = (text: string) => Object.keys(JSON.parse(text) as object).length;
+  const plain = (text: string) => isPlainObjectText(text, keysOf(text));
+
+  it('claims as JWT libraries write them are plain', () => {
+    for (const text of [
+      '{}',
+      '{"id":"00000000-0000-4000-8000-000000000000","permissions":["users.read","users.write"],"iat":1796424235,"exp":1796427835,"sub":"u","jti":"j","typ":"access"}',
+      '{"a":[],"b":true,"c":false,"d":null,"e":0,"f":-5,"g":123456789012345,"h":"","i":" !#[]~"}',
+    ]) {
+      expect(plain(text)).toBe(true);
+      expect(JSON.stringify(JSON.parse(text))).toBe(text);
+    }
+  });
+
+  it.each([
+    ['a repeated name', '{"a":1,"a":2}'],
+    ['a repeated name hidden by a value that opens with a colon', '{"a":":","a":":"}'],
+    ['-0', '{"a":-0}'],
+    ['a fraction', '{"a":1.0}'],
+    ['an exponent', '{"a":1e3}'],
+    ['a 16-digit integer', '{"a":1234567890123456}'],
+    ['a leading zero', '{"a":01}'],
+    ['an index-like name', '{"b":1,"1":2}'],
+    ['an escape', '{"a":"\\u0061"}'],
+    ['an escaped slash', '{"a":"\\/"}'],
+    ['whitespace', '{ "a":1}'],
+    ['a nested object', '{"a":{"b":1,"b":2}}'],
+    ['an array of arrays', '{"a":[[1]]}'],
+    ['non-ASCII', '{"a":"é"}'],
+    ['a control character', '{"a":"\t"}'],
+    ['text after the object', '{"a":1}{'],
+  ])('%s is not plain', (_what, text) => {
+    let keys = 0;
+    try {
+      keys = keysOf(text);
+    } catch {
+      // Not JSON: any key count.
+    }
+    expect(isPlainObjectText(text, keys)).toBe(false);
+  });
+
+  it('whatever it calls plain is its JSON.stringify, for generated JSON objects in many spellings', () => {
+    const member = fc.tuple(
+      fc.oneof(fc.constantFrom('a', 'b', '1', '01', '__proto__', 'toJSON', ''), fc.string({ maxLength: 4 })),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.constantFrom('-0', '1.0', '1e3', '1234567890123456', '"\\u0061"', '"\\/"', '[1 ]', ' 1', '-12', '0'),
+      ),
+    );
+    let plainSeen = 0;
+    fc.assert(
+      fc.property(fc.array(member, { maxLength: 6 }), fc.constantFrom(',', ', '), (members, sep) => {
+        const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${typeof v === 'string' && /^[-\d"[ ]/.test(v) ? v : JSON.stringify(v)}`).join(sep)}}`;
+        let parsed: object;
+        try {
+          parsed = JSON.parse(text) as object;
+        } catch {
+          return;
+        }
+        if (isPlainObjectText(text, Object.keys(parsed).length)) {
+          plainSeen += 1;
+          expect(JSON.stringify(parsed)).toBe(text);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(plainSeen).toBeGreaterThan(100);
   });
 });

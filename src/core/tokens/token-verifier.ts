@@ -15,7 +15,8 @@ import { KeyObject, verify as cryptoVerify, type webcrypto } from 'node:crypto';
 import type { KeyResolver, VerificationKey } from '../keys/jwks.js';
 import type { TokenClaims, TokenType } from './claims.js';
 import { MAX_TOKEN_LENGTH, checkSetting } from './settings.js';
-import { duplicateMember } from './strict.js';
+import { isAscii } from 'node:buffer';
+import { duplicateMember, isPlainObjectText } from './strict.js';
 import { KEY_ALGORITHMS, checkVerifiedPayload, type VerifyOptions } from './verify-checks.js';
 
 /** A header this verifier has checked, with its key ready for `node:crypto`. */
@@ -133,15 +134,24 @@ export class TokenVerifier {
    */
   verifyKnownBytes(bytes: Uint8Array, nowMs: number): string | undefined {
     const data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return this.check(data.toString('latin1'), nowMs, data) ? this.claimsJson : undefined;
+    return this.check(data.toString('latin1'), nowMs, data, 0) ? this.claimsJson : undefined;
+  }
+
+  /**
+   * As `verifyKnownBytes` for the token at `from` to `to` of `bytes`, whose latin1 text the caller
+   * has already made of all of them (`text`): a batch is read as text once, and each token is a
+   * slice of it, not a copy.
+   */
+  verifyKnownIn(text: string, bytes: Buffer, from: number, to: number, nowMs: number): string | undefined {
+    return this.check(text.slice(from, to), nowMs, bytes, from) ? this.claimsJson : undefined;
   }
 
   /** The last claims `check` found valid, and their JSON text (fields, not a result object: no garbage per token). */
   private claims: TokenClaims | null = null;
   private claimsJson = '';
 
-  /** `bytes`: the token's own bytes (latin1 of `token`), when the caller has them. */
-  private check(token: string, nowMs: number, bytes: Buffer | null): boolean {
+  /** `bytes`: the token's own bytes (latin1 of `token`) from `offset` on, when the caller has them. */
+  private check(token: string, nowMs: number, bytes: Buffer | null, offset = 0): boolean {
     if (token.length > MAX_TOKEN_LENGTH) return false;
     const dot1 = token.indexOf('.');
     const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
@@ -154,15 +164,17 @@ export class TokenVerifier {
     let text: string;
     let payload: unknown;
     try {
-      text = strictDecoder.decode(claimsBytes);
+      // ASCII (what claims nearly always are) is its own UTF-8, with no BOM to drop.
+      text = isAscii(claimsBytes) ? claimsBytes.toString('latin1') : strictDecoder.decode(claimsBytes);
       payload = JSON.parse(text);
     } catch {
       return false;
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
     // Text that is exactly what JSON.stringify makes of it (as every JWT library writes claims)
-    // cannot name a member twice; other text is scanned.
-    const json = JSON.stringify(payload);
+    // cannot name a member twice; other text is scanned. Plain text (isPlainObjectText) is known to be
+    // that without writing it again.
+    const json = isPlainObjectText(text, Object.keys(payload).length) ? text : JSON.stringify(payload);
     if (json !== text && duplicateMember(text) !== null) return false;
     const now = Math.floor(nowMs / 1000);
     if (!this.joseClaimsHold(payload as Record<string, unknown>, now)) return false;
@@ -175,7 +187,7 @@ export class TokenVerifier {
     // The costly part last: every token that reaches it is valid unless its signature is not.
     let good = false;
     try {
-      const input = bytes ? bytes.subarray(0, dot2) : Buffer.from(token.slice(0, dot2), 'latin1');
+      const input = bytes ? bytes.subarray(offset, offset + dot2) : Buffer.from(token.slice(0, dot2), 'latin1');
       good = cryptoVerify(known.digest, input, known.verifyKey, signature);
     } catch {
       return false;
