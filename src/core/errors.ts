@@ -62,6 +62,7 @@ export const ERROR_KINDS = {
   'data.file_invalid': 'invalid',
   'data.duplicate': 'invalid',
   'data.file_unreadable': 'usage',
+  'data.output_failed': 'usage',
   'db.unavailable': 'unavailable',
   'db.permission_denied': 'unavailable',
   'db.invalid_url': 'usage',
@@ -80,6 +81,7 @@ export const ERROR_KINDS = {
   'cli.interrupted': 'interrupted',
   'status.check_failed': 'check_failed',
   'seed.drift': 'check_failed',
+  'dump.exists': 'refused',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 

@@ -51,6 +51,7 @@ describe.runIf(ADMIN_URL)('every command on PostgreSQL (through PgBouncer in the
     await writeFile(path.join(fixtures, 'groups.json'), JSON.stringify([{ data: { id: 'editors' }, permissions: ['docs.read'] }]));
     await writeFile(path.join(fixtures, 'users.json'), JSON.stringify([{ data: { username: 'alice', email: 'alice@example.com', password: PW }, groups: ['editors'] }]));
     await run('seed', [fixtures, '--json']);
+    await run('dump', [path.join(t.tmp, 'dump'), '--with-hashes', '--json']);
     await run('permission create', ['docs.write', '--tag', 'docs']);
     await run('permission list', ['--json']);
     await run('permission show', ['docs.write']);

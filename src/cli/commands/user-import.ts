@@ -93,7 +93,11 @@ async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, 
   const conflicts = report.errors.length - invalid;
   if (invalid > 0) {
     const what = opts.skipInvalid && imported + report.unchanged.users > 0 ? 'the valid rows were imported' : 'nothing was written';
-    throw authError('data.invalid', `${invalid} problem(s) in ${file}${conflicts > 0 ? ` and ${conflicts} conflict(s)` : ''}; ${what}`, { problems: invalid, conflicts });
+    // A user export carries no groups or permissions: importing one into an empty database finds
+    // every group unknown. The whole backup and restore is dump + seed.
+    const groupsMissing = report.errors.some((e) => e.code === 'auth.group.not_found');
+    const hint = groupsMissing ? ' (groups are not in a user export: for a whole backup and restore use `kaiju-auth dump DIR --with-hashes`, then `kaiju-auth seed DIR`)' : '';
+    throw authError('data.invalid', `${invalid} problem(s) in ${file}${conflicts > 0 ? ` and ${conflicts} conflict(s)` : ''}; ${what}${hint}`, { problems: invalid, conflicts });
   }
   throw authError('auth.user.exists', `${conflicts} row(s) conflict with existing users (an email taken, or a username or email that looks like another user's); the other rows were imported`, { conflicts });
 }

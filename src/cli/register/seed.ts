@@ -1,4 +1,4 @@
-/** Declares `seed`; handler in commands/seed.ts. */
+/** Declares `seed` and `dump`; handlers in commands/seed.ts and commands/dump.ts. */
 import type { Command } from 'commander';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
 
@@ -21,6 +21,26 @@ export function registerSeedCommands(program: Command, kit: Kit): void {
       'kaiju-auth seed ./deploy/fixtures --dry-run',
       'kaiju-auth seed ./deploy/fixtures --check --json > drift.json   # CI: exit 9 on drift',
       'DATABASE_URL=postgres://app@db/app kaiju-auth migrate && kaiju-auth seed --json --quiet',
+    ],
+  );
+  examples(
+    lazyAction(
+      kit,
+      program
+        .command('dump <dir>')
+        .description(
+          'write the whole auth data (permissions, groups with their grants, users with their groups, flags and settings) ' +
+            'as a fixture directory that seed reads back: one consistent snapshot, written whole or not at all, audited. ' +
+            'Without --with-hashes users have no password: seed then keeps existing users and refuses to create them (exit 6)',
+        )
+        .option('--with-hashes', "include each user's password_hash (bcrypt), so seed into an empty database restores the users; files 0600, directory 0700")
+        .option('--force', 'replace an existing DIR (only once the new dump is complete; a failure keeps the old one)'),
+      async () => (await import('../commands/dump.js')).runDump,
+    ),
+    [
+      'kaiju-auth dump ./backup --with-hashes',
+      'kaiju-auth --database-url "$NEW" migrate && kaiju-auth --database-url "$NEW" seed ./backup   # restore',
+      'kaiju-auth dump ./fixtures/live --force && git diff --stat ./fixtures/live',
     ],
   );
 }

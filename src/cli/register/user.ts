@@ -166,7 +166,10 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
       kit,
       user
         .command('export')
-        .description('export every user with its groups (JSON Lines or CSV, streamed); hashes only with --with-hashes')
+        .description(
+          'export every user with the names of its groups (JSON Lines or CSV, streamed); hashes only with --with-hashes. ' +
+            'Not a whole backup: groups and permissions are not in it (use `kaiju-auth dump DIR --with-hashes` and `seed DIR` for backup and restore)',
+        )
         .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
         .option('--with-hashes', 'include password hashes (never to a terminal; a file is created with mode 0600)')
         .option('--out <file>', 'write to FILE instead of stdout (replaced only by a complete export)'),
@@ -175,7 +178,8 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
     [
       'kaiju-auth user export > users.jsonl',
       'kaiju-auth user export --format csv --out users.csv',
-      'kaiju-auth user export --with-hashes --out backup.jsonl && kaiju-auth --database-url "$NEW" user import backup.jsonl',
+      'kaiju-auth user export --with-hashes --out users.jsonl   # users only: import them where their groups exist',
+      'kaiju-auth dump ./backup --with-hashes                   # the whole auth data: restore with seed ./backup',
     ],
   );
 }

@@ -1,0 +1,29 @@
+/**
+ * `dump DIR [--with-hashes] [--force]`: the whole auth data as a fixture directory that `seed`
+ * reads back (core: fixtures/dump.ts). Prints what was written (`--json`: the dump report).
+ * Without hashes the files get the user's umask (as `--out` files); with them 0600 in a 0700
+ * directory.
+ */
+import type { DumpReport } from '../../core/fixtures/dump.js';
+import type { Runtime } from '../runtime.js';
+
+export async function runDump(rt: Runtime, opts: { withHashes?: boolean; force?: boolean }, dir: string): Promise<void> {
+  const auth = await rt.auth();
+  const umask = rt.io.umask ?? 0o022;
+  const report: DumpReport = await auth.fixtures.dump(dir, {
+    withHashes: !!opts.withHashes,
+    replace: !!opts.force,
+    fileMode: 0o644 & ~umask,
+    dirMode: 0o755 & ~umask,
+  });
+  await rt.out.result(report, () => {
+    const c = report.counts;
+    rt.out.line(
+      `${report.replaced ? 'replaced' : 'wrote'} ${dir}: ${c.permissions} permissions, ${c.groups} groups (${c.grants} grants), ` +
+        `${c.users} users (${c.memberships} memberships)${report.with_hashes ? ', with password hashes (files 0600)' : ', without passwords'}`,
+    );
+    if (!report.with_hashes && c.users > 0) {
+      rt.out.notice(`kaiju-auth: users were dumped without passwords: seed keeps existing users and cannot create them (dump --with-hashes for a restore)`);
+    }
+  });
+}
