@@ -122,11 +122,23 @@ export class Runtime {
   /**
    * Confirm a destructive action: `-y` confirms; on a terminal, ask; otherwise refuse (exit 8).
    */
-  async confirm(question: string): Promise<void> {
+  async confirm(question: string, short?: string): Promise<void> {
     if (this.config.yes) return;
     if (!this.interactive) {
-      throw authError('cli.not_confirmed', `${question.replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);
+      // The refusal is one line: `short` says what was not done when the question is long.
+      throw authError('cli.not_confirmed', `${(short ?? question).replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);
     }
+    const { askConfirm } = await import('./prompts.js');
+    const ok = await askConfirm(question, this.io);
+    if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');
+  }
+
+  /**
+   * Ask a person, whatever `-y` says (for what `-y` alone must not confirm, e.g. dropping data):
+   * refuses (exit 8) unless the answer is yes. Callers check `interactive` first.
+   */
+  async ask(question: string): Promise<void> {
+    if (!this.interactive) throw authError('cli.not_confirmed', `${question.replace(/\?$/, '')}: not confirmed`);
     const { askConfirm } = await import('./prompts.js');
     const ok = await askConfirm(question, this.io);
     if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');

@@ -72,6 +72,7 @@ export const ERROR_KINDS = {
   'db.schema_outdated': 'unavailable',
   'db.migration_failed': 'internal',
   'db.schema_conflict': 'conflict',
+  'db.drop_refused': 'refused',
   'settings.out_of_range': 'usage',
   'cli.usage': 'usage',
   'cli.secret_missing': 'usage',

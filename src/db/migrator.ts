@@ -39,6 +39,26 @@ export interface MigrationRun {
   dryRun: boolean;
   /** Rows of derived data the `repair` step rewrote (0 without one). */
   repaired: number;
+  /**
+   * For `down`: the tables the rollback drops (or would drop), with the rows each held before,
+   * in the order they are dropped. Empty for `latest`.
+   */
+  dropped: DroppedTable[];
+}
+
+export interface DroppedTable {
+  table: string;
+  rows: number;
+  /**
+   * True for the tool's own bookkeeping and derived tables (`kaiju_auth_*`): their rows are
+   * rebuilt from the other tables or written by the migrations, so dropping them loses no data.
+   */
+  derived: boolean;
+}
+
+/** Tables whose rows are data someone entered (not `kaiju_auth_*` bookkeeping) and not empty. */
+export function tablesWithData(dropped: readonly DroppedTable[]): DroppedTable[] {
+  return dropped.filter((t) => !t.derived && t.rows > 0);
 }
 
 interface AppliedRow {
@@ -86,9 +106,19 @@ export async function migrationStatus(knex: Knex, migrations: readonly Migration
 async function runLocked<T>(
   knex: Knex,
   dryRun: boolean,
-  work: (trx: Knex.Transaction) => Promise<T>,
+  work: (trx: Knex.Transaction, unlogged: <U>(probe: () => Promise<U>) => Promise<U>) => Promise<T>,
 ): Promise<{ result: T; sql?: string[] }> {
   const sql: string[] = [];
+  // Statements a probe issues (counting, a rolled-back trial) are not what the run would do:
+  // they are left out of the dry run's SQL.
+  const unlogged = async <U>(probe: () => Promise<U>): Promise<U> => {
+    const mark = sql.length;
+    try {
+      return await probe();
+    } finally {
+      sql.length = mark;
+    }
+  };
   const listener = (q: { sql: string; bindings?: readonly unknown[] }) => {
     const bindings = q.bindings ?? [];
     // Events carry the driver's `$n` placeholders; print the values inline, quoted by knex.
@@ -100,7 +130,7 @@ async function runLocked<T>(
     await knex.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?::bigint)', [MIGRATION_LOCK_KEY]);
       await ensureBookkeeping(trx);
-      result = await work(trx);
+      result = await work(trx, unlogged);
       if (dryRun) throw new DryRunRollback();
     });
   } catch (err) {
@@ -165,20 +195,68 @@ export async function migrateLatest(knex: Knex, migrations: readonly Migration[]
     const repaired = options.repair ? await options.repair(trx) : 0;
     return { names: pending.map((m) => m.name), batch, repaired };
   });
-  return { migrations: result.names, batch: result.batch, dryRun, repaired: result.repaired, ...(sql ? { sql } : {}) };
+  return { migrations: result.names, batch: result.batch, dryRun, repaired: result.repaired, dropped: [], ...(sql ? { sql } : {}) };
+}
+
+/** Tables (plain and partitioned) of the current schema, but our bookkeeping. */
+async function schemaTables(trx: Knex.Transaction): Promise<string[]> {
+  const r = await trx.raw(
+    `select c.relname as name from pg_class c
+      where c.relnamespace = current_schema()::regnamespace and c.relkind in ('r', 'p') and c.relname <> ?`,
+    [MIGRATIONS_TABLE],
+  );
+  return (r.rows as { name: string }[]).map((row) => row.name);
+}
+
+class ProbeRollback extends Error {}
+
+/**
+ * Which tables rolling back `list` drops, and the rows each holds now: the rollback is tried in
+ * a savepoint that is then rolled back (so what is found is what the migrations' `down` really
+ * does, adopted kaiju_auth 2.1.0 tables included), then the dropped tables are counted.
+ */
+async function probeDrops(trx: Knex.Transaction, list: readonly Migration[]): Promise<DroppedTable[]> {
+  const before = await schemaTables(trx);
+  let after: Set<string> | null = null;
+  try {
+    await trx.transaction(async (sp) => {
+      await applyEach(list, (m) => m.down(sp));
+      after = new Set(await schemaTables(sp));
+      throw new ProbeRollback();
+    });
+  } catch (err) {
+    if (!(err instanceof ProbeRollback)) throw err;
+  }
+  const remaining = after ?? new Set<string>();
+  const dropped: DroppedTable[] = [];
+  for (const table of before.filter((t) => !remaining.has(t))) {
+    const r = await trx.raw('select count(*)::bigint as n from ??', [table]);
+    dropped.push({ table, rows: Number(r.rows[0].n), derived: table.startsWith('kaiju_auth_') });
+  }
+  return dropped.sort((a, b) => Number(a.derived) - Number(b.derived) || b.rows - a.rows || a.table.localeCompare(b.table));
+}
+
+export interface MigrateDownOptions {
+  dryRun?: boolean;
+  /**
+   * Allow dropping tables that hold data (rows in a table that is not `kaiju_auth_*`
+   * bookkeeping). Without it such a rollback is refused (`db.drop_refused`, nothing changed); a
+   * dry run only reports what it would drop.
+   */
+  dropData?: boolean;
 }
 
 /** Roll back the last batch, newest first. Unknown names (from a newer tool) are refused. */
 export async function migrateDown(
   knex: Knex,
   migrations: readonly Migration[],
-  options: { dryRun?: boolean } = {},
+  options: MigrateDownOptions = {},
 ): Promise<MigrationRun> {
   const dryRun = options.dryRun ?? false;
   const byName = new Map(migrations.map((m) => [m.name, m]));
-  const { result, sql } = await runLocked(knex, dryRun, async (trx) => {
+  const { result, sql } = await runLocked(knex, dryRun, async (trx, unlogged) => {
     const applied = await readApplied(trx);
-    if (applied.length === 0) return { names: [] as string[], batch: null };
+    if (applied.length === 0) return { names: [] as string[], batch: null, dropped: [] };
     const batch = Math.max(...applied.map((r) => r.batch));
     const last = applied.filter((r) => r.batch === batch).reverse();
     const unknown = last.filter((r) => !byName.has(r.name));
@@ -189,13 +267,27 @@ export async function migrateDown(
       );
     }
     const list = last.map((r) => byName.get(r.name) as Migration);
+    const dropped = await unlogged(() => probeDrops(trx, list));
+    const data = tablesWithData(dropped);
+    if (!dryRun && !options.dropData && data.length > 0) {
+      throw authError(
+        'db.drop_refused',
+        `rolling back batch ${batch} would drop ${describeDrops(data)}: nothing was changed (allow it with --drop-data)`,
+        { tables: data.map((t) => ({ table: t.table, rows: t.rows })) },
+      );
+    }
     await applyEach(list, async (m) => {
       await m.down(trx);
       await trx(MIGRATIONS_TABLE).where({ name: m.name }).delete();
     });
-    return { names: list.map((m) => m.name), batch };
+    return { names: list.map((m) => m.name), batch, dropped };
   });
-  return { migrations: result.names, batch: result.batch, dryRun, repaired: 0, ...(sql ? { sql } : {}) };
+  return { migrations: result.names, batch: result.batch, dryRun, repaired: 0, dropped: result.dropped, ...(sql ? { sql } : {}) };
+}
+
+/** `users (2014 rows), groups (1 row)`. */
+export function describeDrops(tables: readonly DroppedTable[]): string {
+  return tables.map((t) => `${t.table} (${t.rows} row${t.rows === 1 ? '' : 's'})`).join(', ');
 }
 
 /**

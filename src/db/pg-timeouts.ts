@@ -45,6 +45,13 @@ interface ConnectionState {
   holders: LockHolder[];
   /** Why the connection went away: our deadline, or the server ending it (idle in transaction). */
   lost: unknown;
+  /**
+   * Between knex's BEGIN and its COMMIT/ROLLBACK. knex's own mark (`__knexTxId`) is deleted from
+   * the connection when a nested transaction (a savepoint) ends, though the outer one goes on; a
+   * statement of the outer one taken for a lone statement would be wrapped in BEGIN ... COMMIT,
+   * and that COMMIT would commit the outer transaction half done.
+   */
+  inTransaction: boolean;
 }
 
 interface RawConnection {
@@ -128,7 +135,7 @@ export class TimeoutGuard {
 
   /** Watch every query of a new connection: deadline, lock watch, errors that say what expired. */
   attach(conn: RawConnection): void {
-    const state: ConnectionState = { name: conn.connectionParameters?.application_name ?? '', pid: null, holders: [], lost: null };
+    const state: ConnectionState = { name: conn.connectionParameters?.application_name ?? '', pid: null, holders: [], lost: null, inTransaction: false };
     conn[STATE] = state;
     conn.on('error', (err) => {
       state.lost ??= err;
@@ -331,7 +338,8 @@ interface KnexPgClient {
 }
 
 const BEGIN = /^BEGIN( TRANSACTION .*)?;$/;
-const END = /^(COMMIT|ROLLBACK)\b/i;
+/** The end of the transaction; not `ROLLBACK TO SAVEPOINT`, which ends a nested one only. */
+const END = /^(COMMIT|ROLLBACK)\b(?!\s+TO\b)/i;
 /**
  * Statements that PostgreSQL refuses inside a transaction block, and transaction control itself:
  * sent as they are (a library caller's `VACUUM`), under the client's deadline only.
@@ -398,9 +406,10 @@ export function guardedKnexClient(guard: TimeoutGuard): new (...args: unknown[])
     override async _query(conn: RawConnection, obj: QueryObject): Promise<QueryObject> {
       const state = TimeoutGuard.state(conn);
       if (!state) return super._query(conn, obj);
-      if (conn.__knexTxId !== undefined) {
+      if (conn.__knexTxId !== undefined || state.inTransaction) {
         if (BEGIN.test(obj.sql)) {
           const out = await super._query(conn, { ...obj, sql: `${obj.sql} ${settings}` });
+          state.inTransaction = true;
           const [begun, set] = out.response as pg.QueryResult[];
           state.pid = Number(set?.rows[0]?.kaiju_auth_pid ?? conn.processID);
           obj.response = begun;
@@ -416,6 +425,7 @@ export function guardedKnexClient(guard: TimeoutGuard): new (...args: unknown[])
             return await super._query(conn, obj);
           } finally {
             state.pid = null;
+            state.inTransaction = false;
           }
         }
         return super._query(conn, obj);

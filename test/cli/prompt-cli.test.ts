@@ -1,6 +1,8 @@
 /**
- * `migrate down` on a real terminal (tmux): it asks, "n" refuses (exit 8, nothing changed), "y"
- * rolls back; Ctrl-C and SIGTERM at the prompt end the process and free the data directory.
+ * `migrate down` on a real terminal (tmux, 80 and 120 columns): it asks, naming the migrations in
+ * one summary (count, first .. last) and the rows each dropped table holds; "n" refuses (exit 8,
+ * nothing changed), "y" rolls back; tables holding rows are asked about even with -y; Ctrl-C and
+ * SIGTERM at the prompt end the process and free the data directory.
  */
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +11,24 @@ import { exists, makeDataDir, removeTempDirs, runCli } from '../support/cli.js';
 import { TMUX_AVAILABLE, tmuxCli, type TmuxCli } from '../support/tmux.js';
 
 const NAMES = MIGRATIONS.map((m) => m.name);
-const PROMPT = /Roll\s+back\s+batch\s+1\s+\(20[\s\S]*Tables\s+it\s+created\s+are\s+dropped\s+\(y\/N\)/;
+const FIRST = NAMES[0]!;
+const LAST = NAMES[NAMES.length - 1]!;
+const PROMPT = new RegExp(
+  `Rolling back batch 1 of embedded database at .*\\n\\s+${NAMES.length} migrations: ${FIRST}\\.\\.${LAST}\\n\\s+would drop 15 table\\(s\\):[\\s\\S]*Roll back \\(y/N\\)`,
+);
+const DATA_PROMPT = /users\s+1 row[\s\S]*This deletes the rows of \d+ table\(s\) for good\. Drop them \(y\/N\)/;
+
+/** Every screen line fits the terminal: no line was wrapped by the terminal (tmux keeps it whole). */
+function widest(screen: string): number {
+  return Math.max(...screen.split('\n').map((l) => l.length));
+}
+
+async function withAUser(dir: string): Promise<void> {
+  const r = await runCli(['user', 'register', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin', '-q', '--data-dir', dir], {
+    input: 'correct horse battery staple 9\n',
+  });
+  expect(r.code, r.stderr).toBe(0);
+}
 
 async function applied(dir: string): Promise<boolean[]> {
   const r = await runCli(['migrate', 'status', '--json', '-q', '--data-dir', dir]);
@@ -52,6 +71,44 @@ describe.skipIf(!TMUX_AVAILABLE)('migrate down on a terminal (tmux; skipped only
     term = await tmuxCli(['migrate', 'down', '-y', '--data-dir', dir]);
     expect(await term.exitCode()).toBe(0);
     expect(term.screen()).not.toMatch(/\(y\/N\)/);
+    expect(await applied(dir)).toEqual(NAMES.map(() => false));
+  });
+
+  it.each([80, 120])('at %i columns the question summarises the migrations and fits the screen', async (columns) => {
+    const dir = await makeDataDir();
+    term = await tmuxCli(['migrate', 'down', '--data-dir', dir], { columns, lines: 50 });
+    const screen = await term.waitFor(PROMPT);
+    expect(widest(screen)).toBeLessThan(columns);
+    expect(screen).toMatch(/^\s+users\s+0 rows$/m);
+    expect(screen).toMatch(/^\s+kaiju_auth_schema_info\s+1 row\s+\(derived\/bookkeeping\)$/m);
+    term.send('n', 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(8);
+    expect(await applied(dir)).toEqual(NAMES.map(() => true));
+  });
+
+  it('tables holding rows: asked even with -y, naming the rows; n keeps them, y drops them', async () => {
+    const dir = await makeDataDir();
+    await withAUser(dir);
+    term = await tmuxCli(['migrate', 'down', '-y', '--data-dir', dir]);
+    await term.waitFor(DATA_PROMPT);
+    term.send('n', 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(8);
+    expect(await applied(dir)).toEqual(NAMES.map(() => true));
+    term.kill();
+    term = await tmuxCli(['migrate', 'down', '--data-dir', dir]);
+    await term.waitFor(DATA_PROMPT);
+    term.send('y', 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(0);
+    expect(await applied(dir)).toEqual(NAMES.map(() => false));
+  });
+
+  it('with --drop-data -y it does not ask', async () => {
+    const dir = await makeDataDir();
+    await withAUser(dir);
+    term = await tmuxCli(['migrate', 'down', '-y', '--drop-data', '--data-dir', dir]);
+    expect(await term.exitCode(), term.screen()).toBe(0);
+    expect(term.screen()).not.toMatch(/\(y\/N\)/);
+    expect(term.screen()).toMatch(/users\s+1 row/);
     expect(await applied(dir)).toEqual(NAMES.map(() => false));
   });
 

@@ -166,9 +166,49 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
     expect(await appliedSet(target)).toEqual(nonePending);
     const nothing = await runCli(['migrate', 'down', '-y', '--json', ...target.args]);
     expect(nothing.code, nothing.stderr).toBe(0);
-    expect(nothing.json()).toEqual({ migrations: [], batch: null, dry_run: false, grants_rebuilt: 0 });
+    expect(nothing.json()).toEqual({ migrations: [], batch: null, dry_run: false, grants_rebuilt: 0, dropped: [] });
     expect((await runCli(['migrate', '-q', ...target.args])).code).toBe(0);
     expect(await appliedSet(target)).toEqual(allApplied);
+  });
+
+  it('migrate down states the rows each dropped table holds; rows need --drop-data, -y alone is refused (exit 8)', async () => {
+    target = await cliTarget(backend);
+    await target.withKnex(async (knex) => {
+      await knex('groups').insert([{ id: 'staff' }, { id: 'ops' }, { id: 'dev' }]);
+      await knex('permissions').insert({ id: 'read', enabled: true });
+    });
+    const dry = await runCli(['migrate', 'down', '--dry-run', ...target.args]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^-- would drop 15 table\(s\):$/m);
+    expect(dry.stdout).toMatch(/^--\s+groups\s+3 rows$/m);
+    expect(dry.stdout).toMatch(/^--\s+permissions\s+1 row$/m);
+    expect(dry.stdout).toMatch(/^--\s+users\s+0 rows$/m);
+    const dryJson = await runCli(['migrate', 'down', '--dry-run', '--json', '-q', ...target.args]);
+    expect(dryJson.json().dropped).toEqual(expect.arrayContaining([{ table: 'groups', rows: 3, derived: false }]));
+
+    for (const args of [['-y'], ['-y', '--json']]) {
+      const r = await runCli(['migrate', 'down', ...args, ...target.args]);
+      expect(r.code, r.stderr).toBe(8);
+      expect(r.stdout).toBe('');
+      if (args.includes('--json')) {
+        expect(r.errorJson().error).toMatchObject({ code: 'db.drop_refused', exit: 8, details: { tables: [{ table: 'groups', rows: 3 }, { table: 'permissions', rows: 1 }] } });
+      } else {
+        expect(r.stderr).toMatch(/groups \(3 rows\), permissions \(1 row\).*--drop-data/);
+      }
+    }
+    expect(await appliedSet(target)).toEqual(allApplied);
+    expect(Number(await target.withKnex(async (knex) => (await knex('groups').count({ n: '*' }))[0]!.n))).toBe(3);
+
+    // --drop-data without -y still asks (refused without a terminal).
+    const noYes = await runCli(['migrate', 'down', '--drop-data', ...target.args]);
+    expect(noYes.code).toBe(8);
+    expect(noYes.stderr).toMatch(/not confirmed/);
+
+    const down = await runCli(['migrate', 'down', '-y', '--drop-data', ...target.args]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toMatch(/^dropped 15 table\(s\):$/m);
+    expect(down.stdout).toMatch(/^\s+groups\s+3 rows$/m);
+    expect(await appliedSet(target)).toEqual(nonePending);
   });
 
   it('status shows database, schema, pending and counts, as text and as JSON', async () => {

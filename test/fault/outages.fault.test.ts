@@ -114,7 +114,7 @@ function scenarios(t: CliTarget): Scenario[] {
       args: () => ['migrate'],
       setup: async (k) => {
         await migrateLatest(k, MIGRATIONS);
-        await migrateDown(k, MIGRATIONS);
+        await migrateDown(k, MIGRATIONS, { dropData: true });
       },
       state: async (k) => ({
         tables: Number((await k.raw("select count(*)::int as n from pg_tables where schemaname = 'public'")).rows[0].n),

@@ -57,6 +57,37 @@ describe.runIf(ADMIN_URL)('PostgreSQL timeouts', () => {
     }
   });
 
+  it('a statement after a nested transaction (savepoint) still belongs to the outer transaction', async () => {
+    // knex deletes its transaction mark from the connection when a nested transaction ends; the
+    // statements after it must not be wrapped in BEGIN ... COMMIT (committing the outer one).
+    await db.knex.raw('create table if not exists nested_probe (v text)');
+    await db.knex('nested_probe').delete();
+    class Undo extends Error {}
+    await expect(
+      db.knex.transaction(async (trx) => {
+        await trx('nested_probe').insert({ v: 'before' });
+        await trx
+          .transaction(async (sp) => {
+            await sp('nested_probe').insert({ v: 'inner' });
+            throw new Undo();
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof Undo)) throw err;
+          });
+        await trx('nested_probe').insert({ v: 'after' });
+        await trx.transaction(async (sp) => {
+          await sp('nested_probe').insert({ v: 'released' });
+        });
+        await trx.raw('select 1');
+        throw new Undo();
+      }),
+    ).rejects.toBeInstanceOf(Undo);
+    expect(await db.knex('nested_probe').select('v')).toEqual([]);
+    // The handle works as before: lone statements commit.
+    await db.knex('nested_probe').insert({ v: 'lone' });
+    expect(await db.knex('nested_probe').select('v')).toEqual([{ v: 'lone' }]);
+  });
+
   it('a transaction left idle longer than its timeout: db.timeout saying so; the handle still works', async () => {
     const err = await db.knex
       .transaction(async (trx) => {

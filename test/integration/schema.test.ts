@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { assertSchemaCurrent, migrateDown, migrateLatest, migrationStatus } from '../../src/db/migrator.js';
+import { assertSchemaCurrent, migrateDown, migrateLatest, migrationStatus, tablesWithData } from '../../src/db/migrator.js';
 import { openDatabase } from '../../src/db/open.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 import { describeSchema, type TableInfo } from '../support/catalog.js';
@@ -182,6 +182,50 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
     expect(after.users).toBeDefined();
     await migrateLatest(t.knex, MIGRATIONS);
     expect(await describeSchema(t.knex)).toEqual(full);
+  });
+
+  it('migrate down refuses to drop tables that hold rows unless dropData, and says what each holds', async () => {
+    t = await initTest(backend);
+    await t.knex('groups').insert([{ id: 'staff' }, { id: 'ops' }]);
+    await t.knex('permissions').insert({ id: 'read', enabled: true });
+    const tables = async () =>
+      (await t!.knex.raw('select tablename from pg_tables where schemaname = current_schema() order by 1')).rows.map(
+        (r: { tablename: string }) => r.tablename,
+      );
+    const before = await tables();
+    // The dry run reports every table it would drop with its rows, and drops nothing.
+    const plan = await migrateDown(t.knex, MIGRATIONS, { dryRun: true });
+    expect(plan.dropped).toEqual(
+      expect.arrayContaining([
+        { table: 'groups', rows: 2, derived: false },
+        { table: 'permissions', rows: 1, derived: false },
+        { table: 'users', rows: 0, derived: false },
+        { table: 'kaiju_auth_schema_info', rows: 1, derived: true },
+      ]),
+    );
+    expect(plan.dropped.map((d) => d.table)).not.toContain('kaiju_auth_migrations');
+    expect(tablesWithData(plan.dropped).map((d) => d.table).sort()).toEqual(['groups', 'permissions']);
+    // The probe's statements are not the dry run's SQL.
+    expect(plan.sql!.join('\n')).not.toMatch(/count\(\*\)/i);
+    expect(await tables()).toEqual(before);
+    // Without dropData: refused, nothing changed.
+    await expect(migrateDown(t.knex, MIGRATIONS)).rejects.toMatchObject({ code: 'db.drop_refused', kind: 'refused' });
+    expect(await tables()).toEqual(before);
+    expect((await migrationStatus(t.knex, MIGRATIONS)).every((m) => m.applied)).toBe(true);
+    expect(Number((await t.knex('groups').count({ n: '*' }))[0]!.n)).toBe(2);
+    // With dropData: rolled back.
+    const down = await migrateDown(t.knex, MIGRATIONS, { dropData: true });
+    expect(down.migrations).toHaveLength(MIGRATIONS.length);
+    expect(down.dropped.find((d) => d.table === 'groups')).toEqual({ table: 'groups', rows: 2, derived: false });
+    expect(await tables()).toEqual(['kaiju_auth_migrations']);
+  });
+
+  it('migrate down of a freshly migrated database needs no dropData: only bookkeeping rows are lost', async () => {
+    t = await initTest(backend);
+    const down = await migrateDown(t.knex, MIGRATIONS);
+    expect(down.migrations).toHaveLength(MIGRATIONS.length);
+    expect(tablesWithData(down.dropped)).toEqual([]);
+    expect(down.dropped.filter((d) => d.rows > 0).every((d) => d.derived)).toBe(true);
   });
 
   it('a failing migration leaves nothing behind', async () => {

@@ -32,10 +32,10 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Start `kaiju-auth args` in a new 120x40 terminal. */
+/** Start `kaiju-auth args` in a new terminal, 120x40 unless `columns`/`lines` say otherwise. */
 export async function tmuxCli(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: { env?: Record<string, string | undefined>; cwd?: string; columns?: number; lines?: number } = {},
 ): Promise<TmuxCli> {
   const dir = await tempDir('kaiju-tmux-');
   const socket = `kaiju-test-${process.pid}-${++sessions}`;
@@ -60,7 +60,7 @@ export async function tmuxCli(
   );
   await chmod(script, 0o755);
   const tmux = (...a: string[]) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
-  tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '120', '-y', '40', script);
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', String(options.columns ?? 120), '-y', String(options.lines ?? 40), script);
   tmux('set-option', '-t', session, 'remain-on-exit', 'on');
 
   const screen = () =>

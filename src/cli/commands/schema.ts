@@ -1,6 +1,6 @@
 /** `init` (migrate, then seed ./fixtures/users when present), `status`, `migrate`, `migrate status`, `migrate down`. */
 import { MIGRATIONS } from '../../../migrations/index.js';
-import { migrateDown, migrationStatus, type MigrationRun } from '../../db/migrator.js';
+import { describeDrops, migrateDown, migrationStatus, tablesWithData, type DroppedTable, type MigrationRun } from '../../db/migrator.js';
 import { migrateSchema } from '../../core/migrate.js';
 import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
 import { authError } from '../../core/errors.js';
@@ -14,6 +14,7 @@ function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
   if (run.dryRun && run.sql) {
     out.line(`-- dry run: ${run.migrations.length === 0 ? 'nothing to do' : `would ${verb} ${run.migrations.join(', ')}`}`);
+    for (const line of dropLines(run.dropped)) out.line(`-- ${line}`);
     for (const stmt of run.sql) out.line(`${stmt.trim().replace(/;$/, '')};`);
     return;
   }
@@ -22,6 +23,7 @@ function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   } else {
     out.line(`${verb === 'apply' ? 'applied' : 'rolled back'} ${run.migrations.length} migration(s) (batch ${run.batch}):`);
     for (const name of run.migrations) out.line(`  ${name}`);
+    for (const line of dropLines(run.dropped, 'dropped')) out.line(line);
   }
   if (run.repaired > 0) out.line(grantsRebuiltLine(run.repaired));
 }
@@ -30,15 +32,41 @@ function grantsRebuiltLine(n: number): string {
   return `rebuilt the derived grants of ${n} group(s): they differed from kaiju's tables`;
 }
 
+/**
+ * What a rollback drops, one line per table with the rows it holds (data tables first), so the
+ * question, the dry run and the result all say what is lost.
+ */
+function dropLines(dropped: readonly DroppedTable[], verb = 'would drop'): string[] {
+  if (dropped.length === 0) return [];
+  const width = Math.max(...dropped.map((t) => t.table.length));
+  return [
+    `${verb} ${dropped.length} table(s):`,
+    ...dropped.map(
+      (t) =>
+        `  ${t.table.padEnd(width)}  ${String(t.rows).padStart(7)} ${t.rows === 1 ? 'row ' : 'rows'}${t.derived ? '  (derived/bookkeeping)' : ''}`.trimEnd(),
+    ),
+  ];
+}
+
 // JSON documents use snake_case keys, as every other shape of the CLI (CLI.md, JSON shapes).
-function runJson(run: MigrationRun) {
+function runJson(run: MigrationRun, down = false) {
   return {
     migrations: run.migrations,
     batch: run.batch,
     dry_run: run.dryRun,
     grants_rebuilt: run.repaired,
+    ...(down ? { dropped: run.dropped.map((t) => ({ table: t.table, rows: t.rows, derived: t.derived })) } : {}),
     ...(run.sql ? { sql: run.sql } : {}),
   };
+}
+
+/**
+ * `7 migrations: 20260101000001_kaiju_auth_tables..20260101000007_key_lifecycle` (one: its name),
+ * oldest first: the seven names in full wrapped the question even at 120 columns.
+ */
+function summariseNames(names: readonly string[]): string {
+  if (names.length === 1) return `1 migration: ${names[0]}`;
+  return `${names.length} migrations: ${names[names.length - 1]}..${names[0]}`;
 }
 
 export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
@@ -60,18 +88,40 @@ export async function runMigrateStatus(rt: Runtime): Promise<void> {
   );
 }
 
-export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
+export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean; dropData?: boolean }): Promise<void> {
   const db = await rt.database({ schema: false });
-  if (!opts.dryRun) {
-    const states = await migrationStatus(db.knex, MIGRATIONS);
-    const last = Math.max(0, ...states.map((s) => s.batch ?? 0));
-    if (last > 0) {
-      const names = states.filter((s) => s.batch === last).map((s) => s.name);
-      await rt.confirm(`Roll back batch ${last} (${names.join(', ')}) on ${db.description}? Tables it created are dropped`);
+  if (opts.dryRun) {
+    const run = await migrateDown(db.knex, MIGRATIONS, { dryRun: true });
+    await rt.out.result(runJson(run, true), () => printRun(rt, run, 'roll back'));
+    return;
+  }
+  // The plan (a rolled-back trial) says what would be dropped and the rows each table holds.
+  const plan = await migrateDown(db.knex, MIGRATIONS, { dryRun: true });
+  let dropData = !!opts.dropData;
+  if (plan.migrations.length > 0) {
+    const data = tablesWithData(plan.dropped);
+    const indent = (lines: string[]) => lines.map((l) => `  ${l}`).join('\n');
+    const what = `Rolling back batch ${plan.batch} of ${db.description}\n${indent([summariseNames(plan.migrations), ...dropLines(plan.dropped)])}`;
+    if (data.length > 0 && !dropData) {
+      // -y alone never drops data: without a terminal the flag is the only way.
+      if (!rt.interactive) {
+        throw authError(
+          'db.drop_refused',
+          `migrate down would drop ${describeDrops(data)}: not confirmed; pass --drop-data to drop them (-y alone does not)`,
+          { tables: data.map((t) => ({ table: t.table, rows: t.rows })) },
+        );
+      }
+      await rt.ask(`${what}\n  This deletes the rows of ${data.length} table(s) for good. Drop them`);
+      dropData = true;
+    } else {
+      await rt.confirm(
+        `${what}\n  Roll back`,
+        `roll back batch ${plan.batch} (${plan.migrations.length} migration(s); drops ${plan.dropped.length} table(s), none holding data)`,
+      );
     }
   }
-  const run = await migrateDown(db.knex, MIGRATIONS, { dryRun: !!opts.dryRun });
-  await rt.out.result(runJson(run), () => printRun(rt, run, 'roll back'));
+  const run = await migrateDown(db.knex, MIGRATIONS, { dropData });
+  await rt.out.result(runJson(run, true), () => printRun(rt, run, 'roll back'));
 }
 
 /** The `status` document: also the `--json` shape. */

@@ -62,10 +62,13 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
       kit,
       migrate
         .command('down')
-        .description('roll back the last batch of migrations (asks; -y to confirm without a terminal)')
-        .option('--dry-run', 'print the SQL that would run, change nothing'),
+        .description(
+          'roll back the last batch of migrations; says which tables it drops and the rows each holds (asks; -y to confirm without a terminal; dropping rows also needs --drop-data)',
+        )
+        .option('--dry-run', 'print the tables it would drop, their rows and the SQL; change nothing')
+        .option('--drop-data', 'allow dropping tables that hold rows (users, groups, sessions...): they are lost; -y alone refuses'),
       async () => (await load()).runMigrateDown,
     ),
-    ['kaiju-auth migrate down', 'kaiju-auth migrate down -y'],
+    ['kaiju-auth migrate down --dry-run', 'kaiju-auth migrate down', 'kaiju-auth migrate down -y', 'kaiju-auth user export --with-hashes --out users.jsonl && kaiju-auth migrate down -y --drop-data'],
   );
 }
