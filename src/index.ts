@@ -112,7 +112,8 @@ export {
 } from './db/migrator.js';
 export { MIGRATIONS } from '../migrations/index.js';
 export { FixtureService, seedFixtures, type SeedOptions } from './core/fixtures/seed.js';
-export { loadFixtures } from './core/fixtures/load.js';
+export { loadFixtures, type LoadOptions } from './core/fixtures/load.js';
+export type { SecretEnv } from './core/fixtures/secret-refs.js';
 export { dumpFixtures, readFixtureSnapshot, type DumpOptions, type DumpReport } from './core/fixtures/dump.js';
 export type { FixtureProblem, FixtureSet, SeedItem, SeedReport, SeedAction, FixtureKind } from './core/fixtures/types.js';
 export { importUsers, type UserImportOptions, type ImportProgress } from './core/bulk/import.js';

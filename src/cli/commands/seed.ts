@@ -65,6 +65,8 @@ export async function seedAndReport(rt: Runtime, auth: KaijuAuth, dir: string, o
   const bar = await progressBar(rt, 'hashing passwords', 'users');
   const report = await auth.fixtures.seed(dir, {
     dryRun: !!opts.dryRun,
+    // password_env names are looked up in the command's environment (the core never reads it).
+    env: rt.io.env,
     onHashProgress: (done, total) => bar.update(done, total),
   });
   bar.stop();

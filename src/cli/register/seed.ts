@@ -10,7 +10,8 @@ export function registerSeedCommands(program: Command, kit: Kit): void {
         .command('seed [dir]')
         .description(
           'load kaiju fixtures from DIR (permissions.json, groups.json, users.json; default ./fixtures/users) in one transaction; ' +
-            'rerunning changes nothing; any problem: exit 6, nothing written',
+            'rerunning changes nothing; any problem: exit 6, nothing written. A user gives password, password_hash, ' +
+            'password_env (a variable of this environment) or password_file (relative to DIR), or none if it exists already',
         )
         .option('--dry-run', 'print the plan (create / update with the changed fields / unchanged, per item), change nothing')
         .option('--check', 'compare the database with the fixtures, change nothing: exit 0 when they match, 9 with the plan when they differ (a CI drift check)'),
