@@ -100,7 +100,7 @@ export async function buildProgram(kit: Kit, args?: readonly string[]): Promise<
       'after',
       `
 Examples:
-  $ kaiju-auth init                      create/upgrade the embedded database in ./.kaiju-auth
+  $ kaiju-auth init                      # create or upgrade the embedded database in ./.kaiju-auth
   $ kaiju-auth status
   $ DATABASE_URL=postgres://app@db/app kaiju-auth migrate
 

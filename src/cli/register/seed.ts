@@ -21,7 +21,7 @@ export function registerSeedCommands(program: Command, kit: Kit): void {
       'kaiju-auth seed',
       'kaiju-auth seed ./deploy/fixtures --dry-run',
       'kaiju-auth seed ./deploy/fixtures --check --json > drift.json   # CI: exit 9 on drift',
-      'DATABASE_URL=postgres://app@db/app kaiju-auth migrate && kaiju-auth seed --json --quiet',
+      'export DATABASE_URL=postgres://app@db/app; kaiju-auth migrate && kaiju-auth seed --json   # both on that database',
     ],
   );
   examples(
