@@ -12,8 +12,12 @@ import { authError, isKaijuAuthError } from '../errors.js';
 import type { KeyResolver } from '../keys/jwks.js';
 import type { KeystoreService } from '../keys/keystore.js';
 import type { TokenClaims, TokenType } from './claims.js';
-import { signTokenPair, type IssueOptions, type IssuedTokens } from './issue.js';
-import { verifyToken } from './verify.js';
+import type { IssueOptions, IssuedTokens } from './issue.js';
+
+// jose (through issue.js and verify.js) loads when a token is made or checked, not with the core:
+// every other command (a seed, a user listing) starts without it.
+const loadIssue = () => import('./issue.js');
+const loadVerify = () => import('./verify.js');
 
 /** The user fields tokens need. */
 export interface TokenUser {
@@ -59,6 +63,7 @@ export class TokenService {
 
   private async pairFor(user: TokenUser, permissions: readonly string[], options: IssueOptions): Promise<IssuedTokens> {
     const key = await this.keys.signingKey();
+    const { signTokenPair } = await loadIssue();
     return signTokenPair(key, { id: user.id, permissions }, this.ctx.settings.tokens, this.ctx.settings.now(), options);
   }
 
@@ -107,6 +112,7 @@ export class TokenService {
   /** Verify against the keystore: claims, or an `auth` error saying why not. */
   async verify(token: string, options: TokenVerifyOptions = {}): Promise<TokenClaims> {
     const s = this.ctx.settings.tokens;
+    const { verifyToken } = await loadVerify();
     return verifyToken(token, await this.resolver(), {
       type: options.type ?? 'access',
       clockSkew: s.clockSkew,
