@@ -11,8 +11,7 @@
  * managed servers lack. Every insert of ours supplies `id` anyway.
  */
 import type { Knex } from 'knex';
-import { authError } from '../src/core/errors.js';
-import type { Migration } from '../src/db/migrator.js';
+import { schemaConflict, type Migration } from '../src/db/migrator.js';
 
 export const KAIJU_TABLES = ['permissions', 'groups', 'group_permissions', 'users', 'user_groups', 'sessions'] as const;
 
@@ -105,8 +104,7 @@ export const migration: Migration = {
       }
       const missing = REQUIRED_COLUMNS[table].filter((c) => !columns.has(c));
       if (missing.length > 0) {
-        throw authError(
-          'db.schema_conflict',
+        throw schemaConflict(
           `table "${table}" exists but lacks column(s) ${missing.join(', ')}: not a kaiju_auth 2.1.0 table`,
           { table, missing },
         );

@@ -2,8 +2,10 @@
  * Look-alike usernames and emails (issue 11 item 8): each user's comparison keys (see
  * src/core/lookalike.ts), so a new name or email is checked against every existing one set-wise.
  *
- * The keys are computed by the tool, in JavaScript (from Unicode's confusables data): here for the
- * users an adopted database has, then in the same transaction as each user the tool writes. A row
+ * The keys are computed by the tool, in JavaScript (from Unicode's confusables data), in the same
+ * transaction as each user the tool writes. The users an adopted database already has are marked
+ * stale here, as a row written by someone else would be: `migrate` keys them before it commits
+ * (src/core/migrate.ts), and any later check would otherwise. A row
  * the tool did not write (the Python kaiju app shares the table) is noted by row triggers in
  * `kaiju_auth_user_keys_stale` (the user's id), and the tool brings those users' keys up to date
  * before its next check; a TRUNCATE of users empties the keys too. The tool's own writes say so with the transaction-local setting `kaiju_auth.user_keys`,
@@ -18,7 +20,6 @@
  */
 import type { Knex } from 'knex';
 import type { Migration } from '../src/db/migrator.js';
-import { keyAllUsers } from '../src/core/user-keys.js';
 
 async function schemaName(knex: Knex): Promise<string> {
   const row = (await knex.raw('select current_schema() as s')).rows[0] as { s: string };
@@ -53,8 +54,8 @@ export const migration: Migration = {
       generation BIGINT NOT NULL DEFAULT 0
     )`);
     await knex.raw('INSERT INTO kaiju_auth_user_keys_state (id, generation) VALUES (1, 0)');
-    // The users an adopted database already has (computed here, in JavaScript; rows unchanged).
-    await keyAllUsers(knex);
+    // The users an adopted database already has: keyed by the tool, not here (see the header).
+    await knex.raw('INSERT INTO kaiju_auth_user_keys_stale (user_id) SELECT id FROM users');
 
     await knex.raw(`CREATE FUNCTION kaiju_auth_user_keys_stale_row() RETURNS trigger
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${path} AS $fn$

@@ -16,7 +16,7 @@ export {
   type ErrorCode,
   type ErrorKind,
   type ErrorDetails,
-} from './core/errors.js';
+} from './errors.js';
 export {
   recordAudit,
   scrubSecrets,

@@ -5,7 +5,8 @@
 import os from 'node:os';
 import type { DatabaseTarget } from '../db/target.js';
 import type { TokenSettings } from '../core/tokens/settings.js';
-import { authError } from '../core/errors.js';
+import { authError } from '../errors.js';
+import { cliError } from './cli-errors.js';
 import type { DatabaseTimeouts } from '../db/timeouts.js';
 import { commandKind, KIND_TIMEOUTS } from './timeouts.js';
 import { DEFAULT_BCRYPT_COST } from '../core/passwords.js';
@@ -20,7 +21,7 @@ import {
 
 /** Bad settings are usage errors (exit 2). */
 function usageError(message: string) {
-  return authError('cli.usage', message);
+  return cliError('cli.usage', message);
 }
 
 export interface GlobalFlags {

@@ -2,7 +2,7 @@
  * The exit code table of docs/CLI.md, alone in a module of its own: every run needs it, while the
  * code that maps an error to a code (exit-codes.ts) is loaded only when a run fails.
  */
-import type { ErrorKind } from '../core/errors.js';
+import type { CliErrorKind } from './cli-errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -18,4 +18,4 @@ export const EXIT = {
   check_failed: 9,
   /** Ctrl-C, at a prompt or elsewhere (128 + SIGINT). */
   interrupted: 130,
-} as const satisfies Record<ErrorKind | 'ok', number>;
+} as const satisfies Record<CliErrorKind | 'ok', number>;

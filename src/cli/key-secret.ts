@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KeySecretSource, SecretRequest } from '../core/keys/key-crypto.js';
-import { authError } from '../core/errors.js';
+import { authError } from '../errors.js';
 import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 

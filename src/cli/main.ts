@@ -12,7 +12,14 @@ import type { Io, Runtime } from './runtime.js';
  */
 const userUmask = process.umask();
 process.umask(userUmask | 0o077);
-const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, umask: userUmask };
+const io: Io = {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  umask: userUmask,
+  onExit: (fn) => process.once('exit', fn),
+};
 let active: Runtime | null = null;
 let exiting: Promise<never> | null = null;
 let interrupted = false;

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, type PathLike } from 'node:fs';
 import { lstat, open, readdir, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { authError } from '../core/errors.js';
+import { cliError } from './cli-errors.js';
 import type { Runtime } from './runtime.js';
 
 export interface OutputFile {
@@ -43,7 +43,7 @@ const REASONS: Record<string, string> = {
 function outputError(flag: string, target: string, err: unknown, unchanged: boolean) {
   const code = (err as NodeJS.ErrnoException).code ?? 'error';
   const reason = REASONS[code] ? `${code}: ${REASONS[code]}` : code;
-  return authError('cli.output_failed', `${flag} ${target}: cannot write it (${reason})${unchanged ? `; ${target} is unchanged` : ''}`, {
+  return cliError('cli.output_failed', `${flag} ${target}: cannot write it (${reason})${unchanged ? `; ${target} is unchanged` : ''}`, {
     file: target,
     reason: code,
   });

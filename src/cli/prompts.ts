@@ -2,7 +2,7 @@
  * Interactive prompts (inquirer), loaded only when a person must be asked. Output of prompts goes
  * to stderr so stdout stays clean for results.
  */
-import { authError } from '../core/errors.js';
+import { cliError } from './cli-errors.js';
 import type { Io } from './runtime.js';
 
 /** Ctrl-C at a prompt (inquirer's ExitPromptError) ends the run as an interruption. */
@@ -10,7 +10,7 @@ async function interruptible<T>(prompt: Promise<T>): Promise<T> {
   try {
     return await prompt;
   } catch (err) {
-    if ((err as Error | null)?.name === 'ExitPromptError') throw authError('cli.interrupted', 'interrupted');
+    if ((err as Error | null)?.name === 'ExitPromptError') throw cliError('cli.interrupted', 'interrupted');
     throw err;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { TokenSettings } from '../core/tokens/settings.js';
 import type { Command } from 'commander';
-import { authError } from '../core/errors.js';
+import { cliError } from './cli-errors.js';
 import type { KaijuAuth } from '../core/auth.js';
 import type { Database } from '../db/open.js';
 import { resolveConfig, type CliConfig, type GlobalFlags } from './config.js';
@@ -21,6 +21,11 @@ export interface Io {
    * the CLI runs under a stricter one of its own (default 0o022).
    */
   umask?: number;
+  /**
+   * Run `fn` (synchronous) when the process exits, however it exits: what the database layer
+   * must let go of even then (the embedded data directory's lock file). The entry point gives it.
+   */
+  onExit?: (fn: () => void) => void;
 }
 
 export class Runtime {
@@ -53,7 +58,8 @@ export class Runtime {
   async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
     if (!this.db) {
       this.db = (async () => {
-        const { openDatabase } = await import('../db/open.js');
+        const [{ openDatabase }, { releaseAllDirLocksSync }] = await Promise.all([import('../db/open.js'), import('../db/dir-lock.js')]);
+        this.io.onExit?.(releaseAllDirLocksSync);
         let target = this.config.target;
         if (options.create === 'scratch' && target.kind === 'embedded' && target.dataDir !== null) {
           const { embeddedDatabaseExists } = await import('../db/embedded.js');
@@ -66,6 +72,7 @@ export class Runtime {
         const db = await openDatabase(target, {
           command: `kaiju-auth ${this.commandName}`,
           create: options.create === true,
+          logger: (level, message) => this.io.stderr.write(`knex ${level}: ${message}\n`),
           onLockWait: async (holder, timeoutMs) => {
             const { describeHolder } = await import('../db/dir-lock.js');
             this.out.notice(`kaiju-auth: waiting for ${describeHolder(holder)} to release ${dataDir} (up to ${waitLimit(timeoutMs)}) ...`);
@@ -84,17 +91,16 @@ export class Runtime {
     }
     const db = await this.db;
     if (options.schema ?? true) {
-      const [{ assertSchemaCurrent }, { MIGRATIONS }] = await Promise.all([
-        import('../db/migrator.js'),
-        import('../../migrations/index.js'),
-      ]);
-      await assertSchemaCurrent(db.knex, MIGRATIONS);
+      const { assertSchemaCurrent } = await import('../core/migrate.js');
+      await assertSchemaCurrent(db.knex);
     }
     return db;
   }
 
   /** The core bound to this run's database and settings (actor, bcrypt cost, delays...). */
-  async auth(options: { schema?: boolean; rounds?: number; tokens?: Partial<TokenSettings> } = {}): Promise<KaijuAuth> {
+  async auth(
+    options: { schema?: boolean; create?: boolean | 'scratch'; rounds?: number; tokens?: Partial<TokenSettings> } = {},
+  ): Promise<KaijuAuth> {
     const db = await this.database(options);
     const { KaijuAuth } = await import('../core/auth.js');
     const { resolveSettings } = await import('../core/context.js');
@@ -126,11 +132,11 @@ export class Runtime {
     if (this.config.yes) return;
     if (!this.interactive) {
       // The refusal is one line: `short` says what was not done when the question is long.
-      throw authError('cli.not_confirmed', `${(short ?? question).replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);
+      throw cliError('cli.not_confirmed', `${(short ?? question).replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);
     }
     const { askConfirm } = await import('./prompts.js');
     const ok = await askConfirm(question, this.io);
-    if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');
+    if (!ok) throw cliError('cli.not_confirmed', 'cancelled: not confirmed');
   }
 
   /**
@@ -138,10 +144,10 @@ export class Runtime {
    * refuses (exit 8) unless the answer is yes. Callers check `interactive` first.
    */
   async ask(question: string): Promise<void> {
-    if (!this.interactive) throw authError('cli.not_confirmed', `${question.replace(/\?$/, '')}: not confirmed`);
+    if (!this.interactive) throw cliError('cli.not_confirmed', `${question.replace(/\?$/, '')}: not confirmed`);
     const { askConfirm } = await import('./prompts.js');
     const ok = await askConfirm(question, this.io);
-    if (!ok) throw authError('cli.not_confirmed', 'cancelled: not confirmed');
+    if (!ok) throw cliError('cli.not_confirmed', 'cancelled: not confirmed');
   }
 
   /**

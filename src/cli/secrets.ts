@@ -3,7 +3,7 @@
  * `--password-file FILE`, env `KAIJU_AUTH_PASSWORD`, a masked prompt on a terminal (typed twice
  * when setting one), else a usage error saying how to pass it. Never from argv.
  */
-import { authError } from '../core/errors.js';
+import { cliError } from './cli-errors.js';
 import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 
@@ -53,7 +53,7 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
     const index = req.line ?? 0;
     const line = lines[index];
     if (line === undefined) {
-      throw authError('cli.secret_missing', `--password-stdin: expected the ${req.label} on line ${index + 1} of stdin`);
+      throw cliError('cli.secret_missing', `--password-stdin: expected the ${req.label} on line ${index + 1} of stdin`);
     }
     return line;
   }
@@ -61,7 +61,7 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
     const text = await readNamedFile(flags.passwordFile, `--password-file ${flags.passwordFile}`, 'cli.secret_missing');
     const line = text.split('\n')[req.line ?? 0]?.replace(/\r$/, '');
     if (line === undefined || (line === '' && (req.line ?? 0) > 0)) {
-      throw authError('cli.secret_missing', `--password-file ${flags.passwordFile}: expected the ${req.label} on line ${(req.line ?? 0) + 1}`);
+      throw cliError('cli.secret_missing', `--password-file ${flags.passwordFile}: expected the ${req.label} on line ${(req.line ?? 0) + 1}`);
     }
     return line;
   }
@@ -73,7 +73,7 @@ export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretReq
     const label = req.label.charAt(0).toUpperCase() + req.label.slice(1);
     return askSecret(`${label}:`, rt.io, req.confirm ? `Repeat ${req.label}:` : undefined, req.validate);
   }
-  throw authError(
+  throw cliError(
     'cli.secret_missing',
     `no ${req.label} given: use --password-stdin, --password-file FILE or ${envName} (never on the command line), or run on a terminal`,
   );

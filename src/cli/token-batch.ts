@@ -12,7 +12,7 @@
  * of tokens is a token that is missing, not nothing). A final newline ends the last line; it does
  * not start another one.
  */
-import { isKaijuAuthError } from '../core/errors.js';
+import { isKaijuAuthError } from '../errors.js';
 import type { TokenVerifier } from '../core/tokens/token-verifier.js';
 import { tokenTooLarge } from '../core/tokens/verify-checks.js';
 

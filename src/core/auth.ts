@@ -8,10 +8,10 @@
  * all run in one transaction.
  */
 import type { Knex } from 'knex';
-import type { MigrationRun } from '../db/migrator.js';
-import { migrateSchema } from './migrate.js';
+import { migrateSchema, rollbackSchema, schemaMigrations, type MigrateDownOptions, type MigrationRun, type MigrationState } from './migrate.js';
 import { openDatabase, type Database } from '../db/open.js';
 import type { EmbeddedOptions } from '../db/embedded.js';
+import type { DbLogger } from '../db/knex-log.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { resolveSettings, type AuthSettings, type AuthSettingsInput, type CoreContext } from './context.js';
 import { BulkUserService } from './bulk/service.js';
@@ -19,6 +19,7 @@ import { FixtureService } from './fixtures/seed.js';
 import { GroupService } from './groups.js';
 import { PermissionService } from './permissions.js';
 import { readDatabaseStatus, type DatabaseStatus } from './status.js';
+import { checkHealth, type HealthOptions, type HealthReport } from './health.js';
 import { UserService } from './users.js';
 import { SessionService } from './sessions.js';
 import { AuditService } from './audit.js';
@@ -33,6 +34,8 @@ export interface OpenAuthOptions extends AuthSettingsInput {
   /** Create an embedded database if the directory has none. */
   create?: boolean;
   embedded?: EmbeddedOptions;
+  /** Where the database layer's warnings go (none: dropped; the library writes to no stream). */
+  logger?: DbLogger;
 }
 
 export class KaijuAuth {
@@ -78,8 +81,24 @@ export class KaijuAuth {
     return migrateSchema(this.ctx.db, options);
   }
 
+  /** Roll back the last batch of migrations (`dropData`: even when that drops tables holding rows). */
+  migrateDown(options: MigrateDownOptions = {}): Promise<MigrationRun> {
+    return rollbackSchema(this.ctx.db, options);
+  }
+
+  /** Every migration this build ships, applied or pending. */
+  migrations(): Promise<MigrationState[]> {
+    return schemaMigrations(this.ctx.db);
+  }
+
+  /** Schema state, row counts and derived-grants drift (works on an unmigrated database too). */
   status(): Promise<DatabaseStatus> {
     return readDatabaseStatus(this.ctx.db, this.ctx.settings.now());
+  }
+
+  /** The checks of `status --check`: what needs a human. `switchDelay` defaults to the keystore's. */
+  health(options: Omit<HealthOptions, 'now' | 'switchDelay'> & { now?: Date; switchDelay?: number }): Promise<HealthReport> {
+    return checkHealth(this.ctx.db, { now: this.ctx.settings.now(), switchDelay: this.keys.switchDelay(), ...options });
   }
 
   async close(): Promise<void> {
@@ -88,10 +107,10 @@ export class KaijuAuth {
 }
 
 export async function openAuth(options: OpenAuthOptions): Promise<KaijuAuth> {
-  const { target, knex, create, embedded, ...partial } = options;
+  const { target, knex, create, embedded, logger, ...partial } = options;
   const settings = resolveSettings(partial);
   if (knex) return new KaijuAuth(knex, settings);
   if (!target) throw new TypeError('openAuth needs a `target` or a `knex` handle');
-  const db: Database = await openDatabase(target, { create: create ?? false, ...(embedded ? { embedded } : {}) });
+  const db: Database = await openDatabase(target, { create: create ?? false, ...(embedded ? { embedded } : {}), ...(logger ? { logger } : {}) });
   return new KaijuAuth(db.knex, settings, () => db.close());
 }

@@ -7,8 +7,8 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { isUniqueViolation } from './db-errors.js';
-import { authError } from './errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { authError } from '../errors.js';
 import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
 import { lockPermissions } from './group-grants.js';
 import { countRows } from './query-parts.js';

@@ -4,7 +4,7 @@
  * prefix (first 29 characters) in `users.salt`. The async API runs on libuv's thread pool, so
  * many hashes use all cores.
  */
-import { authError } from './errors.js';
+import { authError } from '../errors.js';
 
 export interface PasswordHash {
   /** The full bcrypt string as bytes (the `password` column). */

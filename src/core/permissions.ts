@@ -5,8 +5,8 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { isUniqueViolation } from './db-errors.js';
-import { authError } from './errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { authError } from '../errors.js';
 import { missingIds } from './id-sets.js';
 import { countRows, whereContainsAny } from './query-parts.js';
 import { retryingTransaction } from './transaction.js';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { authError } from './errors.js';
+import { authError } from '../errors.js';
 import { countRows } from './query-parts.js';
 import { findUser } from './user-permissions.js';
 

@@ -10,7 +10,7 @@
  *   and MAX_JSON_BYTES long as JSON text. Checked without recursion, so a value nested 100 000
  *   levels deep is refused rather than overflowing the stack.
  */
-import { authError } from './errors.js';
+import { authError } from '../errors.js';
 
 /** Levels of objects and arrays in a stored JSON value (settings): `{}` is 1, `{"a": []}` 2. */
 export const MAX_JSON_DEPTH = 100;

@@ -6,7 +6,7 @@
  * grant racing a running kaiju app's writes is retried instead of failing.
  */
 import type { Knex } from 'knex';
-import { SQLSTATE, sqlState } from './db-errors.js';
+import { SQLSTATE, sqlState } from '../db/errors.js';
 
 const RETRIED: ReadonlySet<string> = new Set([SQLSTATE.deadlockDetected, SQLSTATE.serializationFailure]);
 

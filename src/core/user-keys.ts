@@ -119,31 +119,6 @@ async function refreshStaleKeys(db: Knex): Promise<boolean> {
   return true;
 }
 
-/** Keys of every user, for a database that had users before the keys (the migration). */
-export async function keyAllUsers(db: Knex): Promise<number> {
-  let after = '00000000-0000-0000-0000-000000000000';
-  let total = 0;
-  for (;;) {
-    const page = rowsOf<{ id: string; username: string; email: string }>(
-      await db.raw(`select id, username, email from users where id > ? order by id limit ${PAGE}`, [after]),
-    );
-    if (page.length > 0) {
-      const rows = page.map((u) => {
-        const k = identityKeys(u.username, u.email);
-        return { user_id: u.id, name_key: k.name.key, name_alt: k.name.alt, email_key: k.email.key, email_alt: k.email.alt };
-      });
-      await db.raw(
-        `insert into kaiju_auth_user_keys (user_id, name_key, name_alt, email_key, email_alt)
-         select * from jsonb_to_recordset(?::jsonb) as x(user_id uuid, name_key text, name_alt text, email_key text, email_alt text)`,
-        [jsonb(rows)],
-      );
-      total += page.length;
-    }
-    if (page.length < PAGE) return total;
-    after = (page[page.length - 1] as { id: string }).id;
-  }
-}
-
 /** Whether no (existing) user has keys: then nothing can clash, and a check is skipped. */
 export async function noUserKeys(db: Knex): Promise<boolean> {
   const [row] = rowsOf<{ any: boolean }>(

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { authError } from './errors.js';
+import { authError } from '../errors.js';
 import { groupNotFound } from './groups.js';
 import { replaceLinks, type LinkTable } from './id-sets.js';
 import { isUuid } from './validation.js';

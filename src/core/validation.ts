@@ -4,7 +4,7 @@
  * email is NFKC-normalised first (`Ａdmin` is `Admin`), and the rules apply to that form; one
  * that NFKC would make look different (`ϲ`, a look-alike of c, becomes `ς`) is refused.
  */
-import { authError } from './errors.js';
+import { authError } from '../errors.js';
 import { keepsItsLook, normalizeIdentity } from './lookalike.js';
 
 export const USERNAME_MIN = 4;

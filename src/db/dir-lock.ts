@@ -20,7 +20,7 @@ import { closeSync, constants as fsc, fstatSync, ftruncateSync, openSync, readFi
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { authError } from '../core/errors.js';
+import { authError } from '../errors.js';
 
 export interface LockOwner {
   pid: number;
@@ -59,7 +59,6 @@ const POLL_MS = 100;
 
 /** Lock files this process holds, with the descriptor that holds each. */
 const held = new Map<string, number>();
-let exitHookInstalled = false;
 
 /** True when `fd` is the file now at `file` (not one a releaser has since unlinked). */
 function isFileAt(fd: number, file: string): boolean {
@@ -89,17 +88,18 @@ function releaseSync(file: string): void {
   }
 }
 
-/** On exit no more async work runs: let go of what we still hold, synchronously. */
-function releaseAllSync(): void {
+/**
+ * Let go of every directory this process still holds, synchronously: for an exit hook, where no
+ * more async work runs. The process installs it (the CLI does); a library does not hook a process
+ * it does not own. Without it the kernel still frees the locks when the process ends; only the
+ * lock files (their labels) stay behind, and the next opener takes them over at once.
+ */
+export function releaseAllDirLocksSync(): void {
   for (const file of [...held.keys()]) releaseSync(file);
 }
 
 function trackHeld(file: string, fd: number): void {
   held.set(file, fd);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', releaseAllSync);
-  }
 }
 
 /** The label in the lock file, if it holds one (empty, garbage or unreadable: null). */

@@ -8,13 +8,13 @@ import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite as PGliteClass, PGliteOptions } from '@electric-sql/pglite';
-import { authError } from '../core/errors.js';
+import { remediableError } from '../errors.js';
 import type { Knex } from 'knex';
 import type { EmbeddedTarget } from './target.js';
 import { EMBEDDED_CLIENT } from './copy.js';
 import { acquireDirLock, type DirLock, type LockOwner } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
-import { KNEX_LOG } from './knex-log.js';
+import { knexLog, type DbLogger } from './knex-log.js';
 import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
 
 /** Extra PGlite options, for tests and library callers (extensions, a preloaded data dump). */
@@ -84,14 +84,10 @@ export async function embeddedDatabaseExists(dataDir: string): Promise<boolean> 
 
 export async function openEmbeddedKnex(
   target: EmbeddedTarget,
-  options: EmbeddedOptions & { command: string; create: boolean; onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void },
+  options: EmbeddedOptions & { command: string; create: boolean; logger?: DbLogger; onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void },
 ): Promise<OpenedEmbedded> {
   if (target.dataDir !== null && !options.create && !(await embeddedDatabaseExists(target.dataDir))) {
-    throw authError(
-      'db.schema_missing',
-      `there is no embedded database at ${target.dataDir}: run \`kaiju-auth init\` (or pass --database-url / --data-dir)`,
-      { dataDir: target.dataDir },
-    );
+    throw remediableError('db.schema_missing', `there is no embedded database at ${target.dataDir}`, 'create_database', { dataDir: target.dataDir });
   }
   const dirMadePrivate = target.dataDir === null ? 0 : await makeDataDirPrivate(target.dataDir);
   const lock =
@@ -125,7 +121,7 @@ export async function openEmbeddedKnex(
       // knex asks the server's version (`select version()`, one more round trip on every open)
       // only to choose json over text for json columns before 9.2; PGlite is PostgreSQL 17 or newer.
       version: '17',
-      log: KNEX_LOG,
+      log: knexLog(options.logger),
     });
     return { knex, lock, pglite, madePrivate };
   } catch (err) {

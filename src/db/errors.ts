@@ -1,11 +1,46 @@
 /**
- * What a driver error means to the user: a server that cannot be reached or logged in to, one that
- * went away or ran out of resources mid-command, or one that refused us a privilege. Such errors
- * are the database's state, not a bug of ours: they become coded errors (exit 7), worded with the
- * server's own first line (it names objects, never values) or a few words of our own.
+ * What a driver error means (the same SQLSTATEs come from `pg` and PGlite). Two readers use it:
+ * services, which turn constraint violations into coded errors (uniqueness and references are
+ * enforced by the database's constraints), and every caller, for a server that cannot be reached or
+ * logged in to, one that went away or ran out of resources mid-command, or one that refused us a
+ * privilege. Such errors are the database's state, not a bug of ours: they become coded errors
+ * (exit 7), worded with the server's own first line (it names objects, never values) or a few words
+ * of our own.
  */
-import { SQLSTATE, sqlState } from '../core/db-errors.js';
-import { authError, type KaijuAuthError } from '../core/errors.js';
+import { authError, type KaijuAuthError } from '../errors.js';
+
+export const SQLSTATE = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  insufficientPrivilege: '42501',
+} as const;
+
+interface PgErrorLike {
+  code?: string;
+  constraint?: string;
+  detail?: string;
+}
+
+export function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as PgErrorLike).code : undefined;
+}
+
+/** The violated constraint's name (pg gives it; PGlite too), or undefined. */
+export function violatedConstraint(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as PgErrorLike).constraint : undefined;
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  return sqlState(err) === SQLSTATE.uniqueViolation && (constraint === undefined || violatedConstraint(err) === constraint);
+}
+
+export function isForeignKeyViolation(err: unknown, constraint?: string): boolean {
+  return (
+    sqlState(err) === SQLSTATE.foreignKeyViolation && (constraint === undefined || violatedConstraint(err) === constraint)
+  );
+}
 
 /** Driver errors that mean "cannot reach or log in to the database", by code. */
 const UNAVAILABLE_CODES: Record<string, string> = {

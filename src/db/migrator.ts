@@ -10,13 +10,21 @@
  * what would run.
  */
 import type { Knex } from 'knex';
-import { authError, isKaijuAuthError, KaijuAuthError } from '../core/errors.js';
+import { authError, isKaijuAuthError, KaijuAuthError, remediableError } from '../errors.js';
 import { databaseRefusal } from './errors.js';
 
 export interface Migration {
   name: string;
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
+}
+
+/**
+ * For a migration that finds a table it must not touch (another app's table of the same name):
+ * a `db.schema_conflict` error, which keeps its code (and exit code) through the run's wrapping.
+ */
+export function schemaConflict(message: string, details: Record<string, unknown>): KaijuAuthError {
+  return authError('db.schema_conflict', message, details);
 }
 
 export const MIGRATIONS_TABLE = 'kaiju_auth_migrations';
@@ -153,7 +161,7 @@ async function applyEach(
       const message = `migration ${m.name} failed, nothing was changed: ${reason}`;
       // A coded refusal (e.g. a table that is not kaiju's) keeps its code and so its exit code.
       if (isKaijuAuthError(err)) {
-        throw new KaijuAuthError(err.code, message, { details: { ...err.details, migration: m.name }, cause: err });
+        throw new KaijuAuthError(err.code, message, { details: { ...err.details, migration: m.name }, cause: err, remedy: err.remedy });
       }
       // A database that refused or went away is its state, not a bug: keep the refusal's code.
       const refusal = databaseRefusal(err);
@@ -262,7 +270,7 @@ export async function migrateDown(
     const unknown = last.filter((r) => !byName.has(r.name));
     if (unknown.length > 0) {
       throw authError(
-        'cli.refused',
+        'db.migration_unknown',
         `cannot roll back ${unknown.map((r) => r.name).join(', ')}: applied by a newer kaiju-auth`,
       );
     }
@@ -270,11 +278,9 @@ export async function migrateDown(
     const dropped = await unlogged(() => probeDrops(trx, list));
     const data = tablesWithData(dropped);
     if (!dryRun && !options.dropData && data.length > 0) {
-      throw authError(
-        'db.drop_refused',
-        `rolling back batch ${batch} would drop ${describeDrops(data)}: nothing was changed (allow it with --drop-data)`,
-        { tables: data.map((t) => ({ table: t.table, rows: t.rows })) },
-      );
+      throw remediableError('db.drop_refused', `rolling back batch ${batch} would drop ${describeDrops(data)}: nothing was changed`, 'allow_drop_data', {
+        tables: data.map((t) => ({ table: t.table, rows: t.rows })),
+      });
     }
     await applyEach(list, async (m) => {
       await m.down(trx);
@@ -297,14 +303,15 @@ export function describeDrops(tables: readonly DroppedTable[]): string {
 export async function assertSchemaCurrent(knex: Knex, migrations: readonly Migration[]): Promise<void> {
   const applied = await readAppliedMigrations(knex);
   if (applied === null) {
-    throw authError('db.schema_missing', 'the database has no kaiju-auth schema: run `kaiju-auth migrate`');
+    throw remediableError('db.schema_missing', 'the database has no kaiju-auth schema', 'migrate');
   }
   const done = new Set(applied.map((r) => r.name));
   const pending = migrations.filter((m) => !done.has(m.name));
   if (pending.length > 0) {
-    throw authError(
+    throw remediableError(
       'db.schema_outdated',
-      `the database schema is out of date (${pending.length} pending migration${pending.length > 1 ? 's' : ''}): run \`kaiju-auth migrate\``,
+      `the database schema is out of date (${pending.length} pending migration${pending.length > 1 ? 's' : ''})`,
+      'migrate',
       { pending: pending.map((m) => m.name) },
     );
   }

@@ -3,9 +3,10 @@
  * that behaves the same on PostgreSQL and on embedded PGlite. Services never branch on which.
  */
 import type { Knex } from 'knex';
-import { authError, isKaijuAuthError } from '../core/errors.js';
+import { authError, isKaijuAuthError } from '../errors.js';
 import type { LockOwner } from './dir-lock.js';
 import type { EmbeddedOptions } from './embedded.js';
+import type { DbLogger } from './knex-log.js';
 import { connectionFailureReason } from './errors.js';
 import type { OpenedPostgres } from './postgres.js';
 import { formatMs } from './timeouts.js';
@@ -16,6 +17,8 @@ export interface Database {
   readonly target: DatabaseTarget;
   /** One line naming the target, password redacted. */
   readonly description: string;
+  /** Which backend, as a word to show (`postgres`, `embedded`); for display, never for branching. */
+  readonly backend: string;
   /**
    * Embedded: how many entries of the data directory other users could read or write until this
    * open made them owner-only (0 when none needed it, and on PostgreSQL). For the caller to report.
@@ -43,6 +46,8 @@ export interface OpenOptions {
    */
   onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void;
   embedded?: EmbeddedOptions;
+  /** Where knex's warnings go (none: dropped). The CLI gives stderr; this layer writes nowhere. */
+  logger?: DbLogger;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
@@ -51,7 +56,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     const { openPostgresKnex } = await import('./postgres.js');
     let opened: OpenedPostgres;
     try {
-      opened = await openPostgresKnex(target);
+      opened = await openPostgresKnex(target, options.logger);
     } catch (err) {
       throw authError('db.invalid_url', `invalid database URL ${description}`, undefined, err);
     }
@@ -73,6 +78,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       knex,
       target,
       description,
+      backend: 'postgres',
       madePrivate: 0,
       close: () => opened.close(),
       async abort() {
@@ -87,6 +93,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     opened = await openEmbeddedKnex(target, {
       command: options.command ?? 'kaiju-auth',
       create: options.create ?? false,
+      ...(options.logger ? { logger: options.logger } : {}),
       ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
       ...options.embedded,
     });
@@ -101,6 +108,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     knex,
     target,
     description,
+    backend: 'embedded',
     madePrivate,
     async close() {
       if (closed) return;

@@ -18,8 +18,8 @@
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { sqlState } from '../core/db-errors.js';
-import { authError, isKaijuAuthError, type KaijuAuthError } from '../core/errors.js';
+import { sqlState } from './errors.js';
+import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
 import { answerDeadlineMs, formatMs, type DatabaseTimeouts } from './timeouts.js';
 
 const require = createRequire(import.meta.url);

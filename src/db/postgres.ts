@@ -4,7 +4,7 @@
  * statement is under the target's timeouts (pg-timeouts.ts).
  */
 import type { Knex } from 'knex';
-import { KNEX_LOG } from './knex-log.js';
+import { knexLog, type DbLogger } from './knex-log.js';
 import { guardedKnexClient, TimeoutGuard } from './pg-timeouts.js';
 import type { PostgresTarget } from './target.js';
 import { answerDeadlineMs, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './timeouts.js';
@@ -36,7 +36,7 @@ function drop(conn: PgClientLike): void {
   conn.connection.stream.destroy();
 }
 
-export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPostgres> {
+export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger): Promise<OpenedPostgres> {
   const [{ default: knexFactory }, { default: pg }] = await Promise.all([import('knex'), import('pg')]);
   const types = {
     getTypeParser(oid: number, format?: string) {
@@ -81,7 +81,7 @@ export async function openPostgresKnex(target: PostgresTarget): Promise<OpenedPo
     },
     // Connecting has its own timeout; past it, a pool connection is busy with a statement of ours.
     acquireConnectionTimeout: timeouts.connectMs + answerDeadlineMs(timeouts) + 5000,
-    log: KNEX_LOG,
+    log: knexLog(logger),
   });
   return {
     knex,

@@ -21,7 +21,7 @@ import type { Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings, type AuthSettingsInput } from '../../src/core/context.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 import { migrateSchema } from '../../src/core/migrate.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';

@@ -15,7 +15,7 @@ import pg from 'pg';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveUserPermissions } from '../../src/core/user-permissions.js';
-import { sqlState } from '../../src/core/db-errors.js';
+import { sqlState } from '../../src/db/errors.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { BACKENDS, destroyTest, initTest, type Backend, type TestDb } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';

@@ -20,7 +20,7 @@ import type { KaijuAuth } from '../../src/core/auth.js';
 import { readRecords } from '../../src/core/bulk/records.js';
 import { checkRecord } from '../../src/core/bulk/row-rules.js';
 import { IMPORT_COLUMNS, type ImportFormat, type ImportReport } from '../../src/core/bulk/types.js';
-import { ERROR_KINDS, isKaijuAuthError } from '../../src/core/errors.js';
+import { ERROR_KINDS, isKaijuAuthError } from '../../src/errors.js';
 import { loadFixtures } from '../../src/core/fixtures/load.js';
 import type { SeedReport } from '../../src/core/fixtures/types.js';
 import { BACKENDS, destroyTest, initTest, type Backend, type TestDb } from '../support/db.js';

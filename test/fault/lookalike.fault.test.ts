@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { looksAlike } from '../../src/core/lookalike.js';
 import { validateUsername } from '../../src/core/validation.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { KAIJU_HASH } from '../support/kaiju-ddl.js';

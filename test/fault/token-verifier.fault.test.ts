@@ -18,7 +18,7 @@ import { TokenVerifier } from '../../src/core/tokens/token-verifier.js';
 import { verifyToken, type VerifyOptions } from '../../src/core/tokens/verify.js';
 import { MAX_TOKEN_LENGTH } from '../../src/core/tokens/settings.js';
 import { lowS } from '../../src/core/tokens/strict.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 
 const CI = process.env.CI === 'true';
 const RUNS = CI ? 1500 : 5000;

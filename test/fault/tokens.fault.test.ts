@@ -18,7 +18,7 @@ import { jwksResolver, parseJwks, type KeyResolver } from '../../src/core/keys/j
 import { verifyToken } from '../../src/core/tokens/verify.js';
 import { MAX_TOKEN_LENGTH } from '../../src/core/tokens/settings.js';
 import { isHighS, lowS } from '../../src/core/tokens/strict.js';
-import { ERROR_KINDS, isKaijuAuthError } from '../../src/core/errors.js';
+import { ERROR_KINDS, isKaijuAuthError } from '../../src/errors.js';
 import { removeTempDirs, runCli, tempDir } from '../support/cli.js';
 
 const CI = process.env.CI === 'true';

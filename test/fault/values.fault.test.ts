@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DURATIONS, INTEGERS, ValueError, parseDuration, parseInteger, type Range } from '../../src/cli/values.js';
 import { resolveConfig, resolveTarget } from '../../src/cli/config.js';
 import { toErrorReport } from '../../src/cli/exit-codes.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 import { describeTarget } from '../../src/db/target.js';
 import { openPostgresKnex } from '../../src/db/postgres.js';
 import { removeTempDirs, runCli } from '../support/cli.js';

@@ -1,7 +1,7 @@
 /** The COPY seam (src/db/copy.ts) on both backends: text format escapes, transactions, constraint errors. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CopyText, copyRows } from '../../src/db/copy.js';
-import { isUniqueViolation } from '../../src/core/db-errors.js';
+import { isUniqueViolation } from '../../src/db/errors.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 
 const TRICKY = ['plain', 'tab\there', 'line\nfeed', 'cr\rlf\r\n', 'back\\slash', '\\N', '', 'Ünïcødé 日本 😀', ' spaces '];

@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { assertSchemaCurrent, migrateDown, migrateLatest, migrationStatus, tablesWithData } from '../../src/db/migrator.js';
 import { openDatabase } from '../../src/db/open.js';
+import { openAuth } from '../../src/core/auth.js';
+import { PASSWORD } from '../support/auth.js';
 import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
 import { describeSchema, type TableInfo } from '../support/catalog.js';
 import { buildKaijuDatabase, KAIJU_HASH, KAIJU_SALT } from '../support/kaiju-ddl.js';
@@ -325,6 +327,19 @@ describe.each(BACKENDS)('schema on %s', (backend) => {
       // Again: nothing to do, nothing changed.
       expect((await migrateLatest(t.knex, MIGRATIONS)).migrations).toEqual([]);
       expect(await snapshotRows(t)).toEqual(before);
+    });
+
+    it('keys the look-alike names of the users it adopts before `migrate` commits', async () => {
+      t = await kaijuDb();
+      const auth = await openAuth({ knex: t.knex, bcryptRounds: 4 });
+      await auth.migrate();
+      const count = async (table: string) => (await t!.knex.raw(`select count(*)::int as n from ${table}`)).rows[0].n as number;
+      expect(await count('kaiju_auth_user_keys')).toBe(2);
+      expect(await count('kaiju_auth_user_keys_stale')).toBe(0);
+      await expect(auth.users.register({ username: 'a1ice', email: 'a1ice@example.com', password: PASSWORD })).rejects.toMatchObject({
+        code: 'auth.user.exists',
+        details: { field: 'username' },
+      });
     });
 
     it('rolling back the adoption never drops the kaiju tables or their rows', async () => {

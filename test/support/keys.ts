@@ -1,7 +1,7 @@
 /** Helpers for key and token tests: a controllable clock and a KaijuAuth with a key secret. */
 import { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings, type AuthSettingsInput } from '../../src/core/context.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 import type { TestDb } from './db.js';
 import { TEST_SETTINGS } from './auth.js';
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openPrivateKey, resolveSecret, sealPrivateKey } from '../../src/core/keys/key-crypto.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 
 /** Cheap scrypt for tests of the envelope's logic (the default cost is covered once below). */
 const CHEAP = { n: 1024, r: 8, p: 1 };

@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyMaterial, importPemKeyMaterial } from '../../src/core/keys/key-material.js';
 import { parseJwks } from '../../src/core/keys/jwks.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
   try {

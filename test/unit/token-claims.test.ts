@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildClaims, checkClaims, expiryFor, humanDuration, tokenLifetimes } from '../../src/core/tokens/claims.js';
 import { resolveTokenSettings } from '../../src/core/tokens/settings.js';
 import { resolveTokenConfig } from '../../src/cli/config.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { codeOf } from '../support/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (isKaijuAuthError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KaijuAuthError');
-}
 
 describe('token lifetimes (kaiju rules)', () => {
   it('defaults: access 1000 s, refresh 24 h, key 24 h', () => {

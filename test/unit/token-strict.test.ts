@@ -14,7 +14,7 @@ import { verifyToken } from '../../src/core/tokens/verify.js';
 import { MAX_TOKEN_LENGTH, resolveTokenSettings } from '../../src/core/tokens/settings.js';
 import { duplicateMember, isHighS, isPlainObjectText, lowS } from '../../src/core/tokens/strict.js';
 import fc from 'fast-check';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');

@@ -14,7 +14,7 @@ import { verifyToken } from '../../src/core/tokens/verify.js';
 import { resolveTokenSettings } from '../../src/core/tokens/settings.js';
 import { inspectToken } from '../../src/core/tokens/inspect.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isKaijuAuthError } from '../../src/errors.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

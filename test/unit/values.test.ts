@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DURATIONS, INTEGERS, ValueError, formatDuration, parseDuration, parseInteger } from '../../src/cli/values.js';
 import { resolveConfig, type GlobalFlags } from '../../src/cli/config.js';
-import { isKaijuAuthError } from '../../src/core/errors.js';
+import { isCodedError } from '../support/errors.js';
 import { BCRYPT_COST_RANGE } from '../../src/core/passwords.js';
 import { TOKEN_SETTING_RANGES } from '../../src/core/tokens/settings.js';
 
@@ -72,7 +72,7 @@ describe('environment settings', () => {
       resolveConfig({}, env, false);
       return 'ok';
     } catch (err) {
-      if (isKaijuAuthError(err)) return `${err.code}: ${err.message}`;
+      if (isCodedError(err)) return `${err.code}: ${err.message}`;
       throw err;
     }
   };

@@ -1,36 +1,16 @@
 /** The signing-key part of `status` and `init`: age of the active key and whether rotation is due. */
-import type { Knex } from 'knex';
-import { readKeyStatus, type KeyStatus } from '../../core/keys/key-queries.js';
+import type { KaijuAuth } from '../../core/auth.js';
+import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 import { humanDuration } from '../../core/tokens/claims.js';
-import { DEFAULT_TOKEN_SETTINGS } from '../../core/tokens/settings.js';
 import type { Output } from '../output.js';
-import type { Runtime } from '../runtime.js';
-
-/** How long a next key waits in the JWKS before it signs, s: this run's JWKS max age plus clock skew. */
-export function switchDelayOf(rt: Runtime): number {
-  const t = { ...DEFAULT_TOKEN_SETTINGS, ...rt.config.tokens };
-  return t.jwksMaxAge + t.clockSkew;
-}
-
-/** Null when the keystore table is not there yet (schema not migrated). */
-export async function readKeyStatusOf(knex: Knex, switchDelay: number, now = new Date()): Promise<KeyStatus | null> {
-  const exists = await knex.raw("select to_regclass('keystore') as t");
-  if (!exists.rows[0]?.t) return null;
-  return readKeyStatus(knex, now, switchDelay);
-}
 
 /**
  * Whether the configured key secret opens the signing key (never makes up a secret, never writes);
  * `unchecked` on an outdated schema.
  */
-export async function readSecretStateOf(rt: Runtime, knex: Knex, schemaCurrent: boolean, now = new Date()): Promise<KeySecretState> {
-  if (!schemaCurrent) return 'unchecked';
-  const [{ checkKeySecrets }, { keySecretSource, newKeySecretSource }] = await Promise.all([
-    import('../../core/keys/secret-verifier.js'),
-    import('../key-secret.js'),
-  ]);
-  return checkKeySecrets(knex, keySecretSource(rt), newKeySecretSource(rt), now);
+export function secretStateOf(auth: KaijuAuth, schemaCurrent: boolean): Promise<KeySecretState> {
+  return schemaCurrent ? auth.keys.secretState() : Promise.resolve('unchecked');
 }
 
 const SECRET_WORDS: Record<KeySecretState, (out: Output) => string> = {

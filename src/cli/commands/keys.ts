@@ -1,6 +1,6 @@
 /** `keys rotate`, `keys list`, `keys jwks`, `keys import`, `keys prune`. */
 import type { KeyInfo, RotateResult } from '../../core/keys/keystore.js';
-import { authError } from '../../core/errors.js';
+import { cliError } from '../cli-errors.js';
 import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
 import { openOutputFile } from '../output-file.js';
@@ -61,7 +61,7 @@ export async function runKeysRotate(
   rt: Runtime,
   opts: { ifOlderThan?: number; now?: boolean; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number; jwksMaxAge?: number },
 ) {
-  if (opts.now && opts.ifOlderThan !== undefined) throw authError('cli.usage', '--now switches at once: drop --if-older-than');
+  if (opts.now && opts.ifOlderThan !== undefined) throw cliError('cli.usage', '--now switches at once: drop --if-older-than');
   const ifOlderThan = seconds(opts.ifOlderThan);
   const lifetime = seconds(opts.lifetime);
   const jwksMaxAge = seconds(opts.jwksMaxAge);
@@ -143,7 +143,7 @@ export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }
   const fromEnv = opts.newSecretFile === undefined && (rt.io.env.KAIJU_AUTH_NEW_SECRET ?? '') !== '';
   if (opts.newSecretFile === undefined && !fromEnv) {
     if (dataDir === null) {
-      throw authError('cli.secret_missing', 'keys rekey needs the new secret: --new-secret-file FILE or KAIJU_AUTH_NEW_SECRET (at least 16 bytes)');
+      throw cliError('cli.secret_missing', 'keys rekey needs the new secret: --new-secret-file FILE or KAIJU_AUTH_NEW_SECRET (at least 16 bytes)');
     }
     source = randomSecret();
   }
@@ -163,7 +163,7 @@ export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }
     if (left !== null) {
       // An earlier re-key was cut off: finish it with its secret, never a new one (that would lose it).
       if (opts.newSecretFile !== undefined || fromEnv) {
-        throw authError('cli.usage', `an earlier keys rekey was cut off (${pending} is there): run \`kaiju-auth keys rekey\` without a new secret to finish it first`);
+        throw cliError('cli.usage', `an earlier keys rekey was cut off (${pending} is there): run \`kaiju-auth keys rekey\` without a new secret to finish it first`);
       }
       source = left;
       staged = pending;
@@ -212,7 +212,7 @@ export async function runKeysList(rt: Runtime) {
 }
 
 export async function runKeysJwks(rt: Runtime, opts: { out?: string; ifChanged?: boolean }) {
-  if (opts.ifChanged && opts.out === undefined) throw authError('cli.usage', '--if-changed compares with the file --out names: give --out FILE');
+  if (opts.ifChanged && opts.out === undefined) throw cliError('cli.usage', '--if-changed compares with the file --out names: give --out FILE');
   // Served to verifiers: world-readable (under the user's umask), replaced whole or not at all;
   // opened first, so a path that cannot be written fails before the database is opened.
   const file = opts.out === undefined ? null : await openOutputFile(rt, opts.out, { mode: 0o644 });

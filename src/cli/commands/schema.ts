@@ -1,12 +1,10 @@
 /** `init` (migrate, then seed ./fixtures/users when present), `status`, `migrate`, `migrate status`, `migrate down`. */
-import { MIGRATIONS } from '../../../migrations/index.js';
-import { describeDrops, migrateDown, migrationStatus, tablesWithData, type DroppedTable, type MigrationRun } from '../../db/migrator.js';
-import { migrateSchema } from '../../core/migrate.js';
-import { readDatabaseStatus, type DatabaseStatus } from '../../core/status.js';
-import { authError } from '../../core/errors.js';
+import { describeDrops, tablesWithData, type DroppedTable, type MigrationRun } from '../../core/migrate.js';
+import type { DatabaseStatus } from '../../core/status.js';
+import { authError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
-import { keyStatusLine, readKeyStatusOf, readSecretStateOf, switchDelayOf } from './key-status.js';
+import { keyStatusLine, secretStateOf } from './key-status.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 
@@ -70,14 +68,14 @@ function summariseNames(names: readonly string[]): string {
 }
 
 export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
-  const db = await rt.database({ schema: false, create: opts.dryRun ? 'scratch' : true });
-  const run = await migrateSchema(db.knex, { dryRun: !!opts.dryRun });
+  const auth = await rt.auth({ schema: false, create: opts.dryRun ? 'scratch' : true });
+  const run = await auth.migrate({ dryRun: !!opts.dryRun });
   await rt.out.result(runJson(run), () => printRun(rt, run, 'apply'));
 }
 
 export async function runMigrateStatus(rt: Runtime): Promise<void> {
-  const db = await rt.database({ schema: false });
-  const states = await migrationStatus(db.knex, MIGRATIONS);
+  const auth = await rt.auth({ schema: false });
+  const states = await auth.migrations();
   await rt.out.result(
     states.map((s) => ({ name: s.name, applied: s.applied, batch: s.batch, applied_at: s.appliedAt })),
     () =>
@@ -90,13 +88,14 @@ export async function runMigrateStatus(rt: Runtime): Promise<void> {
 
 export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean; dropData?: boolean }): Promise<void> {
   const db = await rt.database({ schema: false });
+  const auth = await rt.auth({ schema: false });
   if (opts.dryRun) {
-    const run = await migrateDown(db.knex, MIGRATIONS, { dryRun: true });
+    const run = await auth.migrateDown({ dryRun: true });
     await rt.out.result(runJson(run, true), () => printRun(rt, run, 'roll back'));
     return;
   }
   // The plan (a rolled-back trial) says what would be dropped and the rows each table holds.
-  const plan = await migrateDown(db.knex, MIGRATIONS, { dryRun: true });
+  const plan = await auth.migrateDown({ dryRun: true });
   let dropData = !!opts.dropData;
   if (plan.migrations.length > 0) {
     const data = tablesWithData(plan.dropped);
@@ -120,14 +119,14 @@ export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean; drop
       );
     }
   }
-  const run = await migrateDown(db.knex, MIGRATIONS, { dropData });
+  const run = await auth.migrateDown({ dropData });
   await rt.out.result(runJson(run, true), () => printRun(rt, run, 'roll back'));
 }
 
 /** The `status` document: also the `--json` shape. */
 interface StatusDoc {
   database: string;
-  backend: 'postgres' | 'embedded';
+  backend: string;
   schema: DatabaseStatus['schema'];
   counts: DatabaseStatus['counts'];
   /** Groups whose derived grants differ from kaiju's tables; null unless the schema is current. */
@@ -195,15 +194,16 @@ export interface StatusOptions {
 export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<void> {
   if (opts.check || opts.format === 'prometheus' || opts.jwksFile !== undefined) return runHealth(rt, opts);
   const db = await rt.database({ schema: false });
-  const status = await readDatabaseStatus(db.knex);
+  const auth = await rt.auth({ schema: false });
+  const status = await auth.status();
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
   // The secret check (scrypt, on libuv's threads) overlaps the key status query.
-  const [keys, secret] = await Promise.all([readKeyStatusOf(db.knex, switchDelayOf(rt)), readSecretStateOf(rt, db.knex, status.schema.current)]);
+  const [keys, secret] = await Promise.all([auth.keys.statusIfMigrated(), secretStateOf(auth, status.schema.current)]);
   const doc: StatusDoc = {
     database: db.description,
-    backend: db.target.kind,
+    backend: db.backend,
     schema: status.schema,
     counts: status.counts,
     grants: status.grants,
@@ -236,13 +236,13 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
     jwksFile = { path: file, text };
   }
   const db = await rt.database({ schema: false });
-  const { checkHealth, healthMetrics } = await import('../../core/health.js');
-  const schema = await readDatabaseStatus(db.knex);
-  const secret = schema.schema.applied === 0 ? 'unchecked' : await readSecretStateOf(rt, db.knex, schema.schema.current);
+  const auth = await rt.auth({ schema: false });
+  const { healthMetrics } = await import('../../core/health.js');
+  const schema = await auth.status();
+  const secret = schema.schema.applied === 0 ? 'unchecked' : await secretStateOf(auth, schema.schema.current);
   const now = new Date();
-  const report = await checkHealth(db.knex, {
+  const report = await auth.health({
     now,
-    switchDelay: switchDelayOf(rt),
     secret,
     bcryptCost: rt.config.bcryptRounds,
     maxExpiredSessions: opts.maxExpiredSessions ?? 100_000,
@@ -255,7 +255,7 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
   } else {
     const doc = {
       database: db.description,
-      backend: db.target.kind,
+      backend: db.backend,
       ok: report.ok,
       checks: report.checks,
       info: report.info,
@@ -284,7 +284,7 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
 
 export async function runInit(rt: Runtime): Promise<void> {
   const db = await rt.database({ schema: false, create: true });
-  const run = await migrateSchema(db.knex);
+  const run = await (await rt.auth({ schema: false })).migrate();
   // The key secret is proven before anything is written: a wrong one (exit 3) or none on
   // PostgreSQL (exit 2) leaves the data as it was, seeds included.
   const auth = await rt.auth();
@@ -293,8 +293,8 @@ export async function runInit(rt: Runtime): Promise<void> {
   const seeded = await seedForInit(rt);
   // A signing key when none can sign.
   const signing = await auth.keys.ensureSigningKey();
-  const status = await readDatabaseStatus(db.knex);
-  const keys = await readKeyStatusOf(db.knex, switchDelayOf(rt));
+  const status = await auth.status();
+  const keys = await auth.keys.statusIfMigrated();
   const doc = {
     database: db.description,
     migrations: runJson(run),

@@ -3,7 +3,7 @@
  * table on a terminal, aligned text when piped, `{dry_run, created, updated, unchanged, changes,
  * errors}` with --json); any problem in the fixtures: every problem listed, exit 6, nothing written.
  */
-import { authError } from '../../core/errors.js';
+import { authError } from '../../errors.js';
 import type { KaijuAuth } from '../../core/auth.js';
 import type { FixtureProblem, SeedItem, SeedReport } from '../../core/fixtures/types.js';
 import { progressBar } from '../progress.js';

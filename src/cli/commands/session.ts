@@ -1,6 +1,6 @@
 /** `session list`, `session show`, `session revoke`, `session prune`. */
 import type { SessionDetail, SessionRecord } from '../../core/sessions.js';
-import { authError } from '../../core/errors.js';
+import { cliError } from '../cli-errors.js';
 import type { Runtime } from '../runtime.js';
 import { pageQuery, shownPage } from '../paging.js';
 import { formatExpiry } from '../time-format.js';
@@ -29,7 +29,7 @@ export async function runSessionList(
   rt: Runtime,
   opts: { user?: string; expired?: boolean; all?: boolean; limit?: number; offset?: number },
 ): Promise<void> {
-  if (opts.expired && opts.all) throw authError('cli.usage', '--expired and --all cannot be used together');
+  if (opts.expired && opts.all) throw cliError('cli.usage', '--expired and --all cannot be used together');
   const auth = await rt.auth();
   const state = opts.all ? 'all' : opts.expired ? 'expired' : 'live';
   const rows = await auth.sessions.list({
@@ -81,10 +81,10 @@ export async function runSessionShow(rt: Runtime, _opts: unknown, id: string): P
 
 export async function runSessionRevoke(rt: Runtime, opts: { user?: string }, ids: string[] = []): Promise<void> {
   if (opts.user !== undefined && ids.length > 0) {
-    throw authError('cli.usage', 'give session ids or --user, not both');
+    throw cliError('cli.usage', 'give session ids or --user, not both');
   }
   if (opts.user === undefined && ids.length === 0) {
-    throw authError('cli.usage', 'give the session ids to revoke, or --user U for all of a user\'s sessions');
+    throw cliError('cli.usage', 'give the session ids to revoke, or --user U for all of a user\'s sessions');
   }
   const auth = await rt.auth();
   if (opts.user !== undefined) {

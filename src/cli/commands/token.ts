@@ -4,7 +4,8 @@
  * only when needed.
  */
 import { availableParallelism } from 'node:os';
-import { authError } from '../../core/errors.js';
+import { authError } from '../../errors.js';
+import { cliError } from '../cli-errors.js';
 import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
 import { TokenVerifier } from '../../core/tokens/token-verifier.js';
@@ -66,7 +67,7 @@ function printPair(rt: Runtime, issued: IssuedTokens): void | Promise<void> {
 export async function runTokenIssue(rt: Runtime, opts: SecretFlags & TtlFlags & { username: string; withoutPassword?: boolean }) {
   const ttl = ttlOptions(opts);
   if (opts.withoutPassword && (opts.passwordStdin || opts.passwordFile !== undefined)) {
-    throw authError('cli.usage', '--without-password takes no password: drop --password-stdin / --password-file');
+    throw cliError('cli.usage', '--without-password takes no password: drop --password-stdin / --password-file');
   }
   const auth = await rt.auth();
   // The signing key first: a missing or wrong key secret is reported before asking for a password.
@@ -124,7 +125,7 @@ function describeClaims(rt: Runtime, claims: TokenClaims): void {
 export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: string) {
   // stdin only when asked: a missing argument never means "read stdin" (an empty $TOKEN would pass).
   const batch = !!opts.batch || token === '-';
-  if (opts.batch && token !== undefined && token !== '-') throw authError('cli.usage', '--batch reads tokens from stdin: drop the TOKEN argument');
+  if (opts.batch && token !== undefined && token !== '-') throw cliError('cli.usage', '--batch reads tokens from stdin: drop the TOKEN argument');
   if (!batch && token === undefined) throw missingToken("no token: give it as an argument, or '-' / --batch to read tokens from stdin");
   if (!batch && token?.trim() === '') throw missingToken('the token argument is empty');
   const env = rt.config.tokens;

@@ -5,7 +5,7 @@
  * complete export (output-file.ts): a failed one leaves the previous FILE as it was.
  */
 import { once } from 'node:events';
-import { authError } from '../../core/errors.js';
+import { cliError } from '../cli-errors.js';
 import type { ExportFormat } from '../../core/bulk/types.js';
 import { openOutputFile } from '../output-file.js';
 import { progressBar } from '../progress.js';
@@ -21,10 +21,10 @@ export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
   const toStdout = opts.out === undefined || opts.out === '-';
   const withHashes = !!opts.withHashes;
   if (withHashes && toStdout && rt.io.stdout.isTTY) {
-    throw authError('cli.refused', 'refusing to print password hashes to a terminal: use --out FILE (created with mode 0600) or redirect stdout');
+    throw cliError('cli.refused', 'refusing to print password hashes to a terminal: use --out FILE (created with mode 0600) or redirect stdout');
   }
   if (toStdout && rt.config.json && opts.format === 'csv') {
-    throw authError('cli.usage', '--json writes the users as one JSON array: it cannot be combined with --format csv without --out');
+    throw cliError('cli.usage', '--json writes the users as one JSON array: it cannot be combined with --format csv without --out');
   }
   const format = toStdout && rt.config.json ? 'json' : (opts.format ?? 'jsonl');
   // The file first: a path that cannot be written fails before the database is even opened.

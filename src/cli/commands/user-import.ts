@@ -8,7 +8,8 @@
  * (all of it is checked before the first write), so stdin is first spooled to a temporary file,
  * encrypted under a key only this process holds (stdin-spool.ts), removed when the command ends.
  */
-import { authError } from '../../core/errors.js';
+import { authError } from '../../errors.js';
+import { cliError } from '../cli-errors.js';
 import type { ImportSource } from '../../core/bulk/source.js';
 import type { ImportFormat, ConflictPolicy, ImportProblem, ImportReport } from '../../core/bulk/types.js';
 import { progressBar } from '../progress.js';
@@ -40,10 +41,10 @@ export async function runImport(rt: Runtime, opts: ImportFlags, input: string): 
   const fromStdin = input === '-';
   const format = fromStdin ? opts.format : formatOf(input, opts.format);
   if (!format) {
-    throw authError('cli.usage', fromStdin ? 'user import - needs --format csv, jsonl or json' : `cannot tell the format of ${input} from its name: pass --format csv, jsonl or json`);
+    throw cliError('cli.usage', fromStdin ? 'user import - needs --format csv, jsonl or json' : `cannot tell the format of ${input} from its name: pass --format csv, jsonl or json`);
   }
   if (fromStdin && rt.io.stdin.isTTY) {
-    throw authError('cli.usage', 'user import - reads the rows from stdin: pipe them in (e.g. `generate-users | kaiju-auth user import - --format jsonl`)');
+    throw cliError('cli.usage', 'user import - reads the rows from stdin: pipe them in (e.g. `generate-users | kaiju-auth user import - --format jsonl`)');
   }
   const spooled = fromStdin ? await (await import('../stdin-spool.js')).spoolStdin(rt.io.stdin) : null;
   try {

@@ -1,5 +1,6 @@
 /** `user register | list | show | update | block... | delete | groups | permissions`. */
-import { authError } from '../../core/errors.js';
+import { authError } from '../../errors.js';
+import { cliError } from '../cli-errors.js';
 import type { User, UserDetail, UserFlag } from '../../core/users.js';
 import type { GroupChange } from '../../core/user-permissions.js';
 import type { Runtime } from '../runtime.js';
@@ -92,7 +93,7 @@ export async function runList(
 ): Promise<void> {
   if (opts.collisions) {
     const other = ['group', 'search', 'blocked', 'inactive', 'limit', 'offset'].filter((k) => opts[k as keyof typeof opts] !== undefined);
-    if (other.length > 0) throw authError('cli.usage', `--collisions lists every group of look-alikes: it takes no --${other.join(', --')}`);
+    if (other.length > 0) throw cliError('cli.usage', `--collisions lists every group of look-alikes: it takes no --${other.join(', --')}`);
     return runCollisions(rt);
   }
   const auth = await rt.auth();
@@ -135,7 +136,7 @@ export async function runUpdate(
   user: string,
 ): Promise<void> {
   if (opts.fullName !== undefined && opts.clearFullName) {
-    throw authError('cli.usage', '--full-name and --clear-full-name contradict each other');
+    throw cliError('cli.usage', '--full-name and --clear-full-name contradict each other');
   }
   const set = Object.fromEntries((opts.set ?? []).map(parseSetting));
   const change = {
@@ -146,7 +147,7 @@ export async function runUpdate(
     ...(opts.unset?.length ? { unset: opts.unset } : {}),
   };
   if (Object.keys(change).length === 0) {
-    throw authError('cli.usage', 'nothing to update: give --email, --full-name, --clear-full-name, --set or --unset');
+    throw cliError('cli.usage', 'nothing to update: give --email, --full-name, --clear-full-name, --set or --unset');
   }
   const auth = await rt.auth();
   const u = await auth.users.update(user, change);
@@ -183,7 +184,7 @@ export async function runGroups(rt: Runtime, opts: { set?: string; add?: string[
   const auth = await rt.auth();
   const modifying = opts.add !== undefined || opts.remove !== undefined;
   if (opts.set !== undefined && modifying) {
-    throw authError('cli.usage', '--set replaces the groups; it cannot be combined with --add or --remove');
+    throw cliError('cli.usage', '--set replaces the groups; it cannot be combined with --add or --remove');
   }
   if (opts.set !== undefined) {
     const groups = opts.set.split(',').map((g) => g.trim()).filter((g) => g !== '');

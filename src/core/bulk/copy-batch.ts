@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import { CopyText, copyField, copyRows } from '../../db/copy.js';
 import { utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
-import { isUniqueViolation } from '../db-errors.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import type { ImportRow } from './types.js';
 import { identityKeys, keyCopyLine, USER_KEY_COLUMNS } from '../user-keys.js';
 import type { BatchResult } from './write-batch.js';

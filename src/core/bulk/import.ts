@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { CoreContext } from '../context.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
-import { authError } from '../errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
+import { authError } from '../../errors.js';
 import { HashQueue } from '../hash-queue.js';
 import { bcryptCost, type PasswordHasher } from '../passwords.js';
 import { inJsonList } from '../set-sql.js';

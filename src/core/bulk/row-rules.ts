@@ -4,7 +4,7 @@
  * empty means absent, groups are `;`-separated, booleans are true/false/1/0/yes/no, settings is
  * JSON text. Every problem of the row is reported, never the password or hash itself.
  */
-import { isKaijuAuthError } from '../errors.js';
+import { isKaijuAuthError } from '../../errors.js';
 import { normalizeIdentity } from '../lookalike.js';
 import { isBcryptHash, storedFormOf } from '../passwords.js';
 import { jsonProblem, quotedName, textProblem } from '../storable.js';

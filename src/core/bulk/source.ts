@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 /**
  * An import's input other than a file path, for input that must be read through something (the

@@ -4,7 +4,7 @@
  * and `status` do not load jose.
  */
 import type { JWK } from 'jose';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];

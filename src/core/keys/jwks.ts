@@ -6,7 +6,7 @@
  */
 import type { CryptoKey, JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 import { isSigningAlgorithm, type PublicJwk, type SigningAlgorithm } from './algorithms.js';
 
 export interface Jwks {

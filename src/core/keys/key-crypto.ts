@@ -7,7 +7,7 @@
  * The secret itself is never stored: only the scrypt parameters and salt (`enc_params`).
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 /**
  * What the keystore tells a secret source when it asks for the secret: `newKeystore` is true only

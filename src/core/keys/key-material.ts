@@ -5,7 +5,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCallback, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 import { assertKid, MIN_RSA_BITS, type PublicJwk, type SigningAlgorithm, DEFAULT_ALGORITHM } from './algorithms.js';
 
 export type { PublicJwk, SigningAlgorithm } from './algorithms.js';

@@ -4,7 +4,7 @@
  * `keys list` stay light.
  */
 import type { Knex } from 'knex';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 import { assertSigningAlgorithm, type PublicJwk, type SigningAlgorithm } from './algorithms.js';
 import type { Jwks, KeyResolver, VerificationKey } from './jwks.js';
 
@@ -140,6 +140,12 @@ export async function readJwks(db: Knex, now: Date): Promise<Jwks> {
   return {
     keys: rows.map((r) => ({ ...r.public_jwk, kid: r.kid, alg: assertSigningAlgorithm(r.alg), use: 'sig', exp: jwkExp(r.verifies_until) })),
   };
+}
+
+/** Whether the keystore table is there (a database not migrated yet has none). */
+export async function keystoreExists(db: Knex): Promise<boolean> {
+  const exists = await db.raw("select to_regclass('keystore') as t");
+  return !!exists.rows[0]?.t;
 }
 
 /**

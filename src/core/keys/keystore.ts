@@ -17,12 +17,12 @@ import type { Knex } from 'knex';
 import type { KeyObject } from 'node:crypto';
 import { recordAudit } from '../audit.js';
 import type { CoreContext } from '../context.js';
-import { isUniqueViolation } from '../db-errors.js';
-import { authError, isKaijuAuthError } from '../errors.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { authError, isKaijuAuthError, remediableError } from '../../errors.js';
 import { jsonb, toBuffer } from '../../db/values.js';
 import { KEY_VERIFY_GRACE, checkSetting } from '../tokens/settings.js';
 import { openPrivateKey, resolveSecret, sealPrivateKey, type KeySecretSource } from './key-crypto.js';
-import { keystoreIsNew, proveSecret, readVerifier, sealVerifier, verifierOpens, type ProofBasis } from './secret-verifier.js';
+import { checkKeySecrets, keystoreIsNew, proveSecret, readVerifier, sealVerifier, verifierOpens, type KeySecretState, type ProofBasis } from './secret-verifier.js';
 import { assertSigningAlgorithm, type SigningAlgorithm } from './algorithms.js';
 import type { Jwks, KeyResolver } from './jwks.js';
 import type { KeyMaterial } from './key-material.js';
@@ -34,6 +34,7 @@ import {
   nextRow,
   rotationDueAt,
   keyState,
+  keystoreExists,
   keystoreResolver,
   listKeys,
   readJwks,
@@ -227,6 +228,19 @@ export class KeystoreService {
     return readKeyStatus(this.ctx.db, this.now(), this.switchDelay());
   }
 
+  /** The same, or null on a database whose schema has no keystore yet (not migrated). */
+  async statusIfMigrated(): Promise<KeyStatus | null> {
+    return (await keystoreExists(this.ctx.db)) ? this.status() : null;
+  }
+
+  /**
+   * Whether the configured key secret opens the signing key, or else the one being rolled out
+   * (`opens_new`). Never makes up a secret and never writes.
+   */
+  secretState(): Promise<KeySecretState> {
+    return checkKeySecrets(this.ctx.db, this.ctx.settings.keySecret, this.ctx.settings.newKeySecret, this.now());
+  }
+
   resolver(): Promise<KeyResolver> {
     return keystoreResolver(this.ctx.db, () => this.now());
   }
@@ -305,7 +319,7 @@ export class KeystoreService {
         if (!isKaijuAuthError(err) || err.code !== 'auth.key.secret_missing') throw err;
       }
       if (current !== null && Buffer.from(current).equals(Buffer.from(next))) {
-        throw authError('cli.usage', 'the new key secret is the current one: nothing to re-key');
+        throw authError('auth.key.secret_unchanged', 'the new key secret is the current one: nothing to re-key');
       }
       const sealed = rows.length > 0 || (await readVerifier(trx)) !== undefined;
       if (sealed && (current === null || !(await opensAll(current)))) {
@@ -558,11 +572,9 @@ export class KeystoreService {
         }
         const signing = rows.find((r) => keyState(r, now) === 'active');
         if (signing) {
-          throw authError(
-            'auth.key.last_signing_key',
-            `key ${signing.kid} is the key that signs: it cannot be dropped (rotate first: kaiju-auth keys rotate)`,
-            { kid: signing.kid },
-          );
+          throw remediableError('auth.key.last_signing_key', `key ${signing.kid} is the key that signs: it cannot be dropped`, 'rotate_first', {
+            kid: signing.kid,
+          });
         }
       } else {
         rows = await trx('keystore')
@@ -590,7 +602,7 @@ export class KeystoreService {
     // A wrong secret is said as such even when no key can sign (all expired, or pruned).
     if (row || !(await keystoreIsNew(this.ctx.db))) await this.proveSecret();
     if (!row) {
-      throw authError('auth.key.no_signing_key', 'no signing key: run `kaiju-auth keys rotate` (or `kaiju-auth init`)');
+      throw remediableError('auth.key.no_signing_key', 'no signing key', 'make_signing_key');
     }
     if (this.signing?.kid !== row.kid) {
       const key = (async (): Promise<SigningKey> => {

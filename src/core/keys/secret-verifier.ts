@@ -15,7 +15,7 @@
  * new one, then `sealVerifier(trx, new, { replace: true })`.
  */
 import type { Knex } from 'knex';
-import { authError, isKaijuAuthError } from '../errors.js';
+import { authError, isKaijuAuthError } from '../../errors.js';
 import { toBuffer, jsonb } from '../../db/values.js';
 import { openEnvelope, openPrivateKey, resolveSecret, sealEnvelope, type Envelope, type KeySecretSource } from './key-crypto.js';
 import { activeRow } from './key-queries.js';

@@ -7,7 +7,7 @@
  * re-reads the user's current permissions), so an older verifier that ignores `typ` and accepts
  * a refresh token as an access token gets no permissions from it.
  */
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 import { MIN_ACCESS_TTL, checkSetting, type TokenSettings } from './settings.js';
 
 export const TOKEN_TYPES = ['access', 'refresh'] as const;

@@ -3,7 +3,7 @@
  * its times mean now. The result says `verified: false`; nothing here is trustworthy.
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 export interface InspectedToken {
   verified: false;

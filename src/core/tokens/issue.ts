@@ -9,7 +9,7 @@ import type { SigningKey } from '../keys/keystore.js';
 import { buildClaims, expiryFor, tokenLifetimes, type TokenClaims, type TokenPair, type TokenType } from './claims.js';
 import { MAX_TOKEN_LENGTH, type TokenSettings } from './settings.js';
 import { canonicalEs256 } from './strict.js';
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 export interface IssueOptions {
   /** Access token lifetime for this pair, s (at least 60). */

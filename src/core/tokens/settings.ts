@@ -4,7 +4,7 @@
  * sign for 24 h and are due for rotation at half-life. Kept free of heavy imports: the core's
  * settings module includes it.
  */
-import { authError } from '../errors.js';
+import { authError } from '../../errors.js';
 
 export interface TokenSettings {
   /** Access token lifetime, s (kaiju: 1000; at least 60). */

@@ -8,7 +8,7 @@
  */
 import { recordAudit } from '../audit.js';
 import type { CoreContext } from '../context.js';
-import { authError, isKaijuAuthError } from '../errors.js';
+import { authError, isKaijuAuthError } from '../../errors.js';
 import type { KeyResolver } from '../keys/jwks.js';
 import type { KeystoreService } from '../keys/keystore.js';
 import type { TokenClaims, TokenType } from './claims.js';

@@ -4,7 +4,7 @@
  * Shared by `verifyToken` and the fast path (token-verifier.ts), so both answer alike; kept free
  * of jose so that worker threads verifying batches load it only if a token needs it.
  */
-import { authError, type KaijuAuthError } from '../errors.js';
+import { authError, type KaijuAuthError } from '../../errors.js';
 import type { VerificationKey } from '../keys/jwks.js';
 import { checkClaims, type TokenClaims, type TokenType } from './claims.js';
 import { MAX_TOKEN_LENGTH } from './settings.js';

@@ -17,7 +17,7 @@
  * in a message.
  */
 import { errors as joseErrors, jwtVerify } from 'jose';
-import { authError, isKaijuAuthError, type KaijuAuthError } from '../errors.js';
+import { authError, isKaijuAuthError, type KaijuAuthError } from '../../errors.js';
 import type { KeyResolver, VerificationKey } from '../keys/jwks.js';
 import type { TokenClaims } from './claims.js';
 import { MAX_TOKEN_LENGTH, checkSetting } from './settings.js';

@@ -1,8 +1,10 @@
 /**
- * Coded errors of the core. Every failure a caller can act on is a `KaijuAuthError` whose `code`
- * is a kaiju_auth error code where one exists (`auth.user.exists`...) and whose `kind` says what
- * sort of failure it is. The CLI maps kinds to exit codes in exactly one place; a library caller
- * can `switch (err.code)`.
+ * Coded errors of the library: the ground floor, imported by every other part and importing none.
+ * Every failure a caller can act on is a `KaijuAuthError` whose `code` is a kaiju_auth error code
+ * where one exists (`auth.user.exists`...), whose `kind` says what sort of failure it is, and whose
+ * `remedy`, when there is one, says what would fix it in words of no particular front end. A
+ * library caller can `switch (err.code)`; the CLI maps kinds to exit codes in exactly one place and
+ * words each remedy as the command or flag that applies it. Nothing here knows of a command line.
  */
 
 /** What sort of failure an error is; the CLI maps each to one exit code. */
@@ -15,8 +17,7 @@ export type ErrorKind =
   | 'invalid'
   | 'unavailable'
   | 'refused'
-  | 'check_failed'
-  | 'interrupted';
+  | 'check_failed';
 
 /** Error codes and their kinds. The `auth.*` codes are kaiju_auth's own (UserService.ErrorCode). */
 export const ERROR_KINDS = {
@@ -43,6 +44,7 @@ export const ERROR_KINDS = {
   'auth.key.secret_invalid': 'auth',
   'auth.key.last_signing_key': 'refused',
   'auth.key.revoked': 'conflict',
+  'auth.key.secret_unchanged': 'usage',
   'auth.token.invalid': 'auth',
   'auth.token.missing': 'usage',
   'auth.token.too_large': 'auth',
@@ -73,13 +75,8 @@ export const ERROR_KINDS = {
   'db.migration_failed': 'internal',
   'db.schema_conflict': 'conflict',
   'db.drop_refused': 'refused',
+  'db.migration_unknown': 'refused',
   'settings.out_of_range': 'usage',
-  'cli.usage': 'usage',
-  'cli.secret_missing': 'usage',
-  'cli.not_confirmed': 'refused',
-  'cli.refused': 'refused',
-  'cli.output_failed': 'usage',
-  'cli.interrupted': 'interrupted',
   'status.check_failed': 'check_failed',
   'seed.drift': 'check_failed',
   'dump.exists': 'refused',
@@ -91,17 +88,37 @@ export type ErrorCode = keyof typeof ERROR_KINDS;
 /** Extra, secret-free facts about an error (which field, which value, which file...). */
 export type ErrorDetails = Record<string, unknown>;
 
+/**
+ * What would fix the failure, named for what it does rather than for how a front end spells it
+ * (the CLI says "run `kaiju-auth migrate`"; a service would run `auth.migrate()`).
+ */
+export type Remedy =
+  /** Apply the pending migrations. */
+  | 'migrate'
+  /** Create the database (or point at another one): there is none where the target says. */
+  | 'create_database'
+  /** Make a signing key: none can sign. */
+  | 'make_signing_key'
+  /** Rotate first, so that another key signs and this one can go. */
+  | 'rotate_first'
+  /** Say that dropping the data is meant (`migrateDown({ dropData: true })`). */
+  | 'allow_drop_data'
+  /** Say that replacing what is there is meant (a dump's `force`). */
+  | 'replace_existing';
+
 export class KaijuAuthError<C extends ErrorCode = ErrorCode> extends Error {
   override readonly name = 'KaijuAuthError';
   readonly code: C;
   readonly kind: (typeof ERROR_KINDS)[C];
   readonly details: ErrorDetails | undefined;
+  readonly remedy: Remedy | undefined;
 
-  constructor(code: C, message: string, options: { details?: ErrorDetails; cause?: unknown } = {}) {
+  constructor(code: C, message: string, options: { details?: ErrorDetails; cause?: unknown; remedy?: Remedy } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.kind = ERROR_KINDS[code];
     this.details = options.details;
+    this.remedy = options.remedy;
   }
 }
 
@@ -117,4 +134,9 @@ export function authError<C extends ErrorCode>(
   cause?: unknown,
 ): KaijuAuthError<C> {
   return new KaijuAuthError(code, message, { details, cause });
+}
+
+/** The same, for a failure that has a remedy. */
+export function remediableError<C extends ErrorCode>(code: C, message: string, remedy: Remedy, details?: ErrorDetails): KaijuAuthError<C> {
+  return new KaijuAuthError(code, message, { details, remedy });
 }
