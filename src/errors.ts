@@ -80,6 +80,7 @@ export const ERROR_KINDS = {
   'status.check_failed': 'check_failed',
   'seed.drift': 'check_failed',
   'dump.exists': 'refused',
+  'seed.plan_changed': 'conflict',
   internal: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 

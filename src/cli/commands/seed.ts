@@ -4,8 +4,10 @@
  * errors}` with --json); any problem in the fixtures: every problem listed, exit 6, nothing written.
  */
 import { authError } from '../../errors.js';
+import { cliError } from '../cli-errors.js';
 import type { KaijuAuth } from '../../core/auth.js';
 import type { FixtureProblem, SeedItem, SeedReport } from '../../core/fixtures/types.js';
+import type { SeedOptions } from '../../core/fixtures/seed.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
 
@@ -14,11 +16,24 @@ export const DEFAULT_FIXTURES_DIR = './fixtures/users';
 const KIND_LABEL = { permissions: 'permission', groups: 'group', users: 'user' } as const;
 const KINDS = ['permissions', 'groups', 'users'] as const;
 
-/** The JSON document of a seed (items are left out: created/updated/unchanged list them). */
+/**
+ * The JSON document of a seed (items are left out: created/updated/unchanged list them). With
+ * --prune, `deleted` lists what goes per kind and `removed` counts the rows that go with it.
+ */
 export function seedJson(report: SeedReport) {
-  const { dry_run, created, updated, unchanged, changes, errors } = report;
-  return { dry_run, created, updated, unchanged, changes, errors };
+  const { dry_run, created, updated, unchanged, changes, errors, deleted, removed } = report;
+  return { dry_run, created, updated, unchanged, changes, ...(deleted ? { deleted, removed } : {}), errors };
 }
+
+/** "3 grants, 2 members": what goes with a deleted item (none: empty). */
+function withText(item: SeedItem): string {
+  const parts = Object.entries(item.with ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([what, n]) => `${n} ${n === 1 ? what.replace(/s$/, '') : what}`);
+  return parts.length > 0 ? `with ${parts.join(', ')}` : '';
+}
+
+const deletions = (report: SeedReport) => KINDS.reduce((n, k) => n + (report.deleted?.[k].length ?? 0), 0);
 
 /** `file:line:col: path: message (code)`, one problem a line. */
 export function formatProblem(p: FixtureProblem): string {
@@ -27,6 +42,7 @@ export function formatProblem(p: FixtureProblem): string {
 }
 
 function changeText(item: SeedItem): string {
+  if (item.action === 'delete') return withText(item);
   const parts = item.fields.filter((f) => f !== 'permissions' && f !== 'groups');
   const sets: string[] = [];
   if (item.added?.length) sets.push(...item.added.map((x) => `+${x}`));
@@ -38,33 +54,45 @@ function changeText(item: SeedItem): string {
 async function printReport(rt: Runtime, report: SeedReport): Promise<void> {
   const { out } = rt;
   const { c } = out;
-  const verb = { create: c.green('create'), update: c.yellow('update'), unchanged: c.dim('unchanged') };
+  const verb = { create: c.green('create'), update: c.yellow('update'), unchanged: c.dim('unchanged'), delete: c.red('delete') };
+  const done = { create: c.green('created'), update: c.yellow('updated'), unchanged: '', delete: c.red('deleted') };
   const shown = report.dry_run ? report.items : report.items.filter((i) => i.action !== 'unchanged');
   if (shown.length > 0) {
     await out.table(
       ['kind', 'id', report.dry_run ? 'plan' : 'done', 'changes'],
-      shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dry_run ? verb[i.action] : i.action === 'create' ? c.green('created') : c.yellow('updated'), changeText(i)]),
+      shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dry_run ? verb[i.action] : done[i.action], changeText(i)]),
     );
   }
   const total = (k: (typeof KINDS)[number]) => report.created[k].length + report.updated[k].length + report.unchanged[k].length;
-  if (KINDS.every((k) => report.created[k].length === 0 && report.updated[k].length === 0)) {
+  if (KINDS.every((k) => report.created[k].length === 0 && report.updated[k].length === 0) && deletions(report) === 0) {
     out.line(`${report.dry_run ? 'nothing would change' : 'nothing to do'}: ${KINDS.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
     return;
   }
   out.line('');
+  const pruning = report.deleted !== undefined;
   await out.table(
-    ['', report.dry_run ? 'would create' : 'created', report.dry_run ? 'would update' : 'updated', 'unchanged'],
-    KINDS.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length]),
-    { align: ['left', 'right', 'right', 'right'] },
+    ['', report.dry_run ? 'would create' : 'created', report.dry_run ? 'would update' : 'updated', 'unchanged', ...(pruning ? [report.dry_run ? 'would delete' : 'deleted'] : [])],
+    KINDS.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length, ...(pruning ? [report.deleted?.[k].length ?? 0] : [])]),
+    { align: ['left', 'right', 'right', 'right', 'right'] },
   );
+  if (pruning && report.removed) {
+    const r = report.removed;
+    out.line(`${report.dry_run ? 'would remove' : 'removed'} with them: ${r.grants} grant(s), ${r.memberships} membership(s), ${r.sessions} session(s)`);
+  }
   if (report.dry_run) out.notice('dry run: nothing was written');
 }
 
 /** Seed `dir` with an open core, print the report, throw (exit 6) on problems. Used by `seed` and `init`. */
-export async function seedAndReport(rt: Runtime, auth: KaijuAuth, dir: string, opts: { dryRun?: boolean; print?: boolean }): Promise<SeedReport> {
+export async function seedAndReport(
+  rt: Runtime,
+  auth: KaijuAuth,
+  dir: string,
+  opts: { dryRun?: boolean; print?: boolean; prune?: SeedOptions['prune'] },
+): Promise<SeedReport> {
   const bar = await progressBar(rt, 'hashing passwords', 'users');
   const report = await auth.fixtures.seed(dir, {
     dryRun: !!opts.dryRun,
+    ...(opts.prune ? { prune: opts.prune } : {}),
     // password_env names are looked up in the command's environment (the core never reads it).
     env: rt.io.env,
     onHashProgress: (done, total) => bar.update(done, total),
@@ -82,20 +110,58 @@ export async function seedAndReport(rt: Runtime, auth: KaijuAuth, dir: string, o
   return report;
 }
 
-export async function runSeed(rt: Runtime, opts: { dryRun?: boolean; check?: boolean }, dir?: string): Promise<void> {
+export interface SeedFlags {
+  dryRun?: boolean;
+  check?: boolean;
+  prune?: boolean;
+  pruneUsers?: boolean;
+  keep?: string[];
+}
+
+export async function runSeed(rt: Runtime, opts: SeedFlags, dir?: string): Promise<void> {
+  if (!opts.prune && (opts.pruneUsers || (opts.keep?.length ?? 0) > 0)) {
+    throw cliError('cli.usage', `${opts.pruneUsers ? '--prune-users' : '--keep'} only applies with --prune`);
+  }
   const auth = await rt.auth();
   const where = dir ?? DEFAULT_FIXTURES_DIR;
-  const report = await seedAndReport(rt, auth, where, { dryRun: !!opts.dryRun || !!opts.check });
+  const prune = opts.prune ? { users: !!opts.pruneUsers, keep: opts.keep ?? [] } : undefined;
+  const planOnly = !!opts.dryRun || !!opts.check;
+  let confirmed: SeedReport['deleted'];
+  if (prune && !planOnly && !rt.config.yes) {
+    // Deleting asks first, as every destructive command: plan, show the deletions, ask (on a
+    // terminal; -y otherwise), then seed deleting only what was agreed to.
+    const plan = await seedAndReport(rt, auth, where, { dryRun: true, print: false, prune });
+    const n = deletions(plan);
+    if (n > 0) {
+      if (rt.interactive) {
+        for (const item of plan.items.filter((i) => i.action === 'delete')) rt.out.errorLine(`  delete ${KIND_LABEL[item.kind]} ${item.id} ${withText(item)}`.trimEnd());
+      }
+      await rt.confirm(`${pruneQuestion(plan)} that the fixtures in ${where} do not name?`);
+    }
+    confirmed = plan.deleted;
+  }
+  const report = await seedAndReport(rt, auth, where, { dryRun: planOnly, ...(prune ? { prune: confirmed ? { ...prune, confirmed } : prune } : {}) });
   if (!opts.check) return;
   // As `terraform plan -detailed-exitcode`: the plan is the output; exit 9 says it is not empty.
-  const drift = KINDS.reduce((n, k) => n + report.created[k].length + report.updated[k].length, 0);
+  const drift = KINDS.reduce((n, k) => n + report.created[k].length + report.updated[k].length, 0) + deletions(report);
   if (drift > 0) {
-    throw authError('seed.drift', `the database differs from the fixtures in ${where}: ${drift} item(s) would change (kaiju-auth seed ${where} applies them)`, {
+    throw authError('seed.drift', `the database differs from the fixtures in ${where}: ${drift} item(s) would change (kaiju-auth seed ${where}${prune ? ' --prune' : ''} applies them)`, {
       dir: where,
       created: Object.fromEntries(KINDS.map((k) => [k, report.created[k].length])),
       updated: Object.fromEntries(KINDS.map((k) => [k, report.updated[k].length])),
+      ...(report.deleted ? { deleted: Object.fromEntries(KINDS.map((k) => [k, report.deleted?.[k].length ?? 0])) } : {}),
     });
   }
+}
+
+/** "Delete 2 permissions, 1 group and 3 users (with 4 grants, 5 memberships, 0 sessions)". */
+function pruneQuestion(plan: SeedReport): string {
+  const counted = KINDS.map((k) => [k, plan.deleted?.[k].length ?? 0] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${n === 1 ? KIND_LABEL[k] : k}`);
+  const list = counted.length > 1 ? `${counted.slice(0, -1).join(', ')} and ${counted[counted.length - 1]}` : (counted[0] ?? '');
+  const r = plan.removed ?? { grants: 0, memberships: 0, sessions: 0 };
+  return `Delete ${list} (with ${r.grants} grant(s), ${r.memberships} membership(s), ${r.sessions} session(s))`;
 }
 
 export { printReport as printSeedReport };

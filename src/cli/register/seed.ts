@@ -1,6 +1,6 @@
 /** Declares `seed` and `dump`; handlers in commands/seed.ts and commands/dump.ts. */
 import type { Command } from 'commander';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
+import { collect, examples, lazyAction, type Kit } from '../command-kit.js';
 
 export function registerSeedCommands(program: Command, kit: Kit): void {
   examples(
@@ -14,12 +14,21 @@ export function registerSeedCommands(program: Command, kit: Kit): void {
             'password_env (a variable of this environment) or password_file (relative to DIR), or none if it exists already',
         )
         .option('--dry-run', 'print the plan (create / update with the changed fields / unchanged, per item), change nothing')
-        .option('--check', 'compare the database with the fixtures, change nothing: exit 0 when they match, 9 with the plan when they differ (a CI drift check)'),
+        .option('--check', 'compare the database with the fixtures, change nothing: exit 0 when they match, 9 with the plan when they differ (a CI drift check)')
+        .option(
+          '--prune',
+          'also delete the permissions (with permissions.json) and groups (with groups.json) the files do not name, with their grants and memberships; ' +
+            'lists every deletion; asks on a terminal, needs -y otherwise',
+        )
+        .option('--prune-users', 'with --prune and users.json: also delete the users the files do not name (with their memberships and sessions)')
+        .option('--keep <tag>', 'with --prune: never delete permissions or groups whose tag is TAG, nor what such a group grants or (--prune-users) its members (repeatable)', collect),
       async () => (await import('../commands/seed.js')).runSeed,
     ),
     [
       'kaiju-auth seed',
       'kaiju-auth seed ./deploy/fixtures --dry-run',
+      'kaiju-auth seed ./deploy/fixtures --prune --keep legacy --dry-run   # what a prune would delete',
+      'kaiju-auth seed ./deploy/fixtures --prune --prune-users -y',
       'kaiju-auth seed ./deploy/fixtures --check --json > drift.json   # CI: exit 9 on drift',
       'export DATABASE_URL=postgres://app@db/app; kaiju-auth migrate && kaiju-auth seed --json   # both on that database',
     ],
