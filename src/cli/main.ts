@@ -3,6 +3,7 @@
  * `process.exit` of the tool is here.
  */
 import { EXIT } from './exit-table.js';
+import { interruptProgress } from './progress.js';
 import type { Io, Runtime } from './runtime.js';
 
 /**
@@ -60,7 +61,9 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
   process.on(signal, () => {
     if (interrupted) process.exit(code);
     interrupted = true;
-    process.stderr.write(`\nkaiju-auth: interrupted\n`);
+    // A progress bar on screen is finished first: "interrupted" then gets a line of its own.
+    const barDone = interruptProgress();
+    process.stderr.write(`${barDone ? '' : '\n'}kaiju-auth: interrupted\n`);
     void finish(code, async () => active?.abort());
   });
 }

@@ -62,6 +62,11 @@ const UNAVAILABLE_CODES: Record<string, string> = {
 export function connectionFailureReason(err: unknown): string | null {
   const e = err as { code?: string; errors?: unknown[]; message?: string } | null;
   if (!e || typeof e !== 'object') return null;
+  // The server refused the login: its own first line says why (`role "x" does not exist`, `no
+  // pg_hba.conf entry for host ...`), as psql shows it. It names the role and host, never a password.
+  if (e.code === '28000' && typeof e.message === 'string' && e.message !== '') {
+    return `not authorized: ${serverWords(e.message)}`;
+  }
   if (e.code && UNAVAILABLE_CODES[e.code]) return UNAVAILABLE_CODES[e.code] ?? null;
   if (Array.isArray(e.errors)) {
     for (const inner of e.errors) {

@@ -221,6 +221,14 @@ describe('database URLs', () => {
     }
   });
 
+  it.runIf(ADMIN_URL)('a role missing on a running server exits 7 with the server\'s words, as psql says it', async () => {
+    const url = new URL(ADMIN_URL as string);
+    url.username = 'kaiju_test_no_such_role';
+    url.password = '';
+    const line = expectOneLineError(await runCli(['status', '--database-url', url.toString()]), 7);
+    expect(line).toMatch(/: not authorized: role "kaiju_test_no_such_role" does not exist$/);
+  });
+
   it.runIf(ADMIN_URL)('a database missing on a running server exits 7 naming it', async () => {
     const url = databaseUrl(ADMIN_URL as string, 'kaiju_test_does_not_exist');
     const line = expectOneLineError(await runCli(['status', '--database-url', url]), 7);

@@ -85,7 +85,25 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
 
     const conflict = await cli(['user', 'import', good, '-q']);
     expect(conflict.code).toBe(5);
-    expect(conflict.stderr).toMatch(/row 1 \(line 2\): username: user imp_one already exists \(auth\.user\.exists\)/);
+    // One line (issue 13 item 5): where it stopped, what earlier batches imported, what to rerun with.
+    expect(conflict.stdout).toBe('');
+    expect(conflict.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/stopped at row 1 \(user imp_one already exists\).*0 user\(s\) of earlier batches were imported; rerun with --on-conflict skip/),
+    ]);
+    // A later batch: the first one stays imported, and the line says so.
+    const later = path.join(work, 'later.jsonl');
+    await writeFile(
+      later,
+      ['imp_a', 'imp_b', 'imp_one', 'imp_c', 'imp_d'].map((u) => JSON.stringify({ username: u, email: `${u}.later@example.com`, password: PW })).join('\n') + '\n',
+    );
+    const stopped = await cli(['user', 'import', later, '--batch-size', '2', '-q']);
+    expect(stopped.code, stopped.stderr).toBe(5);
+    expect(stopped.stderr.trim().split('\n')).toEqual([expect.stringMatching(/stopped at row 3 \(user imp_one already exists\).* 2 user\(s\) of earlier batches were imported/)]);
+    const stoppedJson = await cli(['user', 'import', later, '--batch-size', '2', '--json', '-q']);
+    expect(stoppedJson.code).toBe(5);
+    expect(stoppedJson.json<{ stopped: { row: number } }>().stopped.row).toBeGreaterThan(0);
+    expect(stoppedJson.errorJson().error).toMatchObject({ code: 'auth.user.exists', exit: 5 });
+    expect((await cli(['user', 'import', later, '--on-conflict', 'skip', '-q'])).code).toBe(0);
     expect((await cli(['user', 'import', good, '--on-conflict', 'skip', '--json', '-q'])).code).toBe(0);
 
     const bad = path.join(work, 'bad.jsonl');

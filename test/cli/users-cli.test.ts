@@ -114,7 +114,9 @@ describe.each(BACKENDS)('user commands through the binary on %s', (backend) => {
     expect((await cli(['user', 'update', 'alice', '--email', 'bob@example.com'])).code).toBe(5);
     expect((await cli(['user', 'update', 'alice', '--email', 'nope'])).code).toBe(6);
     expect((await cli(['user', 'update', 'alice'])).code).toBe(2);
-    expect((await cli(['user', 'update', 'alice', '--set', 'novalue'])).code).toBe(6);
+    // A malformed --set is a usage error (exit 2), as every malformed argument (issue 13 item 5).
+    const malformed = await cli(['user', 'update', 'alice', '--set', 'novalue', '--json']);
+    expect([malformed.code, malformed.errorJson().error.code]).toEqual([2, 'cli.usage']);
     expect((await cli(['user', 'update', 'ghost', '--full-name', 'x'])).code).toBe(4);
   });
 
@@ -129,6 +131,9 @@ describe.each(BACKENDS)('user commands through the binary on %s', (backend) => {
     expect((await cli(['user', 'set-password', 'alice', '--password-stdin', '-q'], { input: `${PW}\n` })).code).toBe(0);
     expect((await cli(['user', 'passwd', 'alice', '--password-stdin', '-q'], { input: `${PW}\n${PW2}\n` })).code).toBe(0);
     expect((await cli(['user', 'set-password', 'ghost', '--password-stdin'], { input: `${PW}\n` })).code).toBe(4);
+    // An unknown user is not found (exit 4), for passwd too, not an authentication failure.
+    const ghost = await cli(['user', 'passwd', 'ghost', '--password-stdin', '--json'], { input: `${PW}\n${PW2}\n` });
+    expect([ghost.code, ghost.errorJson().error.code]).toEqual([4, 'auth.user.not_found']);
   });
 
   it('blocked and inactive users cannot authenticate until restored', async () => {

@@ -52,6 +52,9 @@ export async function tmuxCli(
     script,
     [
       '#!/bin/sh',
+      // Ctrl-C signals the whole foreground group, this shell too: caught (not ignored, which the
+      // CLI would inherit), so the shell lives on to record the CLI's own exit code.
+      "trap 'true' INT",
       ...exports, `cd ${shellQuote(options.cwd ?? dir)}`,
       [process.execPath, BIN, ...args].map(shellQuote).join(' '),
       `echo $? > ${shellQuote(exitFile)}`,

@@ -75,6 +75,21 @@ async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, 
   importing.stop();
 
   const { out } = rt;
+  const imported = report.created.users + report.updated.users;
+  if (report.stopped) {
+    // One line says it all: where it stopped, what earlier batches imported, what to rerun with.
+    // The rolled-back batch's conflicts are in the --json report; on a terminal they were a
+    // thousand lines about rows that were never the problem of the rerun.
+    if (!out.json) for (const p of report.errors.filter((e) => e.code !== 'auth.user.exists')) out.errorLine(formatImportProblem(file, p));
+    if (out.json) out.writeJson(importJson(report));
+    const stop = report.stopped;
+    throw authError(
+      'auth.user.exists',
+      `${file}: stopped at row ${stop.row} (${stop.message}) with --on-conflict fail; its batch was rolled back, ` +
+        `${imported} user(s) of earlier batches were imported; rerun with --on-conflict skip to import the rest (or update to overwrite)`,
+      { row: stop.row, imported },
+    );
+  }
   if (!out.json) for (const p of report.errors) out.errorLine(formatImportProblem(file, p));
   await out.result(importJson(report), () => {
     out.line(
@@ -82,13 +97,6 @@ async function importFile(rt: Runtime, opts: ImportFlags, format: ImportFormat, 
         `${report.unchanged.users} unchanged, ${report.skipped} not imported`,
     );
   });
-  const imported = report.created.users + report.updated.users;
-  if (report.stopped) {
-    throw authError('auth.user.exists', `stopped at row ${report.stopped.row}: ${report.stopped.message}; that batch was rolled back, ${imported} user(s) from earlier batches were imported (rerun with --on-conflict skip or update to continue)`, {
-      row: report.stopped.row,
-      imported,
-    });
-  }
   if (report.errors.length === 0) return;
   const invalid = report.errors.filter((e) => e.code !== 'auth.user.exists').length;
   const conflicts = report.errors.length - invalid;

@@ -4,7 +4,15 @@ import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
 
 export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: number }, username: string): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
-  const oldPassword = await readSecret(rt, opts, { label: `current password of ${username}`, line: 0 });
+  // An unknown user is "not found" (exit 4), as for set-password: this is the administrator's tool,
+  // and "authentication failed" sent people looking for a wrong password.
+  const target = await auth.users.get(username);
+  const oldPassword = await readSecret(rt, opts, { label: `current password of ${target.username}`, line: 0 });
+  // Typed at a prompt, the old password is checked before the new one is asked for (twice): a
+  // wrong one is said at once, not after typing three passwords.
+  const newAtPrompt =
+    rt.interactive && !opts.passwordStdin && opts.passwordFile === undefined && !rt.io.env.KAIJU_AUTH_NEW_PASSWORD;
+  if (newAtPrompt) await auth.users.authenticate(target.username, oldPassword);
   const newPassword = await readSecret(rt, opts, {
     label: 'new password',
     confirm: true,
@@ -12,8 +20,8 @@ export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: numb
     env: 'KAIJU_AUTH_NEW_PASSWORD',
     validate: await passwordRules(),
   });
-  await auth.users.changePassword(username, oldPassword, newPassword);
-  await rt.out.result({ username, changed: true }, () => rt.out.line(`password of ${username} changed`));
+  await auth.users.changePassword(target.username, oldPassword, newPassword);
+  await rt.out.result({ username: target.username, changed: true }, () => rt.out.line(`password of ${target.username} changed`));
 }
 
 export async function runSetPassword(rt: Runtime, opts: SecretFlags & { rounds?: number }, user: string): Promise<void> {

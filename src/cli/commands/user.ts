@@ -1,5 +1,4 @@
 /** `user register | list | show | update | block... | delete | groups | permissions`. */
-import { authError } from '../../errors.js';
 import { cliError } from '../cli-errors.js';
 import type { User, UserDetail, UserFlag } from '../../core/users.js';
 import type { GroupChange } from '../../core/user-permissions.js';
@@ -119,7 +118,8 @@ export async function runShow(rt: Runtime, _opts: unknown, user: string): Promis
 export function parseSetting(pair: string): [string, unknown] {
   const eq = pair.indexOf('=');
   if (eq <= 0) {
-    throw authError('auth.user.invalid_settings', `--set expects KEY=VALUE, got "${pair}"`, { field: 'settings' });
+    // A malformed argument is a usage error (exit 2), not invalid data: the settings were never read.
+    throw cliError('cli.usage', `--set expects KEY=VALUE, got "${pair}"`, { field: 'settings' });
   }
   const key = pair.slice(0, eq);
   const raw = pair.slice(eq + 1);
