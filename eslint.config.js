@@ -16,7 +16,16 @@ import tseslint from 'typescript-eslint';
  */
 const COMMANDER = { name: 'commander', message: "import values from src/cli/commander.ts; 'import type' from commander is fine", allowTypeImports: true };
 
-function floor(files, above, why) {
+/**
+ * Above src/db nobody asks which backend answered (src/db/open.ts alone picks one): a comparison
+ * with a backend's name is refused there.
+ */
+const BACKEND_BRANCH = {
+  selector: "BinaryExpression[operator=/^[!=]==?$/][right.value=/^(embedded|postgres|pglite)$/]",
+  message: 'which backend answered is src/db\'s affair: ask the Database (description, backend) or src/db/target.ts',
+};
+
+function floor(files, above, why, extraSyntax = []) {
   const regex = `^\\.{1,2}/(?:\\.\\./)*(?:${above})`;
   return {
     files,
@@ -25,6 +34,7 @@ function floor(files, above, why) {
       'no-restricted-syntax': [
         'error',
         { selector: `ImportExpression[source.value=/${regex.replace(/\//g, '\\/')}/]`, message: why },
+        ...extraSyntax,
       ],
     },
   };
@@ -51,7 +61,8 @@ export default tseslint.config(
   floor(['src/errors.ts'], '', 'src/errors.ts is the ground floor: it imports nothing of ours.'),
   floor(['src/db/**/*.ts'], '(?:core|cli|index\\.js|(?:src/)?migrations)(?:/|$)|(?:\\.\\./)+migrations/', 'src/db is the floor: it imports only src/errors.ts and itself (no core, cli, migrations).'),
   floor(['migrations/**/*.ts'], '(?:src/(?!db/))', 'a migration imports only what src/db gives it.'),
-  floor(['src/core/**/*.ts'], '(?:cli|index\\.js)(?:/|$)', 'src/core never imports the CLI (nor the library entry): cli -> core -> db.'),
+  floor(['src/core/**/*.ts'], '(?:cli|index\\.js)(?:/|$)', 'src/core never imports the CLI (nor the library entry): cli -> core -> db.', [BACKEND_BRANCH]),
+  { files: ['src/cli/**/*.ts'], rules: { 'no-restricted-syntax': ['error', BACKEND_BRANCH] } },
   floor(['src/index.ts'], 'cli/', 'the library entry never imports the CLI.'),
   { files: ['src/cli/commander.ts', 'test/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
   {

@@ -12,6 +12,7 @@ import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KeySecretSource, SecretRequest } from '../core/keys/key-crypto.js';
 import { authError } from '../errors.js';
+import { homeOf } from '../db/target.js';
 import { readNamedFile } from './read-file.js';
 import type { Runtime } from './runtime.js';
 
@@ -69,11 +70,8 @@ export function keySecretSource(rt: Runtime): KeySecretSource {
   }
   const env = rt.io.env.KAIJU_AUTH_SECRET;
   if (env !== undefined && env !== '') return env;
-  const target = config.target;
-  if (target.kind === 'embedded' && target.dataDir !== null) {
-    const dataDir = target.dataDir;
-    return (request) => dataDirSecret(rt, dataDir, request);
-  }
+  const dataDir = homeOf(config.target);
+  if (dataDir !== null) return (request) => dataDirSecret(rt, dataDir, request);
   return () => {
     throw authError(
       'auth.key.secret_missing',
@@ -89,8 +87,7 @@ export function usesDataDirSecret(rt: Runtime): string | null {
   if (config.secretFile !== null) return null;
   const env = rt.io.env.KAIJU_AUTH_SECRET;
   if (env !== undefined && env !== '') return null;
-  const target = config.target;
-  return target.kind === 'embedded' && target.dataDir !== null ? target.dataDir : null;
+  return homeOf(config.target);
 }
 
 /**

@@ -58,32 +58,23 @@ export class Runtime {
   async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
     if (!this.db) {
       this.db = (async () => {
-        const [{ openDatabase }, { releaseAllDirLocksSync }] = await Promise.all([import('../db/open.js'), import('../db/dir-lock.js')]);
-        this.io.onExit?.(releaseAllDirLocksSync);
-        let target = this.config.target;
-        if (options.create === 'scratch' && target.kind === 'embedded' && target.dataDir !== null) {
-          const { embeddedDatabaseExists } = await import('../db/embedded.js');
-          if (!(await embeddedDatabaseExists(target.dataDir))) {
-            this.out.notice(`kaiju-auth: no database at ${target.dataDir} yet; working on a scratch copy in memory`);
-            target = { ...target, dataDir: null };
-          }
-        }
-        const dataDir = target.kind === 'embedded' ? target.dataDir : null;
-        const db = await openDatabase(target, {
+        const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
+        this.io.onExit?.(releaseLocksSync);
+        const db = await openDatabase(this.config.target, {
           command: `kaiju-auth ${this.commandName}`,
-          create: options.create === true,
+          create: options.create ?? false,
           logger: (level, message) => this.io.stderr.write(`knex ${level}: ${message}\n`),
-          onLockWait: async (holder, timeoutMs) => {
-            const { describeHolder } = await import('../db/dir-lock.js');
-            this.out.notice(`kaiju-auth: waiting for ${describeHolder(holder)} to release ${dataDir} (up to ${waitLimit(timeoutMs)}) ...`);
+          onLockWait: ({ holder, held, timeoutMs }) => {
+            this.out.notice(`kaiju-auth: waiting for ${holder} to release ${held} (up to ${waitLimit(timeoutMs)}) ...`);
           },
         });
         this.opened = db;
         this.closers.push(() => db.close());
+        if (db.scratchFor !== null) this.out.notice(`kaiju-auth: no database at ${db.scratchFor} yet; working on a scratch copy in memory`);
         this.out.notice(`kaiju-auth: using ${db.description}`);
-        if (db.madePrivate > 0 && target.kind === 'embedded') {
+        if (db.madePrivate > 0) {
           this.out.warn(
-            `${target.dataDir} was open to other users: made ${db.madePrivate} of its files and directories private (0600/0700)`,
+            `${homeOf(db.target)} was open to other users: made ${db.madePrivate} of its files and directories private (0600/0700)`,
           );
         }
         return db;

@@ -5,7 +5,6 @@
  */
 import type { Knex } from 'knex';
 import { inJsonList } from './set-sql.js';
-import { parseTextArray } from './user-permissions.js';
 
 export interface GroupGrantsDrift {
   group_id: string;
@@ -40,10 +39,10 @@ export async function lockPermissions(trx: Knex, ids: readonly string[]): Promis
 export async function groupGrantsDrift(db: Knex): Promise<GroupGrantsDrift[]> {
   const rows = (await db.raw('select group_id, stored, wanted from kaiju_auth_group_grants_drift()')).rows as {
     group_id: string;
-    stored: string[] | string;
-    wanted: string[] | string;
+    stored: string[];
+    wanted: string[];
   }[];
-  return rows.map((r) => ({ group_id: r.group_id, stored: parseTextArray(r.stored), wanted: parseTextArray(r.wanted) }));
+  return rows.map((r) => ({ group_id: r.group_id, stored: r.stored, wanted: r.wanted }));
 }
 
 /** Rewrite the rows that differ from kaiju's tables, in one transaction; returns how many. */

@@ -62,14 +62,14 @@ export async function resolveUserPermissions(
   const result = await (inline === null
     ? db.raw('select user_id, own, permissions from kaiju_auth_user_permission_sets(?, ?, ?)', [key, byId, defaultGroup])
     : db.raw(`select user_id, own, permissions from kaiju_auth_user_permission_sets(${inline})`));
-  const rows = result.rows as { user_id: string | null; own: boolean; permissions: string[] | string | null }[];
+  const rows = result.rows as { user_id: string | null; own: boolean; permissions: string[] | null }[];
   const userRows = rows.filter((r) => r.user_id !== null);
   const userId = userRows[0]?.user_id;
   if (!userId) return null;
   // A user in no group gets the default group (kaiju's default_group), else its own groups.
   const granting = userRows.some((r) => r.own) ? userRows : rows.filter((r) => r.user_id === null);
   const lists: string[][] = [];
-  for (const row of granting) if (row.permissions !== null) lists.push(parseTextArray(row.permissions));
+  for (const row of granting) if (row.permissions !== null) lists.push(row.permissions);
   return { userId, permissions: mergeSorted(lists) };
 }
 
@@ -120,14 +120,6 @@ export function mergeSorted(lists: string[][]): string[] {
 function isStrictlySorted(list: string[]): boolean {
   for (let i = 1; i < list.length; i++) if (!((list[i - 1] as string) < (list[i] as string))) return false;
   return true;
-}
-
-/** `text[]` as both drivers may give it: a JS array, or the literal `{a,b}` when no parser ran. */
-export function parseTextArray(value: string[] | string): string[] {
-  if (Array.isArray(value)) return value;
-  const inner = value.replace(/^\{|\}$/g, '');
-  if (inner === '') return [];
-  return inner.split(',').map((s) => s.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1'));
 }
 
 export class UserGroupService {

@@ -1,14 +1,23 @@
 /**
- * Bulk writes with `COPY ... FROM`: rows in PostgreSQL's text COPY format (`copyLine`), sent as
- * one statement on the connection of `db`, so inside a transaction when `db` is one. PostgreSQL
- * gets them through pg-copy-streams on the pooled connection; PGlite through
- * `COPY ... FROM '/dev/blob'` with the rows as a Blob (its only way in for COPY). Services call
- * `copyRows` and never ask which database they are on.
+ * Bulk writes with `COPY ... FROM`: rows in PostgreSQL's text COPY format (`CopyText`), sent as
+ * one statement on the connection of `db`, so inside a transaction when `db` is one. How they get
+ * there is the backend's affair (its `copyIn`: pg-copy-streams for PostgreSQL, a Blob through
+ * `/dev/blob` for PGlite); the backend that opened a handle is remembered by the handle's knex
+ * config, which its transactions share. Services call `copyRows` and never ask which database
+ * they are on.
  */
 import type { Knex } from 'knex';
+import type { OpenedBackend } from './backend.js';
 
-/** Marks the knex client class of the embedded database (set in embedded.ts). */
-export const EMBEDDED_CLIENT = Symbol.for('kaiju-auth.embedded-client');
+type CopyIn = OpenedBackend['copyIn'];
+
+/** Each open handle's COPY, by its knex config (a transaction's client shares the handle's). */
+const copyInOf = new WeakMap<object, CopyIn>();
+
+/** Remember how rows go in on `knex` and on its transactions (openDatabase does it). */
+export function registerCopyIn(knex: Knex, copyIn: CopyIn): void {
+  copyInOf.set(knex.client.config as object, copyIn);
+}
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -60,15 +69,6 @@ export class CopyText {
   }
 }
 
-function isEmbedded(db: Knex): boolean {
-  const client = db.client as { constructor?: { [EMBEDDED_CLIENT]?: boolean } };
-  return client.constructor?.[EMBEDDED_CLIENT] === true;
-}
-
-interface PgConnection {
-  query<T>(submittable: T): T;
-}
-
 /**
  * `COPY table (columns) FROM` the given rows (text COPY format, each line ending with `\n`).
  * `table` and `columns` are trusted identifiers. A constraint violation rejects with the
@@ -81,24 +81,7 @@ export async function copyRows(db: Knex, table: string, columns: readonly string
     if (!IDENTIFIER.test(name)) throw new Error(`copyRows: not a plain identifier: ${name}`);
   }
   const target = `${table} (${columns.join(', ')})`;
-  if (isEmbedded(db)) {
-    await db.raw(`COPY ${target} FROM '/dev/blob'`).options({ blob: new Blob([lines]) });
-    return;
-  }
-  const sql = `COPY ${target} FROM STDIN`;
-  const { default: copyStreams } = await import('pg-copy-streams');
-  const client = db.client as Knex.Client & { emit(event: 'query', data: object): void };
-  const connection = (await client.acquireConnection()) as PgConnection;
-  try {
-    // Seen by query listeners as every statement through knex is (logs, statement counts).
-    client.emit('query', { sql, bindings: [], method: 'raw', __knexUid: (connection as { __knexUid?: string }).__knexUid });
-    const stream = connection.query(copyStreams.from(sql));
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', resolve);
-      stream.end(lines);
-    });
-  } finally {
-    await client.releaseConnection(connection);
-  }
+  // A handle no backend of ours opened (a library caller's own) is taken for a `pg` one.
+  const copyIn = copyInOf.get(db.client.config as object) ?? (await import('./postgres.js')).copyInWithPg;
+  await copyIn(db, target, lines);
 }

@@ -3,25 +3,23 @@
  * behind the `knex-pglite` dialect. Loaded only when no URL is given. The directory is held under
  * an exclusive lock (see dir-lock.ts) for as long as it is open, and is private to its owner
  * (private-files.ts): made so when opened, and every file PGlite creates in it is created so.
+ * The `Backend` of backend.ts: COPY goes in as a Blob through PGlite's `/dev/blob`, and the lock
+ * is the data directory's.
  */
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite as PGliteClass, PGliteOptions } from '@electric-sql/pglite';
-import { remediableError } from '../errors.js';
+import { isKaijuAuthError, authError, remediableError } from '../errors.js';
 import type { Knex } from 'knex';
-import type { EmbeddedTarget } from './target.js';
-import { EMBEDDED_CLIENT } from './copy.js';
-import { acquireDirLock, type DirLock, type LockOwner } from './dir-lock.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions } from './backend.js';
+import { describeTarget, type EmbeddedTarget } from './target.js';
+import { acquireDirLock, describeHolder, type DirLock } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
-import { knexLog, type DbLogger } from './knex-log.js';
-import { OID, parseBytea, parseInt8, parseUtcTimestamp } from './values.js';
+import { knexLog } from './knex-log.js';
+import { OID, parseBytea, TYPE_PARSERS } from './values.js';
 
-/** Extra PGlite options, for tests and library callers (extensions, a preloaded data dump). */
-export interface EmbeddedOptions {
-  extensions?: Record<string, unknown>;
-  loadDataDir?: Blob;
-}
+export type { EmbeddedOptions };
 
 export interface OpenedEmbedded {
   knex: Knex;
@@ -46,9 +44,6 @@ function withPgResponses<T extends new (...args: any[]) => object>(Base: T): T {
   const pgProcess = (Object.getPrototypeOf(Base.prototype) as { processResponse: ProcessResponse }).processResponse;
   const commands: Record<string, string> = { first: 'SELECT', pluck: 'SELECT', select: 'SELECT', del: 'DELETE', update: 'UPDATE', counter: 'UPDATE', insert: 'INSERT' };
   class PgLiteClient extends Base {
-    /** Tells the COPY seam (copy.ts) to use PGlite's `/dev/blob`; transaction clients inherit it. */
-    static readonly [EMBEDDED_CLIENT] = true;
-
     processResponse(obj: { method?: string; response: Record<string, unknown> }, runner: unknown): unknown {
       const command = commands[obj.method ?? ''] ?? (obj.method ?? '').toUpperCase();
       return pgProcess.call(this, { ...obj, response: { ...obj.response, rowCount: obj.response.affectedRows, command } }, runner);
@@ -82,10 +77,7 @@ export async function embeddedDatabaseExists(dataDir: string): Promise<boolean> 
   }
 }
 
-export async function openEmbeddedKnex(
-  target: EmbeddedTarget,
-  options: EmbeddedOptions & { command: string; create: boolean; logger?: DbLogger; onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void },
-): Promise<OpenedEmbedded> {
+async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOptions & { create: boolean }): Promise<OpenedEmbedded> {
   if (target.dataDir !== null && !options.create && !(await embeddedDatabaseExists(target.dataDir))) {
     throw remediableError('db.schema_missing', `there is no embedded database at ${target.dataDir}`, 'create_database', { dataDir: target.dataDir });
   }
@@ -96,19 +88,16 @@ export async function openEmbeddedKnex(
       : await acquireDirLock(target.dataDir, {
           timeoutMs: target.lockTimeoutMs ?? 10_000,
           command: options.command,
-          ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+          onWait: (holder, timeoutMs) => options.onLockWait?.({ holder: describeHolder(holder), held: target.dataDir as string, timeoutMs }),
         });
   try {
     const PGlite = loadPGlite();
     const pglite = new PGlite({
       ...(target.dataDir === null ? {} : { fs: new PrivateNodeFs(path.join(target.dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'] }),
-      ...(options.extensions ? { extensions: options.extensions as never } : {}),
-      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-      parsers: {
-        [OID.bytea]: parseBytea,
-        [OID.int8]: parseInt8,
-        [OID.timestamp]: parseUtcTimestamp,
-      },
+      ...(options.embedded?.extensions ? { extensions: options.embedded.extensions as never } : {}),
+      ...(options.embedded?.loadDataDir ? { loadDataDir: options.embedded.loadDataDir } : {}),
+      // PGlite hands BYTEA over as a Uint8Array; pg, as a Buffer. Buffers both.
+      parsers: { ...TYPE_PARSERS, [OID.bytea]: parseBytea },
     });
     // PGlite is starting (its WASM compiles on background threads); meanwhile, make what an
     // existing directory holds private and load knex.
@@ -129,3 +118,56 @@ export async function openEmbeddedKnex(
     throw err;
   }
 }
+
+/** COPY as PGlite takes it: `FROM '/dev/blob'`, with the rows as a Blob. */
+async function copyIn(db: Knex, target: string, lines: string | Buffer): Promise<void> {
+  await db.raw(`COPY ${target} FROM '/dev/blob'`).options({ blob: new Blob([lines]) });
+}
+
+export const embeddedBackend: Backend<EmbeddedTarget> = {
+  name: 'embedded',
+  async open(target, options) {
+    // A dry run where there is no database yet works on a throwaway one in memory.
+    if (options.create === 'scratch' && target.dataDir !== null && !(await embeddedDatabaseExists(target.dataDir))) {
+      const scratch = await embeddedBackend.open({ ...target, dataDir: null }, { ...options, create: true });
+      return { ...scratch, scratchFor: target.dataDir };
+    }
+    const description = describeTarget(target);
+    let opened: OpenedEmbedded;
+    try {
+      opened = await openEmbeddedKnex(target, { ...options, create: options.create === true });
+    } catch (err) {
+      if (isKaijuAuthError(err)) throw err;
+      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw authError('db.unavailable', `cannot open ${description}: ${reason}`, { target: description }, err);
+    }
+    const { knex, lock, pglite, madePrivate } = opened;
+    let closed = false;
+    return {
+      knex,
+      description,
+      scratchFor: null,
+      madePrivate,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await knex.destroy();
+        } finally {
+          await lock?.release();
+        }
+      },
+      async abort() {
+        if (closed) return;
+        closed = true;
+        try {
+          // knex.destroy() would wait for the transaction in flight to finish (and commit).
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          await lock?.release();
+        }
+      },
+      copyIn,
+    };
+  },
+};

@@ -1,133 +1,64 @@
 /**
- * The one seam between services and the database: `openDatabase(target)` gives a knex handle
- * that behaves the same on PostgreSQL and on embedded PGlite. Services never branch on which.
+ * The one seam between services and the database: `openDatabase(target)` picks the backend the
+ * target names (postgres.ts, embedded.ts: each a `Backend`, see backend.ts) and gives a knex
+ * handle that behaves the same on either. This is the only place that tells them apart; services
+ * and the CLI never do.
  */
 import type { Knex } from 'knex';
-import { authError, isKaijuAuthError } from '../errors.js';
-import type { LockOwner } from './dir-lock.js';
-import type { EmbeddedOptions } from './embedded.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend } from './backend.js';
+import { registerCopyIn } from './copy.js';
+import { releaseAllDirLocksSync } from './dir-lock.js';
 import type { DbLogger } from './knex-log.js';
-import { connectionFailureReason } from './errors.js';
-import type { OpenedPostgres } from './postgres.js';
-import { formatMs } from './timeouts.js';
-import { describeTarget, type DatabaseTarget } from './target.js';
+import type { DatabaseTarget } from './target.js';
 
-export interface Database {
+/**
+ * Let go, synchronously, of every lock this process holds on a database (an embedded data
+ * directory's), for an exit hook: the process that owns the exit installs it (the CLI does). The
+ * kernel frees the locks of a process that ends anyway; this removes their files (labels) too.
+ */
+export const releaseLocksSync: () => void = releaseAllDirLocksSync;
+
+export interface Database extends Omit<OpenedBackend, 'copyIn'> {
   readonly knex: Knex;
   readonly target: DatabaseTarget;
-  /** One line naming the target, password redacted. */
-  readonly description: string;
   /** Which backend, as a word to show (`postgres`, `embedded`); for display, never for branching. */
   readonly backend: string;
-  /**
-   * Embedded: how many entries of the data directory other users could read or write until this
-   * open made them owner-only (0 when none needed it, and on PostgreSQL). For the caller to report.
-   */
-  readonly madePrivate: number;
-  /** Close when the work is done: waits for queries in flight, then frees the data directory. */
-  close(): Promise<void>;
-  /**
-   * Stop now (Ctrl-C): do not wait for work in progress; an open transaction is rolled back (the
-   * server drops it with the connection; PGlite's backend ends with it), then the data directory
-   * is freed. The handle is unusable afterwards.
-   */
-  abort(): Promise<void>;
 }
 
 export interface OpenOptions {
-  /** Recorded in the embedded lock file so a waiting process can say who holds it. */
+  /** Recorded with the embedded lock so a waiting process can say who holds it. */
   command?: string;
-  /** Create the embedded database when its directory has none (migrate, init). Default false. */
-  create?: boolean;
   /**
-   * Embedded: called once, at once, when another process holds the data directory and this open
-   * starts waiting for it (up to the target's lock timeout), with what the lock file says of the
-   * holder (null: nothing readable). For the caller to tell the user; this layer never prints.
+   * Create the database when there is none (migrate, init); `scratch`: work on a throwaway one in
+   * memory instead (a dry run). Default false: no database is an error (`db.schema_missing`).
    */
-  onLockWait?: (holder: LockOwner | null, timeoutMs: number) => void;
-  embedded?: EmbeddedOptions;
+  create?: boolean | 'scratch';
+  /**
+   * Called once, at once, when another process holds the database and this open starts waiting
+   * for it (up to the target's lock timeout). For the caller to tell the user; this layer never prints.
+   */
+  onLockWait?: BackendOpenOptions['onLockWait'];
   /** Where knex's warnings go (none: dropped). The CLI gives stderr; this layer writes nowhere. */
   logger?: DbLogger;
+  /** Extra PGlite options (extensions, a preloaded data dump), for tests and library callers. */
+  embedded?: EmbeddedOptions;
+}
+
+async function backendFor(target: DatabaseTarget): Promise<Backend<DatabaseTarget>> {
+  // Each backend loads only when a target names it (pg or PGlite, never both).
+  const backend = target.kind === 'postgres' ? (await import('./postgres.js')).postgresBackend : (await import('./embedded.js')).embeddedBackend;
+  return backend as Backend<DatabaseTarget>;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
-  const description = describeTarget(target);
-  if (target.kind === 'postgres') {
-    const { openPostgresKnex } = await import('./postgres.js');
-    let opened: OpenedPostgres;
-    try {
-      opened = await openPostgresKnex(target, options.logger);
-    } catch (err) {
-      throw authError('db.invalid_url', `invalid database URL ${description}`, undefined, err);
-    }
-    const { knex, timeouts } = opened;
-    try {
-      await knex.raw('select 1');
-    } catch (err) {
-      await opened.close().catch(() => undefined);
-      if (isKaijuAuthError(err) && err.code === 'db.timeout' && err.details?.waited === 'connect') {
-        const { timeoutError } = await import('./pg-timeouts.js');
-        const ms = timeouts.connectMs;
-        throw timeoutError(`cannot connect to ${description}: the server did not answer within ${formatMs(ms)}`, 'connect', ms, [], err.cause);
-      }
-      if (isKaijuAuthError(err)) throw err;
-      const reason = connectionFailureReason(err) ?? 'cannot connect';
-      throw authError('db.unavailable', `cannot connect to ${description}: ${reason}`, { target: description }, err);
-    }
-    return {
-      knex,
-      target,
-      description,
-      backend: 'postgres',
-      madePrivate: 0,
-      close: () => opened.close(),
-      async abort() {
-        opened.abort();
-        await knex.destroy().catch(() => undefined);
-      },
-    };
-  }
-  const { openEmbeddedKnex } = await import('./embedded.js');
-  let opened;
-  try {
-    opened = await openEmbeddedKnex(target, {
-      command: options.command ?? 'kaiju-auth',
-      create: options.create ?? false,
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
-      ...options.embedded,
-    });
-  } catch (err) {
-    if (isKaijuAuthError(err)) throw err;
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw authError('db.unavailable', `cannot open ${description}: ${reason}`, { target: description }, err);
-  }
-  const { knex, lock, pglite, madePrivate } = opened;
-  let closed = false;
-  return {
-    knex,
-    target,
-    description,
-    backend: 'embedded',
-    madePrivate,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await knex.destroy();
-      } finally {
-        await lock?.release();
-      }
-    },
-    async abort() {
-      if (closed) return;
-      closed = true;
-      try {
-        // knex.destroy() would wait for the transaction in flight to finish (and commit).
-        if (!pglite.closed) await pglite.close();
-      } finally {
-        await lock?.release();
-      }
-    },
-  };
+  const backend = await backendFor(target);
+  const { copyIn, ...opened } = await backend.open(target, {
+    command: options.command ?? 'kaiju-auth',
+    create: options.create ?? false,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
+    ...(options.embedded ? { embedded: options.embedded } : {}),
+  });
+  registerCopyIn(opened.knex, copyIn);
+  return { ...opened, target, backend: backend.name };
 }

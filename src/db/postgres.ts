@@ -1,14 +1,17 @@
 /**
- * PostgreSQL through `pg`. Loaded only when a URL selects it. Connection failures become one
+ * PostgreSQL through `pg`, the `Backend` of backend.ts for a URL. Loaded only when a URL selects it. Connection failures become one
  * `db.unavailable` error naming the (redacted) target, never a driver stack. Every connection and
  * statement is under the target's timeouts (pg-timeouts.ts).
  */
 import type { Knex } from 'knex';
+import { authError, isKaijuAuthError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { connectionFailureReason } from './errors.js';
 import { knexLog, type DbLogger } from './knex-log.js';
-import { guardedKnexClient, TimeoutGuard } from './pg-timeouts.js';
-import type { PostgresTarget } from './target.js';
-import { answerDeadlineMs, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './timeouts.js';
-import { OID, parseInt8, parseUtcTimestamp } from './values.js';
+import { guardedKnexClient, timeoutError, TimeoutGuard } from './pg-timeouts.js';
+import { describeTarget, type PostgresTarget } from './target.js';
+import { answerDeadlineMs, DEFAULT_TIMEOUTS, formatMs, type DatabaseTimeouts } from './timeouts.js';
+import { TYPE_PARSERS } from './values.js';
 
 export interface OpenedPostgres {
   knex: Knex;
@@ -40,9 +43,7 @@ export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger
   const [{ default: knexFactory }, { default: pg }] = await Promise.all([import('knex'), import('pg')]);
   const types = {
     getTypeParser(oid: number, format?: string) {
-      if (oid === OID.timestamp) return parseUtcTimestamp;
-      if (oid === OID.int8) return parseInt8;
-      return pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
+      return TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
     },
   };
   const { parse } = await import('pg-connection-string');
@@ -104,3 +105,69 @@ export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger
     },
   };
 }
+
+/** How the pg driver hands out its connection for a COPY: the raw `pg.Client` under knex. */
+interface PgConnection {
+  query<T>(submittable: T): T;
+}
+
+/** COPY through pg-copy-streams on one pooled connection (the transaction's, when `db` is one). */
+async function copyIn(db: Knex, target: string, lines: string | Buffer): Promise<void> {
+  const sql = `COPY ${target} FROM STDIN`;
+  const { default: copyStreams } = await import('pg-copy-streams');
+  const client = db.client as Knex.Client & { emit(event: 'query', data: object): void };
+  const connection = (await client.acquireConnection()) as PgConnection;
+  try {
+    // Seen by query listeners as every statement through knex is (logs, statement counts).
+    client.emit('query', { sql, bindings: [], method: 'raw', __knexUid: (connection as { __knexUid?: string }).__knexUid });
+    const stream = connection.query(copyStreams.from(sql));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(lines);
+    });
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/** COPY for a knex handle that no backend of ours opened (a library caller's own `pg` handle). */
+export const copyInWithPg = copyIn;
+
+export const postgresBackend: Backend<PostgresTarget> = {
+  name: 'postgres',
+  async open(target, options) {
+    const description = describeTarget(target);
+    let opened: OpenedPostgres;
+    try {
+      opened = await openPostgresKnex(target, options.logger);
+    } catch (err) {
+      throw authError('db.invalid_url', `invalid database URL ${description}`, undefined, err);
+    }
+    const { knex, timeouts } = opened;
+    try {
+      await knex.raw('select 1');
+    } catch (err) {
+      await opened.close().catch(() => undefined);
+      if (isKaijuAuthError(err) && err.code === 'db.timeout' && err.details?.waited === 'connect') {
+        const ms = timeouts.connectMs;
+        throw timeoutError(`cannot connect to ${description}: the server did not answer within ${formatMs(ms)}`, 'connect', ms, [], err.cause);
+      }
+      if (isKaijuAuthError(err)) throw err;
+      const reason = connectionFailureReason(err) ?? 'cannot connect';
+      throw authError('db.unavailable', `cannot connect to ${description}: ${reason}`, { target: description }, err);
+    }
+    return {
+      knex,
+      description,
+      scratchFor: null,
+      madePrivate: 0,
+      close: () => opened.close(),
+      async abort() {
+        opened.abort();
+        await knex.destroy().catch(() => undefined);
+      },
+      copyIn,
+    };
+  },
+};

@@ -67,6 +67,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * The directory the database keeps its files in (an embedded one on disk), where files that belong
+ * with the data go (the key secret); null when there is none (PostgreSQL, in memory).
+ */
+export function homeOf(target: DatabaseTarget): string | null {
+  return target.kind === 'embedded' ? target.dataDir : null;
+}
+
 /** One line naming the target for notices and errors; the password is never in it. */
 export function describeTarget(target: DatabaseTarget): string {
   if (target.kind === 'embedded') {

@@ -1,7 +1,9 @@
 /**
  * Value conventions shared by both drivers, so rows look the same whichever database answered:
  * BYTEA as `Buffer`, BIGINT as `number`, kaiju's `TIMESTAMP WITHOUT TIME ZONE` columns (which hold
- * UTC, as Python's `datetime.utcnow()` wrote them) as UTC `Date`s.
+ * UTC, as Python's `datetime.utcnow()` wrote them) as UTC `Date`s; `text[]` as an array (both
+ * drivers' own parsers do that; test/integration/db-seam.test.ts holds them to it). Each backend
+ * installs these parsers its own way; nothing above src/db normalises a value.
  */
 
 export const OID = { bytea: 17, int8: 20, timestamp: 1114 } as const;
@@ -15,6 +17,15 @@ export function parseUtcTimestamp(text: string): Date | string {
 export function parseInt8(text: string): number {
   return Number(text);
 }
+
+/**
+ * The type parsers both backends install (each its own way), so rows look the same whichever
+ * database answered. BYTEA is each backend's own affair (pg gives Buffers already).
+ */
+export const TYPE_PARSERS: Readonly<Record<number, (text: string) => unknown>> = {
+  [OID.int8]: parseInt8,
+  [OID.timestamp]: parseUtcTimestamp,
+};
 
 /** Text-format BYTEA (`\x0102...`) -> Buffer. */
 export function parseBytea(text: string): Buffer {

@@ -51,4 +51,12 @@ describe.each(BACKENDS)('database seam on %s', (backend) => {
     const count = await t.knex('seam').count({ n: '*' }).first();
     expect(count?.n).toBe(1);
   });
+
+  it('text[] is an array of its elements whichever backend answered (quotes, commas, braces, NULL, empty)', async () => {
+    const elements = ['plain', 'a,b', '"quoted"', 'back\\slash', '{braces}', '', ' space ', 'NULL', null];
+    const list = elements.map(() => '?::text').join(', ');
+    const row = (await t.knex.raw(`select array[${list}] as arr, array[]::text[] as empty`, elements)).rows[0];
+    expect(row.arr).toEqual(elements);
+    expect(row.empty).toEqual([]);
+  });
 });
