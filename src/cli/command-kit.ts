@@ -45,6 +45,18 @@ function withInheritedOptions(command: Command, options: Record<string, unknown>
   return merged;
 }
 
+const DRY_RUNNABLE = new WeakSet<Command>();
+
+/**
+ * `--dry-run` for a command that writes through the core: the change is made in a transaction that
+ * is rolled back, so it is checked as the real one would be (constraints, conflicts, triggers) and
+ * reported as it would have been, and nothing changes.
+ */
+export function dryRunnable(command: Command): Command {
+  DRY_RUNNABLE.add(command);
+  return command.option('--dry-run', 'make the change in a transaction that is rolled back: show exactly what would change, change nothing');
+}
+
 export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handler>): Command {
   return command.action(async (...args: unknown[]) => {
     const self = args[args.length - 1] as Command;
@@ -54,6 +66,7 @@ export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handl
     // --version never need it.
     const { Runtime, globalFlags } = await import('./runtime.js');
     const rt: Runtime = new Runtime(kit.io, globalFlags(self), commandPath(self));
+    if (DRY_RUNNABLE.has(self) && options.dryRun === true) rt.dryRun = true;
     kit.onRuntime(rt);
     try {
       const handler = await load();

@@ -45,6 +45,8 @@ async function dataDirSecret(rt: Runtime, dataDir: string, request: SecretReques
     );
   }
   const secret = randomBytes(32).toString('base64url');
+  // A dry run seals its rolled-back keys under a secret nobody keeps: it leaves no file behind.
+  if (rt.dryRun) return secret;
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
     const handle = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);

@@ -63,13 +63,20 @@ export class Output {
     this.streams.stdout.write(`${JSON.stringify(doc, jsonReplacer, 2)}\n`);
   }
 
-  /** JSON for `--json`, else the human rendering. */
-  result(doc: unknown, human: () => void | Promise<void>): void | Promise<void> {
+  /** Set by a `--dry-run` of a write command: results say the change was rolled back. */
+  dryRun = false;
+
+  /**
+   * JSON for `--json`, else the human rendering. In a dry run a JSON object gets `"dry_run": true`
+   * and the human rendering a last line saying nothing changed.
+   */
+  async result(doc: unknown, human: () => void | Promise<void>): Promise<void> {
     if (this.json) {
-      this.writeJson(doc);
+      this.writeJson(this.dryRun && doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? { dry_run: true, ...doc } : doc);
       return;
     }
-    return human();
+    await human();
+    if (this.dryRun) this.line(this.c.yellow('dry run: rolled back, nothing was changed'));
   }
 
   /** A table: boxed on a TTY, aligned columns without borders when piped (easy to `awk`). */

@@ -4,13 +4,28 @@
  */
 import type * as CommanderModule from 'commander';
 import { Command, Option } from './commander.js';
-import type { Kit } from './command-kit.js';
+import { dryRunnable, type Kit } from './command-kit.js';
 import { registerSchemaCommands } from './register/schema.js';
 import { registerSeedCommands } from './register/seed.js';
 import { registerCompletionCommand } from './register/completion.js';
 import { VERSION } from './version.js';
 
 type Register = (command: CommanderModule.Command, kit: Kit) => void;
+
+/**
+ * Write commands whose `--dry-run` makes the change in a transaction that is rolled back (see
+ * `dryRunnable`). seed, migrate, migrate down, keys revoke and keys prune have dry runs of their
+ * own (plans).
+ */
+const DRY_RUN = new Set([
+  'user register', 'user update', 'user passwd', 'user set-password', 'user block', 'user unblock', 'user activate',
+  'user deactivate', 'user delete', 'user groups', 'user import',
+  'group create', 'group delete', 'group grant', 'group revoke', 'group set-permissions',
+  'permission create', 'permission update', 'permission enable', 'permission disable', 'permission delete',
+  'session revoke', 'session prune',
+  'keys rotate', 'keys import',
+  'audit prune',
+]);
 
 /**
  * The command groups, in help order. A run declares in full only the group it runs (or asks help
@@ -117,6 +132,9 @@ Exit codes: 0 ok, 1 internal, 2 usage, 3 auth failed, 4 not found, 5 conflict,
   const loads = groups.filter((g) => needed === 'all' || needed.has(g.name)).map(async (g) => ({ g, register: await g.load() }));
   for (const { g, register } of await Promise.all(loads)) register(g.command, kit);
   registerCompletionCommand(program, kit);
+  for (const command of program.commands) {
+    for (const sub of command.commands) if (DRY_RUN.has(`${command.name()} ${sub.name()}`)) dryRunnable(sub);
+  }
   tagUsageErrors(program);
   return program;
 }

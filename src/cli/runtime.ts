@@ -33,6 +33,12 @@ export class Runtime {
   readonly out: Output;
   readonly io: Io;
   readonly commandName: string;
+  /**
+   * `--dry-run` of a write command (see `dryRunnable`): the core works in one transaction that is
+   * rolled back when the command ends, so the output says exactly what the change would have been
+   * (audit rows included) and nothing stays. Nothing is asked: nothing will change.
+   */
+  dryRun = false;
   private db: Promise<Database> | null = null;
   private opened: Database | null = null;
   private closers: (() => Promise<void>)[] = [];
@@ -97,8 +103,18 @@ export class Runtime {
     const { resolveSettings } = await import('../core/context.js');
     const { keySecretSource, newKeySecretSource } = await import('./key-secret.js');
     const c = this.config;
+    let knex = db.knex;
+    if (this.dryRun) {
+      const trx = await db.knex.transaction();
+      // Runs before the database closes (closers run in reverse order of registration).
+      this.onClose(async () => {
+        if (!trx.isCompleted()) await trx.rollback();
+      });
+      knex = trx;
+      this.out.dryRun = true;
+    }
     return new KaijuAuth(
-      db.knex,
+      knex,
       resolveSettings({
         actor: c.actor,
         bcryptRounds: options.rounds ?? c.bcryptRounds,
@@ -120,7 +136,7 @@ export class Runtime {
    * Confirm a destructive action: `-y` confirms; on a terminal, ask; otherwise refuse (exit 8).
    */
   async confirm(question: string, short?: string): Promise<void> {
-    if (this.config.yes) return;
+    if (this.config.yes || this.dryRun) return;
     if (!this.interactive) {
       // The refusal is one line: `short` says what was not done when the question is long.
       throw cliError('cli.not_confirmed', `${(short ?? question).replace(/\?$/, '')}: not confirmed; pass -y/--yes to confirm without a terminal`);

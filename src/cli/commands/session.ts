@@ -1,5 +1,5 @@
 /** `session list`, `session show`, `session revoke`, `session prune`. */
-import type { SessionDetail, SessionRecord } from '../../core/sessions.js';
+import { DEFAULT_PRUNE_BATCH, type SessionDetail, type SessionRecord } from '../../core/sessions.js';
 import { cliError } from '../cli-errors.js';
 import type { Runtime } from '../runtime.js';
 import { pageQuery, shownPage } from '../paging.js';
@@ -111,7 +111,13 @@ export async function runSessionRevoke(rt: Runtime, opts: { user?: string }, ids
 
 export async function runSessionPrune(rt: Runtime, opts: { batchSize?: number }): Promise<void> {
   const auth = await rt.auth();
-  const report = await auth.sessions.prune(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
+  // Pruning commits batch by batch, so a dry run counts what it would delete instead.
+  const report = rt.dryRun
+    ? await (async () => {
+        const deleted = await auth.sessions.count({ state: 'expired' });
+        return { deleted, batches: Math.ceil(deleted / (opts.batchSize ?? DEFAULT_PRUNE_BATCH)), expired_before: auth.ctx.settings.now() };
+      })()
+    : await auth.sessions.prune(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
   const doc = { deleted: report.deleted, batches: report.batches, expired_before: report.expired_before.toISOString() };
   // Nothing to do prints nothing: cron mails only when there is something to say.
   await rt.out.result(doc, () => {
