@@ -127,6 +127,8 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     const done = await cli(['keys', 'prune', '--kid', retired.kid, '-y', '--json']);
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout).pruned.map((k: KeyJson) => k.kid)).toEqual([retired.kid]);
+    // JSON keys are snake_case, as in every other command (it said `dryRun` up to 0.1.0).
+    expect(Object.keys(JSON.parse(done.stdout)).sort()).toEqual(['dry_run', 'pruned']);
     expect((await keys()).map((k) => k.kid)).not.toContain(retired.kid);
     expect(await cli(['keys', 'prune', '-q'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
@@ -185,6 +187,7 @@ describe.each(BACKENDS)('keys commands on %s', (backend) => {
     const revoked = await cli(['keys', 'revoke', signing.kid, '-y', '--json']);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ revoked: { kid: signing.kid, state: 'revoked' }, replacement: { kid: nextKid, state: 'active' } });
+    expect(Object.keys(JSON.parse(revoked.stdout)).sort()).toEqual(['dry_run', 'replacement', 'revoked']);
     expect((await active()).kid).toBe(nextKid);
     const after = JSON.parse((await cli(['keys', 'jwks'])).stdout) as { keys: { kid: string }[] };
     expect(after.keys.map((k) => k.kid)).not.toContain(signing.kid);

@@ -117,7 +117,7 @@ export async function runKeysRevoke(rt: Runtime, opts: { dryRun?: boolean }, kid
   }
   const result = opts.dryRun ? preview : await auth.keys.revoke(kid);
   await rt.out.result(
-    { revoked: keyJson(result.revoked), replacement: result.replacement && keyJson(result.replacement), dryRun: result.dryRun },
+    { revoked: keyJson(result.revoked), replacement: result.replacement && keyJson(result.replacement), dry_run: result.dryRun },
     () => {
       const verb = result.dryRun ? 'would revoke' : 'revoked';
       rt.out.line(`${verb} ${kid}: tokens it signed no longer verify; republish the JWKS (kaiju-auth keys jwks --out FILE)`);
@@ -261,7 +261,7 @@ export async function runKeysPrune(rt: Runtime, opts: { kid?: string[]; dryRun?:
     await rt.confirm(`Drop key(s) ${kids.join(', ')} now? Tokens they signed stop verifying`);
   }
   const result = await auth.keys.prune({ ...(kids.length > 0 ? { kids } : {}), dryRun: !!opts.dryRun });
-  await rt.out.result({ pruned: result.pruned.map(keyJson), dryRun: result.dryRun }, () => {
+  await rt.out.result({ pruned: result.pruned.map(keyJson), dry_run: result.dryRun }, () => {
     if (result.pruned.length === 0) {
       rt.out.notice('kaiju-auth: no key to prune');
       return;
