@@ -119,7 +119,7 @@ describe.runIf(ADMIN_URL)('every command on PostgreSQL (through PgBouncer in the
     await run('user delete', ['bobby', '-y']);
     await run('group delete', ['writers', '-y']);
     await run('permission delete', ['docs.write', '-y']);
-    await run('migrate down', ['-y']);
+    await run('migrate down', ['-y', '--drop-data']);
     await run('completion', ['bash']);
   });
 
