@@ -41,3 +41,9 @@ export async function askSecret(
     io.stderr.write('The two entries differ; try again.\n');
   }
 }
+
+/** A line of plain text (a username, an email), checked by `validate` before it is accepted. */
+export async function askText(message: string, io: Io, validate?: (value: string) => string | true): Promise<string> {
+  const { input } = await import('@inquirer/prompts');
+  return interruptible(input({ message, required: true, ...(validate ? { validate } : {}) }, { input: io.stdin, output: io.stderr } as never));
+}

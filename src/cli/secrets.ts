@@ -48,6 +48,12 @@ export interface SecretRequest {
 
 /** One secret from the first channel that has it. */
 export async function readSecret(rt: Runtime, flags: SecretFlags, req: SecretRequest): Promise<string> {
+  if (flags.passwordStdin && rt.interactive) {
+    // stdin is a terminal: a person types the line. Asked for with a prompt and read without
+    // echo, one line (Enter ends it; no Ctrl-D needed), as the pipe would give it.
+    const { askSecret } = await import('./prompts.js');
+    return askSecret(`${req.label.charAt(0).toUpperCase()}${req.label.slice(1)} (one line):`, rt.io, undefined, req.validate);
+  }
   if (flags.passwordStdin) {
     const lines = await readStdinLines(rt);
     const index = req.line ?? 0;

@@ -67,4 +67,76 @@ describe.skipIf(!TMUX_AVAILABLE)('user prompts on a terminal (tmux; skipped only
     expect(await term.exitCode(), term.screen()).toBe(0);
     expect((await runCli(['user', 'show', 'tina', '-q', '--data-dir', dir])).code).toBe(4);
   });
+
+  it('passwd checks the old password before asking for the new one: a wrong one exits 3 at once', async () => {
+    const dir = await makeDataDir();
+    expect((await runCli(['user', 'register', '--username', 'tina', '--email', 't@example.com', '--password-stdin', '-q', '--data-dir', dir], { input: `${PW}\n` })).code).toBe(0);
+    term = await tmuxCli(['user', 'passwd', 'tina', '--data-dir', dir]);
+    await term.waitFor(/Current password of tina:/);
+    term.send('not the password 1', 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(3);
+    expect(term.screen()).not.toMatch(/New password/);
+    // The right one: then new, twice.
+    term.kill();
+    term = await tmuxCli(['user', 'passwd', 'tina', '--data-dir', dir]);
+    await term.waitFor(/Current password of tina:/);
+    term.send(PW, 'Enter');
+    await term.waitFor(/New password:/);
+    term.send('another secret 43', 'Enter');
+    await term.waitFor(/Repeat new password:/);
+    term.send('another secret 43', 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(0);
+    expect(term.screen()).not.toContain(PW);
+  });
+
+  it('--password-stdin on a terminal prompts and reads one line without echo (Enter ends it)', async () => {
+    const dir = await makeDataDir();
+    term = await tmuxCli(['user', 'register', '--username', 'tina', '--email', 't@example.com', '--password-stdin', '--data-dir', dir]);
+    await term.waitFor(/Password for tina \(one line\):/);
+    term.send(PW, 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(0);
+    expect(term.screen()).toMatch(/registered user tina/);
+    expect(term.screen()).not.toContain(PW);
+    const r = await runCli(['user', 'passwd', 'tina', '--password-stdin', '-q', '--data-dir', dir], { input: `${PW}\nanother secret 43\n` });
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('register asks for a missing --username and --email on a terminal, checked as typed', async () => {
+    const dir = await makeDataDir();
+    term = await tmuxCli(['user', 'register', '--data-dir', dir]);
+    await term.waitFor(/Username:/);
+    term.send('x', 'Enter');
+    await term.waitFor(/username must be 4 to 32 characters/);
+    term.send('BSpace', 'tina', 'Enter');
+    await term.waitFor(/Email:/);
+    term.send('t@example.com', 'Enter');
+    await term.waitFor(/Password for tina:/);
+    term.send(PW, 'Enter');
+    await term.waitFor(/Repeat password for tina:/);
+    term.send(PW, 'Enter');
+    expect(await term.exitCode(), term.screen()).toBe(0);
+    const shown = await runCli(['user', 'show', 'tina', '--json', '-q', '--data-dir', dir]);
+    expect(shown.json()).toMatchObject({ username: 'tina', email: 't@example.com' });
+    // Without a terminal: the usage error, never a prompt.
+    const piped = await runCli(['user', 'register', '--email', 'u@example.com', '--password-stdin', '--data-dir', dir], { input: `${PW}\n` });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toMatch(/required option '--username <username>' not specified/);
+  });
+
+  it('a second command waiting for the embedded lock says at once who holds it', async () => {
+    const dir = await makeDataDir();
+    // The holder: migrate down waiting at its question keeps the directory.
+    const holder = await tmuxCli(['migrate', 'down', '--data-dir', dir]);
+    try {
+      await holder.waitFor(/Roll back \(y\/N\)/);
+      const pid = holder.pid();
+      term = await tmuxCli(['status', '--data-dir', dir], { env: { KAIJU_AUTH_LOCK_TIMEOUT: '60s' } });
+      await term.waitFor(new RegExp(`waiting for pid ${pid} \\(kaiju-auth migrate down\\) to release`));
+      holder.send('n', 'Enter');
+      expect(await holder.exitCode()).toBe(8);
+      expect(await term.exitCode(), term.screen()).toBe(0);
+    } finally {
+      holder.kill();
+    }
+  });
 });

@@ -46,13 +46,15 @@ function printDetail(rt: Runtime, u: UserDetail): void {
 
 export async function runRegister(
   rt: Runtime,
-  opts: SecretFlags & { username: string; email: string; fullName?: string; group?: string[]; rounds?: number },
+  opts: SecretFlags & { username?: string; email?: string; fullName?: string; group?: string[]; rounds?: number },
 ): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
-  const password = await readSecret(rt, opts, { label: `password for ${opts.username}`, confirm: true, validate: await passwordRules() });
+  const username = opts.username ?? (await askField(rt, 'Username:', '--username <username>', 'validateUsername'));
+  const email = opts.email ?? (await askField(rt, 'Email:', '--email <email>', 'validateEmail'));
+  const password = await readSecret(rt, opts, { label: `password for ${username}`, confirm: true, validate: await passwordRules() });
   const u = await auth.users.register({
-    username: opts.username,
-    email: opts.email,
+    username,
+    email,
     password,
     fullName: opts.fullName ?? null,
     groups: opts.group ?? [],
@@ -60,6 +62,25 @@ export async function runRegister(
   await rt.out.result(userDetailJson(u), () => {
     rt.out.line(`registered user ${shownName(u.username)} (${u.id})`);
     if (u.groups.length > 0) rt.out.line(`groups: ${u.groups.join(', ')}`);
+  });
+}
+
+/**
+ * A missing --username/--email, asked for on a terminal and checked by kaiju's rules as typed (the
+ * option is only optional when there is a terminal: see register/user.ts).
+ */
+async function askField(rt: Runtime, message: string, flag: string, rule: 'validateUsername' | 'validateEmail'): Promise<string> {
+  if (!rt.interactive) throw cliError('cli.usage', `required option '${flag}' not specified`);
+  const validation = await import('../../core/validation.js');
+  const check = validation[rule] as (value: string) => unknown;
+  const { askText } = await import('../prompts.js');
+  return askText(message, rt.io, (value) => {
+    try {
+      check(value);
+      return true;
+    } catch (err) {
+      return (err as Error).message;
+    }
   });
 }
 

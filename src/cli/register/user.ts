@@ -4,6 +4,20 @@ import { Option } from '../commander.js';
 import { collect, collectList, examples, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
 
+/**
+ * `--username` and `--email` of `register`: on a terminal a missing one is asked for (as Django's
+ * createsuperuser does); without one (stdin or stderr not a terminal, as Runtime.interactive) it
+ * stays commander's usage error, never a prompt nobody can answer.
+ */
+function identityOptions(kit: Kit, command: Command): Command {
+  const interactive = !!kit.io.stdin.isTTY && !!kit.io.stderr.isTTY;
+  const add = (flags: string, description: string) =>
+    interactive ? command.option(flags, `${description}; asked on a terminal when missing`) : command.requiredOption(flags, `${description}; asked on a terminal when missing`);
+  add('--username <username>', '4-32 letters, digits, _ or -');
+  add('--email <email>', 'e-mail address (unique)');
+  return command;
+}
+
 const load = () => import('../commands/user.js');
 const loadPassword = () => import('../commands/user-password.js');
 
@@ -19,11 +33,7 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
     lazyAction(
       kit,
       withSecretOptions(
-        user
-          .command('register')
-          .description('register a user (password: --password-stdin, --password-file, KAIJU_AUTH_PASSWORD or a prompt)')
-          .requiredOption('--username <username>', '4-32 letters, digits, _ or -')
-          .requiredOption('--email <email>', 'e-mail address (unique)')
+        identityOptions(kit, user.command('register').description('register a user (password: --password-stdin, --password-file, KAIJU_AUTH_PASSWORD or a prompt)'))
           .option('--full-name <name>', 'full name')
           .option('--group <group>', 'add to a group (repeatable, or comma-separated)', collectList)
           .addOption(roundsOption()),
