@@ -1,22 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { KaijuAuth } from '../../src/core/auth.js';
 import { recordAudit } from '../../src/core/audit.js';
 import { resolveSettings } from '../../src/core/context.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 
 const DAY = 86_400_000;
 
-describe.each(BACKENDS)('audit trail on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('audit trail', (t) => {
   let auth: KaijuAuth;
   const now = new Date();
   const ago = (days: number) => new Date(now.getTime() - days * DAY);
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = new KaijuAuth(t.knex, resolveSettings({ actor: 'ops', bcryptRounds: 4, now: () => now }));
   });
-  afterAll(() => destroyTest(t));
 
   beforeEach(async () => {
     await t.knex('audit_log').del();

@@ -5,21 +5,19 @@
  * plus the jittered delay. Measured in-process (no process-spawn noise) at a small configured cost
  * and delay, 20 samples per case, interleaved so host noise spreads over every case alike.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/core/context.js';
 import { bcryptHasher } from '../../src/core/passwords.js';
 import { UserService } from '../../src/core/users.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD, TEST_SETTINGS, testAuth } from '../support/auth.js';
 
 /** Cost 9 is ~25 ms here, cost 4 under 1 ms: well apart, cheap enough for 120 logins. */
 const CONFIGURED_COST = 9;
 const SAMPLES = 20;
 
-describe.each(BACKENDS)('failed-login timing on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('failed-login timing', (t, backend) => {
   beforeAll(async () => {
-    t = await initTest(backend);
     const auth = testAuth(t, { bcryptRounds: CONFIGURED_COST });
     const register = (username: string) => auth.users.register({ username, email: `${username}@example.com`, password: PASSWORD });
     await register('strong'); // at the configured cost
@@ -31,7 +29,6 @@ describe.each(BACKENDS)('failed-login timing on %s', (backend) => {
     await auth.users.setFlag('blocked', 'block');
     await auth.users.setFlag('inactive', 'deactivate');
   });
-  afterAll(async () => destroyTest(t));
 
   it('unknown user, wrong password at any stored cost, unusable hash, blocked and inactive: overlapping times', async () => {
     const settings = resolveSettings({ ...TEST_SETTINGS, bcryptRounds: CONFIGURED_COST, failedLoginDelayMs: { base: 1, jitter: 10 } });

@@ -1,20 +1,17 @@
 /** The COPY seam (src/db/copy.ts) on both backends: text format escapes, transactions, constraint errors. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { CopyText, copyRows } from '../../src/db/copy.js';
 import { isUniqueViolation } from '../../src/db/errors.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 
 const TRICKY = ['plain', 'tab\there', 'line\nfeed', 'cr\rlf\r\n', 'back\\slash', '\\N', '', 'Ünïcødé 日本 😀', ' spaces '];
 
-describe.each(BACKENDS)('copyRows on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('copyRows', (t) => {
   const rows = () => t.knex('copy_probe').orderBy('n').select('n', 'label', 'flag');
 
   beforeAll(async () => {
-    t = await initTest(backend);
     await t.knex.raw('create table copy_probe (n int primary key, label text, flag boolean)');
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
     await t.knex('copy_probe').delete();
   });

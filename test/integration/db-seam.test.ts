@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnBackends } from '../support/db.js';
 import { jsonb, utcTimestampLiteral } from '../../src/db/values.js';
 
 /** The seam's promise: rows and results look the same whichever database answered. */
-describe.each(BACKENDS)('database seam on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('database seam', { migrate: false }, (t) => {
   beforeAll(async () => {
-    t = await initTest(backend, { migrate: false });
     await t.knex.raw('create table seam (id text primary key, b bytea, ts timestamp, tz timestamptz, n bigint, j jsonb)');
   });
-  afterAll(async () => destroyTest(t));
 
   it('a failed query\'s error shows the statement with placeholders, never the bound values', async () => {
     const secret = '$2b$13$SecretHashThatMustNotLeakAnywhere';

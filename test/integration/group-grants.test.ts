@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { resolveUserPermissions } from '../../src/core/user-permissions.js';
@@ -6,7 +6,7 @@ import { groupGrantsDrift, rebuildGroupGrants } from '../../src/core/group-grant
 import { migrateLatest } from '../../src/db/migrator.js';
 import { openDatabase } from '../../src/db/open.js';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends, destroyTest, initTest, truncateAll } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
 import { codeOf } from '../support/keys.js';
 
@@ -30,16 +30,12 @@ async function resolved(knex: Knex): Promise<Record<string, string[]>> {
   return out;
 }
 
-describe.each(BACKENDS)('the group grants kept by triggers on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('the group grants kept by triggers', { fresh: true }, (t, backend) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t);
     for (const p of ['a', 'b', 'c', 'd']) await auth.permissions.create(p);
     for (const g of ['g1', 'g2', 'g3']) await auth.groups.create(g);
     await auth.users.register({ username: 'alice', email: 'alice@example.com', password: PASSWORD, groups: ['g1', 'g2'] });

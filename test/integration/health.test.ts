@@ -2,21 +2,15 @@
  * Health checks for monitoring (issue 15 item 3): each condition that needs a human fails its
  * check, and only it; facts that need none (cheap hashes, users without groups) are reported.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { checkHealth, healthMetrics, jwksFileText, type HealthOptions } from '../../src/core/health.js';
-import { BACKENDS, destroyTest, initTest, truncateAll, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD } from '../support/auth.js';
 import { Clock, HOUR, keyAuth } from '../support/keys.js';
 
-describe.each(BACKENDS)('health on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('health', { fresh: { keys: true } }, (t) => {
   let clock: Clock;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t, { keys: true });
     clock = new Clock();
   });
   const options = (extra: Partial<HealthOptions> = {}): HealthOptions => ({

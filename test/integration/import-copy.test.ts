@@ -5,12 +5,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { UserImportOptions } from '../../src/core/bulk/import.js';
 import type { ImportProblem } from '../../src/core/bulk/types.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { KAIJU_HASH, KAIJU_PASSWORD } from '../support/kaiju-ddl.js';
 
@@ -47,8 +47,7 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-describe.each(BACKENDS)('user import by COPY on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('user import by COPY', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   const importFile = (f: string, o: Partial<UserImportOptions> = {}) => auth.bulk.import(f, { format: 'jsonl', rounds: 4, batchSize: 5, ...o });
 
@@ -65,12 +64,9 @@ describe.each(BACKENDS)('user import by COPY on %s', (backend) => {
   };
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t);
     for (const g of ['readers', 'back\\slash']) await auth.groups.create(g);
   });
 

@@ -6,11 +6,11 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { ImportInput } from '../../src/core/bulk/source.js';
 import type { ImportFormat } from '../../src/core/bulk/types.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 
 /** The bytes, kept only encrypted, decrypted as they are read; counts the opens. */
@@ -47,17 +47,13 @@ const texts: Record<ImportFormat, string> = {
   json: JSON.stringify(rows),
 };
 
-describe.each(BACKENDS)('import from an ImportInput on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('import from an ImportInput', { fresh: true }, (t) => {
   let auth: KaijuAuth;
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t);
     for (const g of ['readers', 'writers']) await auth.groups.create(g);
   });
 

@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { UserImportOptions } from '../../src/core/bulk/import.js';
 import type { ImportProblem } from '../../src/core/bulk/types.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { countQueries } from '../support/fixtures.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
@@ -37,19 +37,15 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-describe.each(BACKENDS)('user import on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('user import', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   const importFile = (f: string, o: Partial<UserImportOptions> = {}) =>
     auth.bulk.import(f, { format: (path.extname(f).slice(1) || 'csv') as UserImportOptions['format'], rounds: 4, ...o });
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t);
     for (const g of ['readers', 'writers', 'admins']) await auth.groups.create(g);
   });
 

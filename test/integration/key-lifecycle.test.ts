@@ -6,23 +6,17 @@
  * 5 minutes a token is issued and verified against the verifier's cached JWKS: it must never meet a
  * key it has not seen. Exactly one key signs at every moment.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Jwks } from '../../src/core/keys/jwks.js';
 import { jwksResolver, parseJwks } from '../../src/core/keys/jwks.js';
 import { verifyToken } from '../../src/core/tokens/verify.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD } from '../support/auth.js';
 import { Clock, keyAuth } from '../support/keys.js';
 
 const MIN = 60_000;
 
-describe.each(BACKENDS)('key lifecycle on %s', (backend) => {
-  let t: TestDb;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
-
+describeOnBackends('key lifecycle', (t, backend) => {
   it('a day of cron runs: a verifier caching the JWKS for its max age never meets an unseen key', async () => {
     const clock = new Clock();
     const SKEW = 60; // s: host A runs 30 s ahead, host B 30 s behind

@@ -4,23 +4,18 @@
  * opens every key; a second run is a no-op; hosts that still have the old secret keep working
  * through the new secret while it is rolled out.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { openPrivateKey } from '../../src/core/keys/key-crypto.js';
 import { toBuffer } from '../../src/db/values.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { Clock, KEY_SECRET, codeOf, keyAuth } from '../support/keys.js';
 import { toErrorReport } from '../../src/cli/exit-codes.js';
 
 const NEW_SECRET = 'the new key secret, long enough too';
 const OTHER = 'some other secret, long enough again';
 
-describe.each(BACKENDS)('keys rekey on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('keys rekey', (t) => {
   let clock: Clock;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
     await t.knex.raw('truncate keystore, keystore_verifier, audit_log');
     clock = new Clock();

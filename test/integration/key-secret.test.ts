@@ -6,17 +6,16 @@
  * signing key.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { checkKeySecret } from '../../src/core/keys/secret-verifier.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { Clock, HOUR, KEY_SECRET, codeOf, keyAuth } from '../support/keys.js';
 
 const WRONG = 'not the key secret, but long enough';
 const PEM = String(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
 
-describe.each(BACKENDS)('the key secret is proven before use on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('the key secret is proven before use', (t) => {
   let clock: Clock;
   let good: KaijuAuth;
   const wrong = () => keyAuth(t, clock, { keySecret: WRONG });
@@ -42,10 +41,6 @@ describe.each(BACKENDS)('the key secret is proven before use on %s', (backend) =
     expect(await snapshot(), label).toEqual(before);
   }
 
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
     await t.knex.raw('truncate keystore, keystore_verifier, audit_log');
     clock = new Clock();

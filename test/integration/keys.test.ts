@@ -1,22 +1,17 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/open.js';
 import { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings } from '../../src/core/context.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { TEST_SETTINGS } from '../support/auth.js';
 import { Clock, HOUR, KEY_SECRET, codeOf, keyAuth } from '../support/keys.js';
 
 const pem = (k: KeyObject, type: 'pkcs8' | 'pkcs1' | 'sec1' = 'pkcs8') => String(k.export({ format: 'pem', type } as never));
 
-describe.each(BACKENDS)('keystore on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('keystore', (t, backend) => {
   let clock: Clock;
   let auth: KaijuAuth;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
     await t.knex.raw('truncate keystore, audit_log');
     clock = new Clock();

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { UserImportOptions } from '../../src/core/bulk/import.js';
 import type { ImportProblem } from '../../src/core/bulk/types.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
 import { fixtureDir, removeFixtureDirs } from '../support/fixtures.js';
 import { KAIJU_HASH } from '../support/kaiju-ddl.js';
@@ -35,19 +35,15 @@ afterAll(async () => {
   await removeFixtureDirs();
 });
 
-describe.each(BACKENDS)('look-alikes in imports and seeds on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('look-alikes in imports and seeds', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   const importFile = (f: string, o: Partial<UserImportOptions> = {}) =>
     auth.bulk.import(f, { format: (path.extname(f).slice(1) || 'csv') as UserImportOptions['format'], rounds: 4, ...o });
   const usernames = () => t.knex('users').orderBy('username').pluck('username');
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
-  beforeEach(async () => truncateAll(t));
 
   it('import: look-alike rows within a file are problems of the file; nothing is written', async () => {
     const f = await file('a.csv', csv([['admin', 'a@example.com'], ['ADMIN', 'b@example.com'], ['\u0430dmin', 'c@example.com'], ['carol', 'A@EXAMPLE.COM'], ['dave', 'd@example.com']]));

@@ -5,10 +5,10 @@
  * too, and never changed; `collisions()` lists the look-alikes already there.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { openDatabase } from '../../src/db/open.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
 
 /** A row as the kaiju app writes it (the tool's keys know nothing of it). */
@@ -27,15 +27,11 @@ function kaijuRow(username: string, email = `${randomUUID().slice(0, 8)}@example
   };
 }
 
-describe.each(BACKENDS)('look-alike users on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('look-alike users', { fresh: true }, (t, backend) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
-  beforeEach(async () => truncateAll(t));
 
   const register = (username: string, email = `${randomUUID().slice(0, 8)}@example.com`) =>
     auth.users.register({ username, email, password: PASSWORD });

@@ -7,9 +7,9 @@
  * user that turns out new only at write time (deleted meanwhile) is hashed between transactions too.
  */
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
-import { BACKENDS, destroyTest, initTest, truncateAll, type TestDb } from '../support/db.js';
+import { describeOnBackends, truncateAll } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { fixtureDir, removeFixtureDirs } from '../support/fixtures.js';
 
@@ -52,13 +52,7 @@ function watch(knex: Knex, onHash: (n: number) => Promise<void> = async () => un
 const users = (names: string[]) =>
   names.map((username) => ({ data: { username, email: `${username}@example.com`, password: 'seed password 123' }, groups: ['staff'] }));
 
-describe.each(BACKENDS)('seed hashing on %s', (backend) => {
-  let t: TestDb;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
-
+describeOnBackends('seed hashing', (t) => {
   it('hashes no password while a transaction is open; the write transaction does not depend on the cost', async () => {
     const writes: string[][] = [];
     for (const rounds of [4, 6]) {

@@ -6,9 +6,9 @@
  * look-alike key is left dangling; a bad fixture or an unconfirmed deletion writes nothing; and
  * a pruned database plans nothing more.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
-import { BACKENDS, destroyTest, initTest, truncateAll, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { fixtureDir, removeFixtureDirs, snapshotAuthTables } from '../support/fixtures.js';
 import { epoch, insertKaijuSession } from '../support/kaiju-rows.js';
@@ -38,19 +38,15 @@ const wanted = () => ({
   users: [u('alice', ['readers']), u('bobby', ['writers'])],
 });
 
-describe.each(BACKENDS)('seed --prune on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('seed --prune', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
   afterAll(async () => {
-    await destroyTest(t);
     await removeFixtureDirs();
   });
   beforeEach(async () => {
-    await truncateAll(t);
     expect((await auth.fixtures.seed(await fixtureDir(everything()))).errors).toEqual([]);
   });
 

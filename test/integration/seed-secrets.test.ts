@@ -9,30 +9,26 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
-import { BACKENDS, destroyTest, initTest, truncateAll, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { fixtureDir, removeFixtureDirs } from '../support/fixtures.js';
 
 const SECRET = 'from the vault 7 sigma';
 const user = (username: string, secret: Record<string, unknown>) => ({ data: { username, email: `${username}@example.com`, ...secret }, groups: [] });
 
-describe.each(BACKENDS)('fixture secrets by reference on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('fixture secrets by reference', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   let outside: string;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
     outside = await mkdtemp(path.join(os.tmpdir(), 'kaiju-secret-outside-'));
   });
   afterAll(async () => {
-    await destroyTest(t);
     await removeFixtureDirs();
     await rm(outside, { recursive: true, force: true });
   });
-  beforeEach(async () => truncateAll(t));
 
   it('password_env and password_file (relative, with a trailing newline; absolute) make users that sign in with them', async () => {
     const absolute = path.join(outside, 'mounted');

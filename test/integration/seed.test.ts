@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import type { FixtureProblem } from '../../src/core/fixtures/types.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends, truncateAll } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { countQueries, fixtureDir, removeFixtureDirs, snapshotAuthTables, writeFixtures } from '../support/fixtures.js';
 
@@ -26,19 +26,13 @@ const base = () => ({
 
 const codes = (errors: FixtureProblem[]) => errors.map((e) => `${e.file.split('/').pop()} ${e.path} ${e.code}`);
 
-describe.each(BACKENDS)('seed on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('seed', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
   afterAll(async () => {
-    await destroyTest(t);
     await removeFixtureDirs();
-  });
-  beforeEach(async () => {
-    await truncateAll(t);
   });
 
   it('creates everything, then a rerun writes nothing and reports everything unchanged', async () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings } from '../../src/core/context.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends, type TestDb } from '../support/db.js';
 import { epoch, insertKaijuSession, insertKaijuSessions, insertKaijuUser, type KaijuUser } from '../support/kaiju-rows.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -18,17 +18,14 @@ async function auditRows(t: TestDb, command: string) {
   return t.knex('audit_log').where({ command }).orderBy('id');
 }
 
-describe.each(BACKENDS)('sessions on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('sessions', (t) => {
   let auth: KaijuAuth;
   let alice: KaijuUser;
   let bob: KaijuUser;
 
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = authOn(t);
   });
-  afterAll(() => destroyTest(t));
 
   beforeEach(async () => {
     await t.knex('sessions').del();

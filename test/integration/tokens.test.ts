@@ -1,25 +1,19 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { TokenService, type TokenUsers } from '../../src/core/tokens/token-service.js';
 import type { IssuedTokens } from '../../src/index.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD } from '../support/auth.js';
 import { Clock, HOUR, codeOf, keyAuth } from '../support/keys.js';
 
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
 
-describe.each(BACKENDS)('tokens on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('tokens', { fresh: { keys: true } }, (t) => {
   let clock: Clock;
   let auth: KaijuAuth;
   let aliceId: string;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t, { keys: true });
     clock = new Clock(Date.now());
     auth = keyAuth(t, clock);
     await auth.permissions.create('users.read');
@@ -166,13 +160,7 @@ describe.each(BACKENDS)('tokens on %s', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('the library API on %s', (backend) => {
-  let t: TestDb;
-  beforeAll(async () => {
-    t = await initTest(backend);
-  });
-  afterAll(async () => destroyTest(t));
-
+describeOnBackends('the library API', (t) => {
   it('openAuth with a key secret: rotate, issue, then verify offline from the exported JWKS', async () => {
     const lib = await import('../../src/index.js');
     const auth = await lib.openAuth({

@@ -3,9 +3,9 @@
  * values PostgreSQL cannot store: a coded error before anything is written, never the driver's
  * error from the middle of a write (which the CLI reported as exit 1).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
-import { BACKENDS, destroyTest, initTest, type TestDb } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD, testAuth } from '../support/auth.js';
 
 const deep = (levels: number): unknown => {
@@ -14,14 +14,11 @@ const deep = (levels: number): unknown => {
   return v;
 };
 
-describe.each(BACKENDS)('unstorable profile values on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('unstorable profile values', (t) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
 
   it('register: NUL or a lone surrogate in full_name, NUL in settings, settings too deep: refused, no user', async () => {
     const base = { username: 'storable', email: 'storable@example.com', password: PASSWORD };

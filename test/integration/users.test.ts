@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KaijuAuth } from '../../src/core/auth.js';
 import { resolveSettings } from '../../src/core/context.js';
 import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
 import { UserService } from '../../src/core/users.js';
-import { BACKENDS, destroyTest, initTest, type TestDb, truncateAll } from '../support/db.js';
+import { describeOnBackends } from '../support/db.js';
 import { PASSWORD, PASSWORD_2, TEST_SETTINGS, testAuth } from '../support/auth.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
 
@@ -21,16 +21,12 @@ const PYTHON_BCRYPT = ((): string | null => {
   return null;
 })();
 
-describe.each(BACKENDS)('users on %s', (backend) => {
-  let t: TestDb;
+describeOnBackends('users', { fresh: true }, (t) => {
   let auth: KaijuAuth;
   beforeAll(async () => {
-    t = await initTest(backend);
     auth = testAuth(t);
   });
-  afterAll(async () => destroyTest(t));
   beforeEach(async () => {
-    await truncateAll(t);
     for (const p of ['docs.read', 'docs.write', 'admin.all', 'old.off']) await auth.permissions.create(p);
     await auth.permissions.setEnabled('old.off', false);
     await auth.groups.create('readers');

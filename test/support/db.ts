@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, inject } from 'vitest';
 import type { Knex } from 'knex';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import type { EmbeddedOptions } from '../../src/db/embedded.js';
@@ -109,4 +109,49 @@ export async function truncateAll(t: TestDb, options: { keys?: boolean; sessions
   if (options.sessions ?? true) tables.push('sessions');
   if (options.keys) tables.push('keystore');
   await t.knex.raw(`truncate ${tables.join(', ')} cascade`);
+}
+
+export interface SuiteOptions extends InitOptions {
+  /**
+   * Empty the tables tests write before each test: `true`, or which of the optional ones too
+   * (`keys`: the keystore; `sessions: false` keeps sessions). Default: no emptying.
+   */
+  fresh?: boolean | { keys?: boolean; sessions?: boolean };
+}
+
+/**
+ * `describe` once per backend (PGlite always, PostgreSQL when KAIJU_AUTH_TEST_DATABASE_URL is
+ * set), the block on one fresh database of its own, dropped after (kysely's test-setup). `body`
+ * declares the tests with `t`, the block's database: a stand-in whose fields are the live
+ * database's once the tests run (not while they are being declared).
+ *
+ *   describeOnBackends('users', { fresh: true }, (t, backend) => {
+ *     it('registers', async () => { await testAuth(t).users.register(...) });
+ *   });
+ */
+export function describeOnBackends(name: string, body: (t: TestDb, backend: Backend) => void): void;
+export function describeOnBackends(name: string, options: SuiteOptions, body: (t: TestDb, backend: Backend) => void): void;
+export function describeOnBackends(
+  name: string,
+  optionsOrBody: SuiteOptions | ((t: TestDb, backend: Backend) => void),
+  maybeBody?: (t: TestDb, backend: Backend) => void,
+): void {
+  const options = typeof optionsOrBody === 'function' ? {} : optionsOrBody;
+  const body = typeof optionsOrBody === 'function' ? optionsOrBody : (maybeBody as (t: TestDb, backend: Backend) => void);
+  const { fresh, ...init } = options;
+  describe.each(BACKENDS)(`${name} on %s`, (backend) => {
+    let current: TestDb | undefined;
+    const t = new Proxy({} as TestDb, {
+      get(_target, key) {
+        if (!current) throw new Error(`the ${backend} database of "${name}" is there only while its tests run`);
+        return current[key as keyof TestDb];
+      },
+    });
+    beforeAll(async () => {
+      current = await initTest(backend, init);
+    });
+    afterAll(async () => destroyTest(current));
+    if (fresh) beforeEach(async () => truncateAll(current as TestDb, fresh === true ? {} : fresh));
+    body(t, backend);
+  });
 }

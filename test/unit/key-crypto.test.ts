@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openPrivateKey, resolveSecret, sealPrivateKey } from '../../src/core/keys/key-crypto.js';
-import { isKaijuAuthError } from '../../src/errors.js';
+import { codeOf } from '../support/errors.js';
 
 /** Cheap scrypt for tests of the envelope's logic (the default cost is covered once below). */
 const CHEAP = { n: 1024, r: 8, p: 1 };
@@ -11,16 +11,6 @@ const BINDING = { kid: 'k1', alg: 'ES256' };
 function der(): Buffer {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return privateKey.export({ format: 'der', type: 'pkcs8' });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isKaijuAuthError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KaijuAuthError');
 }
 
 describe('key envelope (AES-256-GCM under scrypt)', () => {

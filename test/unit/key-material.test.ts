@@ -2,17 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyMaterial, importPemKeyMaterial } from '../../src/core/keys/key-material.js';
 import { parseJwks } from '../../src/core/keys/jwks.js';
-import { isKaijuAuthError } from '../../src/errors.js';
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    if (isKaijuAuthError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KaijuAuthError');
-}
+import { codeOf } from '../support/errors.js';
 
 const pem = (k: KeyObject, type: 'pkcs8' | 'pkcs1' | 'sec1' = 'pkcs8') => String(k.export({ format: 'pem', type } as never));
 

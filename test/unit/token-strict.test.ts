@@ -16,19 +16,10 @@ import { duplicateMember, isHighS, isPlainObjectText, lowS } from '../../src/cor
 import fc from 'fast-check';
 import { isKaijuAuthError } from '../../src/errors.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
+import { codeOf } from '../support/errors.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isKaijuAuthError(err)) return err.code;
-    throw err;
-  }
-  return 'ok';
-}
 
 /** A compact JWS over exactly these header and claims texts (duplicates and all), low-S. */
 function signRaw(m: KeyMaterial, header: string, claims: string): string {

@@ -14,19 +14,9 @@ import { verifyToken } from '../../src/core/tokens/verify.js';
 import { resolveTokenSettings } from '../../src/core/tokens/settings.js';
 import { inspectToken } from '../../src/core/tokens/inspect.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
-import { isKaijuAuthError } from '../../src/errors.js';
+import { codeOf } from '../support/errors.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isKaijuAuthError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KaijuAuthError');
-}
 
 function signer(m: KeyMaterial, signsUntil = new Date(Date.now() + 86400_000)): SigningKey {
   return { kid: m.publicJwk.kid, alg: m.alg, privateKey: m.privateKey, signsUntil };
