@@ -211,6 +211,23 @@ describe.each(BACKENDS)('schema commands on %s', (backend) => {
     expect(await appliedSet(target)).toEqual(nonePending);
   });
 
+  it.runIf(backend === 'postgres')('init without a key secret on PostgreSQL exits 2 before writing anything', async () => {
+    target = await cliTarget(backend, { migrate: false });
+    for (const args of [[], ['--json']]) {
+      const r = await runCli(['init', ...args, ...target.args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      if (args.length > 0) expect(r.errorJson().error.code).toBe('auth.key.secret_missing');
+    }
+    expect(await tablesOf(target)).toEqual([]);
+    const missingFile = await runCli(['init', '--secret-file', `${target.tmp}/no-such-secret`, ...target.args]);
+    expect(missingFile.code, missingFile.stderr).toBe(2);
+    expect(await tablesOf(target)).toEqual([]);
+    const ok = await runCli(['init', '-q', ...target.args], { env: { KAIJU_AUTH_SECRET: 'a key secret, long enough for init' } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await tablesOf(target)).toEqual(expect.arrayContaining(['users', 'keystore']));
+  });
+
   it('status shows database, schema, pending and counts, as text and as JSON', async () => {
     target = await cliTarget(backend);
     const r = await runCli(['status', ...target.args]);

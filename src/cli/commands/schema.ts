@@ -283,6 +283,14 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
 }
 
 export async function runInit(rt: Runtime): Promise<void> {
+  // Preconditions before the first write: init makes a signing key, sealed by the key secret. With
+  // none on PostgreSQL it migrated and seeded, then exited 2 with no summary; now it stops here.
+  // (The embedded database's own secret file is made with its directory.)
+  const { keySecretSource, usesDataDirSecret } = await import('../key-secret.js');
+  if (usesDataDirSecret(rt) === null) {
+    const source = keySecretSource(rt);
+    if (typeof source === 'function') await source({ newKeystore: true });
+  }
   const db = await rt.database({ schema: false, create: true });
   const run = await (await rt.auth({ schema: false })).migrate();
   // The key secret is proven before anything is written: a wrong one (exit 3) or none on
