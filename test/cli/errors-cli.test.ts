@@ -125,7 +125,9 @@ describe('database URLs', () => {
   it('an unreachable server exits 7 with one line naming the target, password redacted', async () => {
     const url = `postgres://kaiju:${SECRET}@127.0.0.1:1/kaiju`;
     for (const command of [['status'], ['migrate'], ['migrate', 'status'], ['init']]) {
-      const line = expectOneLineError(await runCli([...command, '--database-url', url]), 7);
+      // init checks its own preconditions first (a key secret on PostgreSQL: exit 2 without one).
+      const env = command[0] === 'init' ? { KAIJU_AUTH_SECRET: 'errors test key secret, long enough' } : {};
+      const line = expectOneLineError(await runCli([...command, '--database-url', url], { env }), 7);
       expect(line).toBe('kaiju-auth: cannot connect to PostgreSQL postgres://kaiju:***@127.0.0.1:1/kaiju: connection refused');
     }
     const error = expectJsonError(await runCli(['status', '--json', '--database-url', url]), 7, 'db.unavailable');
