@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DURATIONS, INTEGERS, ValueError, parseDuration, parseInteger, type Range } from '../../src/cli/values.js';
 import { resolveConfig, resolveTarget } from '../../src/cli/config.js';
 import { toErrorReport } from '../../src/cli/exit-codes.js';
-import { isKaijuAuthError } from '../../src/errors.js';
+import { isCodedError } from '../support/errors.js';
 import { describeTarget } from '../../src/db/target.js';
 import { openPostgresKnex } from '../../src/db/postgres.js';
 import { removeTempDirs, runCli } from '../support/cli.js';
@@ -101,7 +101,7 @@ describe('value parsers under generated input', () => {
         try {
           resolveConfig({}, env, false);
         } catch (err) {
-          expect(isKaijuAuthError(err), String(err)).toBe(true);
+          expect(isCodedError(err), String(err)).toBe(true);
           const report = toErrorReport(err);
           expect(report.exit).toBe(2);
           expect(report.message).toContain(name);
@@ -158,7 +158,7 @@ describe('database URLs under generated input', () => {
         try {
           target = resolveTarget({ databaseUrl: url }, {});
         } catch (err) {
-          expect(isKaijuAuthError(err) && toErrorReport(err).exit).toBe(2);
+          expect(isCodedError(err) && toErrorReport(err).exit).toBe(2);
           expect(leaks(String((err as Error).message), parts.password)).toBe(false);
           return;
         }
