@@ -262,7 +262,8 @@ function randomCliCommand(r: Rng): string[] {
     case 1:
       return ['group', 'revoke', g, p];
     case 2:
-      return ['group', 'set-permissions', g, ...r.some(PERMS)];
+      // -y: an empty list removes every grant, which asks first (a script confirms it).
+      return ['group', 'set-permissions', g, ...r.some(PERMS), '-y'];
     case 3:
       return ['permission', 'enable', p];
     default:
