@@ -141,3 +141,27 @@ export function authError<C extends ErrorCode>(
 export function remediableError<C extends ErrorCode>(code: C, message: string, remedy: Remedy, details?: ErrorDetails): KaijuAuthError<C> {
   return new KaijuAuthError(code, message, { details, remedy });
 }
+
+const FILE_ERROR_REASONS: Record<string, string> = {
+  ENOENT: 'no such directory',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+};
+
+/**
+ * Why writing a file or directory failed, as people read it: the errno code (`ENOSPC`, for
+ * details) and `ENOSPC: no space left on device` (for messages); a code without a wording stays bare.
+ */
+export function fileWriteReason(err: unknown): { code: string; reason: string } {
+  const code = (err as { code?: unknown }).code;
+  const name = typeof code === 'string' ? code : 'error';
+  const words = FILE_ERROR_REASONS[name];
+  return { code: name, reason: words ? `${name}: ${words}` : name };
+}

@@ -15,6 +15,7 @@ import { rmSync, type PathLike } from 'node:fs';
 import { lstat, open, readdir, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { cliError } from './cli-errors.js';
+import { fileWriteReason } from '../errors.js';
 import type { Runtime } from './runtime.js';
 
 export interface OutputFile {
@@ -27,22 +28,8 @@ export interface OutputFile {
   discard(): Promise<void>;
 }
 
-const REASONS: Record<string, string> = {
-  ENOENT: 'no such directory',
-  ENOTDIR: 'a path component is not a directory',
-  EISDIR: 'it is a directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EIO: 'input/output error',
-  EFBIG: 'file too large',
-};
-
 function outputError(flag: string, target: string, err: unknown, unchanged: boolean) {
-  const code = (err as NodeJS.ErrnoException).code ?? 'error';
-  const reason = REASONS[code] ? `${code}: ${REASONS[code]}` : code;
+  const { code, reason } = fileWriteReason(err);
   return cliError('cli.output_failed', `${flag} ${target}: cannot write it (${reason})${unchanged ? `; ${target} is unchanged` : ''}`, {
     file: target,
     reason: code,
