@@ -56,21 +56,29 @@ const GROUPS: { name: string; description: string; load: () => Promise<Register>
  * holds the global options (those taking a value are skipped with it).
  */
 export function groupsNeeded(args: readonly string[], program: CommanderModule.Command): Set<string> | 'all' {
+  const [first, second] = commandWords(args, program, 2).map((w) => w.word);
+  if (first === 'completion') return 'all';
+  const named = first === 'help' ? second : first;
+  return new Set(GROUPS.some((g) => g.name === named) ? [named as string] : []);
+}
+
+/**
+ * The first `count` words of `args` that name commands, with their positions: global options are
+ * skipped, with their values (`--data-dir DIR user list`), up to a `--`.
+ */
+function commandWords(args: readonly string[], program: CommanderModule.Command, count: number): { word: string; index: number }[] {
   const valueOptions = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long));
-  const words: string[] = [];
-  for (let i = 0; i < args.length && words.length < 2; i += 1) {
+  const words: { word: string; index: number }[] = [];
+  for (let i = 0; i < args.length && words.length < count; i += 1) {
     const arg = args[i] as string;
     if (arg === '--') break;
     if (arg.startsWith('-')) {
       if (valueOptions.has(arg)) i += 1;
       continue;
     }
-    words.push(arg);
+    words.push({ word: arg, index: i });
   }
-  const [first, second] = words;
-  if (first === 'completion') return 'all';
-  const named = first === 'help' ? second : first;
-  return new Set(GROUPS.some((g) => g.name === named) ? [named as string] : []);
+  return words;
 }
 
 /**
@@ -156,19 +164,7 @@ function tagUsageErrors(command: CommanderModule.Command, path: string[] = []): 
  * looks one level down only, and would show `user`'s help. Global options before `help` stay.
  */
 export function helpArgs(args: readonly string[], program: CommanderModule.Command): string[] {
-  const valueOptions = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long));
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i] as string;
-    if (arg === '--') break;
-    if (arg.startsWith('-')) {
-      if (valueOptions.has(arg)) i += 1;
-      continue;
-    }
-    if (arg !== 'help') break;
-    const rest = args.slice(i + 1);
-    const words = rest.filter((a) => !a.startsWith('-'));
-    if (words.length < 2 || !program.commands.some((c) => c.name() === words[0])) break;
-    return [...args.slice(0, i), ...rest, '--help'];
-  }
-  return [...args];
+  const [help, command, sub] = commandWords(args, program, 3);
+  if (help?.word !== 'help' || !command || !sub || !program.commands.some((c) => c.name() === command.word)) return [...args];
+  return [...args.slice(0, help.index), ...args.slice(help.index + 1), '--help'];
 }
