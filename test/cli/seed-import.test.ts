@@ -12,7 +12,9 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
   let t: CliTarget;
   let work: string;
   // init makes a signing key: on PostgreSQL that needs the key secret.
-  const env: Record<string, string> = backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {};
+  // The users' passwords, which the fixtures the first test writes give by reference.
+  const passwords = { PW_0: `${PW} 0`, PW_1: `${PW} 1`, PW_2: `${PW} 2`, PW_3: `${PW} 3` };
+  const env: Record<string, string> = { ...passwords, ...(backend === 'postgres' ? { KAIJU_AUTH_SECRET: 'seed test key secret, long enough' } : {}) };
   const cli = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli([...t.args, ...args], { cwd: work, env, ...opts });
   const count = (table: string) => t.withKnex(async (k) => Number((await k(table).count({ n: '*' }).first())?.n));
 
@@ -26,12 +28,24 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     await removeTempDirs();
   });
 
-  it('init migrates and seeds ./fixtures/users; seed again changes nothing', async () => {
+  it('init migrates and seeds ./fixtures/users, which make no account; seed again changes nothing', async () => {
     const init = await cli(['init', '--json', '-q']);
     expect(init.code).toBe(0);
     const doc = init.json<{ seed: { created: Record<string, string[]> } }>();
-    expect(doc.seed.created.users).toEqual(['admin', 'editor', 'support_desk', 'auditor']);
+    // The repository's example fixtures hold permissions and groups, no user: the quick start
+    // never makes an account whose password is published.
+    expect(doc.seed.created.users).toEqual([]);
     expect(doc.seed.created.permissions).toHaveLength(14);
+    expect(await count('users')).toBe(0);
+    // Users come from fixtures of one's own; here with passwords by reference.
+    const users = ['admin', 'editor', 'support_desk', 'auditor'].map((username, i) => ({
+      data: { username, email: `${username}@example.com`, password_env: `PW_${i}` },
+      groups: [['admins'], ['editors', 'readers'], ['support'], ['auditors']][i],
+    }));
+    await writeFile(path.join(work, 'fixtures', 'users', 'users.json'), JSON.stringify(users));
+    const seeded = await cli(['seed', '--json', '-q']);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    expect(seeded.json<{ created: Record<string, string[]> }>().created.users).toEqual(['admin', 'editor', 'support_desk', 'auditor']);
     const again = await cli(['seed', '--json', '-q']);
     expect(again.code).toBe(0);
     const report = again.json<{ created: Record<string, string[]>; updated: Record<string, string[]>; unchanged: Record<string, string[]>; errors: unknown[] }>();
@@ -41,9 +55,9 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     expect(report.errors).toEqual([]);
     const human = await cli(['seed', '-q']);
     expect(human.stdout).toMatch(/^nothing to do: 14 permissions, 5 groups, 4 users unchanged/);
-    // The example users can log in with the documented passwords (old + new via stdin).
-    const passwd = await cli(['user', 'passwd', 'editor', '--password-stdin', '-q'], { input: 'change-me-editor-2024\nanother editor pw 9\n' });
-    expect(passwd.code).toBe(0);
+    // The users can log in with the passwords their variables gave (old + new via stdin).
+    const passwd = await cli(['user', 'passwd', 'editor', '--password-stdin', '-q'], { input: `${PW} 1\nanother editor pw 9\n` });
+    expect(passwd.code, passwd.stderr).toBe(0);
   });
 
   it('seed DIR --dry-run prints the plan and writes nothing; problems exit 6 with file:line:col', async () => {
@@ -170,7 +184,7 @@ describe.each(BACKENDS)('seed, import and export commands on %s', (backend) => {
     const other = await cliTarget(backend);
     try {
       expect((await runCli([...other.args, 'migrate', '-q'])).code).toBe(0);
-      const seed = await runCli([...other.args, 'seed', path.join(work, 'fixtures', 'users'), '-q', '--json']);
+      const seed = await runCli([...other.args, 'seed', path.join(work, 'fixtures', 'users'), '-q', '--json'], { env: passwords });
       expect(seed.code).toBe(0);
       await other.withKnex((k) => k('users').delete());
       const back = await runCli([...other.args, 'user', 'import', backup, '--json', '-q']);

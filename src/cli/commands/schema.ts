@@ -291,14 +291,20 @@ export async function runInit(rt: Runtime): Promise<void> {
     const source = keySecretSource(rt);
     if (typeof source === 'function') await source({ newKeystore: true });
   }
+  // Then the fixtures' files (exit 6: bad JSON, a password variable not set), before even an
+  // embedded database is created; then the key secret against a keystore already sealed (exit 3:
+  // a wrong one), before the first migration.
+  const { loadInitFixtures, seedForInit, seedJson, seedSummary } = await import('./seed.js');
+  const fixtures = await loadInitFixtures(rt);
   const db = await rt.database({ schema: false, create: true });
-  const run = await (await rt.auth({ schema: false })).migrate();
-  // The key secret is proven before anything is written: a wrong one (exit 3) or none on
-  // PostgreSQL (exit 2) leaves the data as it was, seeds included.
+  const early = await rt.auth({ schema: false });
+  await early.keys.proveSecretReadOnly();
+  const run = await early.migrate();
+  // Proven again on the migrated schema (a keystore older than the verifier is proven only here):
+  // a wrong secret still leaves the data as it was, seeds included.
   const auth = await rt.auth();
   await auth.keys.proveSecret();
-  const { seedForInit, seedJson, seedSummary } = await import('./seed.js');
-  const seeded = await seedForInit(rt);
+  const seeded = fixtures && (await seedForInit(rt, auth, fixtures));
   // A signing key when none can sign.
   const signing = await auth.keys.ensureSigningKey();
   const status = await auth.status();

@@ -8,6 +8,7 @@ import { cliError } from '../cli-errors.js';
 import type { KaijuAuth } from '../../core/auth.js';
 import type { FixtureProblem, SeedItem, SeedReport } from '../../core/fixtures/types.js';
 import type { SeedOptions } from '../../core/fixtures/seed.js';
+import type { LoadedFixtures } from '../../core/fixtures/load.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
 
@@ -82,30 +83,38 @@ async function printReport(rt: Runtime, report: SeedReport): Promise<void> {
   if (report.dry_run) out.notice('dry run: nothing was written');
 }
 
-/** Seed `dir` with an open core, print the report, throw (exit 6) on problems. Used by `seed` and `init`. */
+/** Print a seed's problems (its JSON document with --json) and fail with exit 6. */
+function failOnProblems(rt: Runtime, dir: string, report: SeedReport): void {
+  if (report.errors.length === 0) return;
+  if (rt.out.json) rt.out.writeJson(seedJson(report));
+  else for (const p of report.errors) rt.out.errorLine(formatProblem(p));
+  throw authError('data.invalid', `${report.errors.length} problem(s) in the fixtures in ${dir}; nothing was written`, {
+    dir,
+    problems: report.errors.length,
+  });
+}
+
+/**
+ * Seed `dir` (or fixtures already read from it by `fixtures.load`) with an open core, print the
+ * report, throw (exit 6) on problems. Used by `seed` and `init`.
+ */
 export async function seedAndReport(
   rt: Runtime,
   auth: KaijuAuth,
-  dir: string,
+  source: string | LoadedFixtures,
   opts: { dryRun?: boolean; print?: boolean; prune?: SeedOptions['prune'] },
 ): Promise<SeedReport> {
   const bar = await progressBar(rt, 'hashing passwords', 'users');
-  const report = await auth.fixtures.seed(dir, {
+  const options: SeedOptions = {
     dryRun: !!opts.dryRun,
     ...(opts.prune ? { prune: opts.prune } : {}),
     // password_env names are looked up in the command's environment (the core never reads it).
     env: rt.io.env,
     onHashProgress: (done, total) => bar.update(done, total),
-  });
+  };
+  const report = typeof source === 'string' ? await auth.fixtures.seed(source, options) : await auth.fixtures.seedLoaded(source, options);
   bar.stop();
-  if (report.errors.length > 0) {
-    if (rt.out.json) rt.out.writeJson(seedJson(report));
-    else for (const p of report.errors) rt.out.errorLine(formatProblem(p));
-    throw authError('data.invalid', `${report.errors.length} problem(s) in the fixtures in ${dir}; nothing was written`, {
-      dir,
-      problems: report.errors.length,
-    });
-  }
+  failOnProblems(rt, typeof source === 'string' ? source : source.set.dir, report);
   if (opts.print !== false) await rt.out.result(seedJson(report), () => printReport(rt, report));
   return report;
 }
@@ -167,15 +176,27 @@ function pruneQuestion(plan: SeedReport): string {
 export { printReport as printSeedReport };
 
 /**
- * `init`'s seed step: seed ./fixtures/users when that directory exists (null otherwise). The
- * report is returned for init's summary, not printed; problems still exit 6.
+ * `init`'s fixtures, read before its first write: ./fixtures/users when that directory exists (null
+ * otherwise). Files that do not load (bad JSON, a `password_env` not set, a `password_file`
+ * missing) exit 6 here, before anything is migrated.
  */
-export async function seedForInit(rt: Runtime): Promise<SeedReport | null> {
+export async function loadInitFixtures(rt: Runtime): Promise<LoadedFixtures | null> {
   const { stat } = await import('node:fs/promises');
   const info = await stat(DEFAULT_FIXTURES_DIR).catch(() => null);
   if (!info?.isDirectory()) return null;
-  const report = await seedAndReport(rt, await rt.auth(), DEFAULT_FIXTURES_DIR, { print: false });
-  return report;
+  const { loadFixtures } = await import('../../core/fixtures/load.js');
+  const loaded = await loadFixtures(DEFAULT_FIXTURES_DIR, { env: rt.io.env });
+  const { seedReport } = await import('../../core/fixtures/seed.js');
+  failOnProblems(rt, DEFAULT_FIXTURES_DIR, seedReport([], loaded.problems, false));
+  return loaded;
+}
+
+/**
+ * `init`'s seed step: seed what `loadInitFixtures` read. The report is returned for init's
+ * summary, not printed; problems the database shows (a look-alike of an existing user) still exit 6.
+ */
+export function seedForInit(rt: Runtime, auth: KaijuAuth, loaded: LoadedFixtures): Promise<SeedReport> {
+  return seedAndReport(rt, auth, loaded, { print: false });
 }
 
 /** One line for init's summary. */

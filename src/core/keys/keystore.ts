@@ -216,6 +216,27 @@ export class KeystoreService {
     return this.proof;
   }
 
+  /**
+   * Before a migration (`init`): prove the key secret against a keystore that is already sealed,
+   * writing nothing (a proof against a key seals the verifier: here in a transaction rolled
+   * back). A wrong secret is `auth.key.secret_invalid` before the first write. Nothing to prove on
+   * a database with no sealed keystore, or one older than the verifier (proven after migrating).
+   */
+  async proveSecretReadOnly(): Promise<void> {
+    const db = this.ctx.db;
+    const tables = await db.raw("select to_regclass('keystore') is not null and to_regclass('keystore_verifier') is not null as ready");
+    if (!tables.rows[0]?.ready || (await keystoreIsNew(db))) return;
+    const rollback = new Error('rolled back: a proof writes nothing');
+    await db
+      .transaction(async (trx) => {
+        await this.proveWithFallback(trx);
+        throw rollback;
+      })
+      .catch((err: unknown) => {
+        if (err !== rollback) throw err;
+      });
+  }
+
   list(): Promise<KeyInfo[]> {
     return listKeys(this.ctx.db, this.now());
   }
