@@ -63,8 +63,26 @@ export interface OpenedBackend {
   copyIn(db: Knex, target: string, lines: string | Buffer): Promise<void>;
 }
 
+/** How long a `readOnce` may wait for each thing (ms). */
+export interface ReadOnceOptions {
+  /** Recorded with the lock, as `BackendOpenOptions.command`. */
+  command: string;
+  /** To connect and log in (PostgreSQL). */
+  connectMs: number;
+  /** For the statement's answer. */
+  statementMs: number;
+  /** For a lock another process holds: the embedded data directory's, a row or table lock; 0: do not wait. */
+  lockMs: number;
+}
+
 export interface Backend<T> {
   /** `postgres` or `embedded`: a word to show, never a thing to branch on. */
   readonly name: string;
   open(target: T, options: BackendOpenOptions): Promise<OpenedBackend>;
+  /**
+   * One statement in a read-only transaction on an existing database, straight through the driver
+   * (no knex, no pool), then closed: for a caller that must start and fail fast (shell completion).
+   * Never creates a database. Rows as the driver gives them.
+   */
+  readOnce(target: T, sql: string, params: unknown[], options: ReadOnceOptions): Promise<Record<string, unknown>[]>;
 }

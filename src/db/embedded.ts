@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { PGlite as PGliteClass, PGliteOptions } from '@electric-sql/pglite';
 import { isKaijuAuthError, authError, remediableError } from '../errors.js';
 import type { Knex } from 'knex';
-import type { Backend, BackendOpenOptions, EmbeddedOptions } from './backend.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions, ReadOnceOptions } from './backend.js';
 import { describeTarget, type EmbeddedTarget } from './target.js';
 import { acquireDirLock, describeHolder, type DirLock } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
@@ -124,8 +124,41 @@ async function copyIn(db: Knex, target: string, lines: string | Buffer): Promise
   await db.raw(`COPY ${target} FROM '/dev/blob'`).options({ blob: new Blob([lines]) });
 }
 
+/**
+ * `Backend.readOnce` on PGlite itself (no knex): the data directory must hold a database already
+ * and be free within `lockMs` (0: at once, or `db.locked`); the statement runs in a READ ONLY
+ * transaction; then PGlite closes and the lock goes. Nothing is made private here (only read):
+ * files PGlite creates are owner-only as always.
+ */
+async function readOnce(target: EmbeddedTarget, sql: string, params: unknown[], options: ReadOnceOptions): Promise<Record<string, unknown>[]> {
+  const dataDir = target.dataDir;
+  if (dataDir === null || !(await embeddedDatabaseExists(dataDir))) {
+    throw remediableError('db.schema_missing', `there is no embedded database at ${dataDir ?? '(memory)'}`, 'create_database', { dataDir });
+  }
+  const lock = await acquireDirLock(dataDir, { timeoutMs: options.lockMs, command: options.command });
+  try {
+    const PGlite = loadPGlite();
+    const pglite = new PGlite({
+      fs: new PrivateNodeFs(path.join(dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'],
+      parsers: { ...TYPE_PARSERS, [OID.bytea]: parseBytea },
+    });
+    try {
+      await pglite.waitReady;
+      return await pglite.transaction(async (tx) => {
+        await tx.exec('SET TRANSACTION READ ONLY');
+        return (await tx.query<Record<string, unknown>>(sql, params)).rows;
+      });
+    } finally {
+      await pglite.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
 export const embeddedBackend: Backend<EmbeddedTarget> = {
   name: 'embedded',
+  readOnce,
   async open(target, options) {
     // A dry run where there is no database yet works on a throwaway one in memory.
     if (options.create === 'scratch' && target.dataDir !== null && !(await embeddedDatabaseExists(target.dataDir))) {

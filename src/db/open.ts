@@ -5,7 +5,7 @@
  * and the CLI never do.
  */
 import type { Knex } from 'knex';
-import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend } from './backend.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend, ReadOnceOptions } from './backend.js';
 import { registerCopyIn } from './copy.js';
 import { releaseAllDirLocksSync } from './dir-lock.js';
 import type { DbLogger } from './knex-log.js';
@@ -61,4 +61,16 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   });
   registerCopyIn(opened.knex, copyIn);
   return { ...opened, target, backend: backend.name };
+}
+
+export type { ReadOnceOptions };
+
+/**
+ * One statement in a read-only transaction on the existing database `target` names, straight
+ * through its driver (no knex: a fraction of `openDatabase`'s start-up), under short timeouts the
+ * caller gives; then closed. For shell completion, which must answer at once or not at all.
+ */
+export async function readOnce(target: DatabaseTarget, sql: string, params: unknown[], options: ReadOnceOptions): Promise<Record<string, unknown>[]> {
+  const backend = await backendFor(target);
+  return backend.readOnce(target, sql, params, options);
 }

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { authError, isKaijuAuthError } from '../errors.js';
-import type { Backend } from './backend.js';
+import type { Backend, ReadOnceOptions } from './backend.js';
 import { connectionFailureReason } from './errors.js';
 import { knexLog, type DbLogger } from './knex-log.js';
 import { guardedKnexClient, timeoutError, TimeoutGuard } from './pg-timeouts.js';
@@ -39,13 +39,8 @@ function drop(conn: PgClientLike): void {
   conn.connection.stream.destroy();
 }
 
-export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger): Promise<OpenedPostgres> {
-  const [{ default: knexFactory }, { default: pg }] = await Promise.all([import('knex'), import('pg')]);
-  const types = {
-    getTypeParser(oid: number, format?: string) {
-      return TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
-    },
-  };
+/** The URL's connection fields, completed by `target.connection` where the URL leaves them out. */
+async function connectionFields(target: PostgresTarget): Promise<Record<string, unknown>> {
   const { parse } = await import('pg-connection-string');
   const parsed = parse(target.url) as Record<string, unknown>;
   const c = target.connection ?? {};
@@ -55,6 +50,17 @@ export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger
     if ((have === undefined || have === null || have === '') && c[key] !== undefined) parsed[key] = c[key];
   };
   for (const key of ['host', 'port', 'user', 'password', 'database'] as const) fill(key);
+  return parsed;
+}
+
+export async function openPostgresKnex(target: PostgresTarget, logger?: DbLogger): Promise<OpenedPostgres> {
+  const [{ default: knexFactory }, { default: pg }] = await Promise.all([import('knex'), import('pg')]);
+  const types = {
+    getTypeParser(oid: number, format?: string) {
+      return TYPE_PARSERS[oid] ?? pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
+    },
+  };
+  const parsed = await connectionFields(target);
   const timeouts: DatabaseTimeouts = { ...DEFAULT_TIMEOUTS, ...target.timeouts };
   const connection = {
     ...parsed,
@@ -134,8 +140,46 @@ async function copyIn(db: Knex, target: string, lines: string | Buffer): Promise
 /** COPY for a knex handle that no backend of ours opened (a library caller's own `pg` handle). */
 export const copyInWithPg = copyIn;
 
+/**
+ * `Backend.readOnce` on one `pg.Client`: connect (within `connectMs`), then in a READ ONLY
+ * transaction whose statement and lock timeouts are set inside it (SET LOCAL: nothing outlives the
+ * transaction, and a pooler in transaction mode takes it), the statement; a server that stops
+ * answering is given up on by the client (`query_timeout`). Then goodbye, waited for at most
+ * CLOSE_WAIT_MS. Errors are the driver's own: the caller only needs to know it failed.
+ */
+async function readOnce(target: PostgresTarget, sql: string, params: unknown[], options: ReadOnceOptions): Promise<Record<string, unknown>[]> {
+  const [{ default: pg }, fields] = await Promise.all([import('pg'), connectionFields(target)]);
+  const client = new pg.Client({
+    ...(fields as ConstructorParameters<typeof pg.Client>[0] & object),
+    connectionTimeoutMillis: options.connectMs,
+    query_timeout: options.statementMs + 1000,
+    application_name: 'kaiju-auth',
+  });
+  client.on('error', () => undefined);
+  let connected = false;
+  try {
+    await client.connect();
+    connected = true;
+    await client.query('BEGIN READ ONLY');
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(options.statementMs))}`);
+    // 0 would mean "wait forever" to PostgreSQL: "do not wait" is the shortest wait there is.
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockMs))}`);
+    const { rows } = await client.query(sql, params);
+    await client.query('COMMIT');
+    return rows as Record<string, unknown>[];
+  } finally {
+    if (connected) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([client.end().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    drop(client as unknown as PgClientLike);
+  }
+}
+
 export const postgresBackend: Backend<PostgresTarget> = {
   name: 'postgres',
+  readOnce,
   async open(target, options) {
     const description = describeTarget(target);
     let opened: OpenedPostgres;

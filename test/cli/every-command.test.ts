@@ -70,6 +70,8 @@ describe.runIf(ADMIN_URL)('every command on PostgreSQL (through PgBouncer in the
   it('users, import and export', async () => {
     await run('user register', ['--username', 'bobby', '--email', 'bobby@example.com', '--password-stdin'], { input: `${PW}\n` });
     await run('user list', ['--json']);
+    // Hidden: what the completion scripts ask for names.
+    expect(await run('__complete', ['users', 'bob'])).toBe('bobby\n');
     await run('user show', ['bobby']);
     await run('user update', ['bobby', '--full-name', 'Bob', '--set', 'locale=en']);
     await run('user passwd', ['bobby', '--password-stdin'], { input: `${PW}\n${PW2}\n` });

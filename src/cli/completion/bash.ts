@@ -5,8 +5,12 @@
  */
 import { allNodes, flagWords, shellQuote, type CompletionArg, type CompletionNode, type CompletionOption } from './tree.js';
 
-/** How a value completes: `f` files, `d` directories, `w:a,b` one of these words, `-` nothing. */
+/**
+ * How a value completes: `n:users` names in the database, `f` files, `d` directories, `w:a,b` one
+ * of these words, `-` nothing.
+ */
 function valueSpec(v: CompletionOption | CompletionArg): string {
+  if (v.names) return `n:${v.names}`;
   if (v.choices && v.choices.length > 0) return `w:${v.choices.join(',')}`;
   if (v.valueKind === 'file') return 'f';
   if (v.valueKind === 'dir') return 'd';
@@ -35,16 +39,40 @@ export function bashScript(root: CompletionNode, bin: string): string {
 
 ${fn}_node() {
   # Sets, for the command path $1: subcommands, flags, "flag=value-kind" for flags taking a value,
-  # and the value kind of each positional argument (f file, d directory, w:a,b words, - any; * repeats).
+  # and the value kind of each positional argument (n:kind names in the database, f file, d directory,
+  # w:a,b words, - any; * repeats).
   case $1 in
 ${allNodes(root).map(nodeCase).join('\n')}
     *) _ka_cmds='' _ka_flags='' _ka_values='' _ka_pos='' ;;
   esac
 }
 
+${fn}_word() {
+  # Sets the variable $1 to the word $2 as the shell would pass it: one level of quotes off, ~ expanded.
+  local w=$2
+  case $w in
+    \\'*\\') w=\${w:1:\${#w}-2} ;;
+    \\"*\\") w=\${w:1:\${#w}-2} ;;
+  esac
+  if [[ $w == '~' || $w == '~/'* ]]; then w=$HOME\${w:1}; fi
+  printf -v "$1" '%s' "$w"
+}
+
+${fn}_names() {
+  # Completes names in the database of kind $1 (users, groups, permissions, keys) starting with $2:
+  # \`${bin} __complete\` lists them (nothing on any failure, at once), on the database this command
+  # line names (its --database-url or --data-dir, passed in the environment: never in a process
+  # list), else the environment's.
+  local -a env=()
+  if [[ -n $_ka_url ]]; then env+=("KAIJU_AUTH_DATABASE_URL=$_ka_url"); fi
+  if [[ -n $_ka_dir ]]; then env+=("KAIJU_AUTH_DATA_DIR=$_ka_dir"); fi
+  mapfile -t COMPREPLY < <(env "\${env[@]}" "$_ka_bin" __complete "$1" "$2" 2>/dev/null)
+}
+
 ${fn}_value() {
   # Completes a value of kind $1 for the word $2.
   case $1 in
+    n:*) ${fn}_names "\${1#n:}" "$2" ;;
     f) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$2")) ;;
     d) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$2")) ;;
     w:*) local words=\${1#w:}; COMPREPLY=($(compgen -W "\${words//,/ }" -- "$2")) ;;
@@ -54,20 +82,33 @@ ${fn}_value() {
 
 ${fn}() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev='' node='' word spec eqprefix='' i npos=0
-  local _ka_cmds _ka_flags _ka_values _ka_pos
+  local _ka_cmds _ka_flags _ka_values _ka_pos _ka_url='' _ka_dir='' _ka_bin
+  ${fn}_word _ka_bin "\${COMP_WORDS[0]}"
   COMPREPLY=()
   ${fn}_node ''
   # Walk the words before the cursor: subcommands descend, flags (and their values) are skipped,
-  # anything else is a positional argument.
+  # anything else is a positional argument. The database the line names is noted for _names.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=\${COMP_WORDS[i]}
+    spec=''
     case $word in
       =) i=$((i + 1)); continue ;;
-      -*=*) continue ;;
+      -*=*) spec=\${word#*=} word=\${word%%=*} ;;
       -*)
-        if [[ \${COMP_WORDS[i+1]} != = && " $_ka_values " == *" $word="* ]]; then i=$((i + 1)); fi
-        continue ;;
+        if [[ \${COMP_WORDS[i+1]} == = ]]; then
+          if ((i + 2 < COMP_CWORD)); then spec=\${COMP_WORDS[i+2]}; fi
+        elif [[ " $_ka_values " == *" $word="* ]]; then
+          if ((i + 1 < COMP_CWORD)); then spec=\${COMP_WORDS[i+1]}; fi
+          i=$((i + 1))
+        fi ;;
     esac
+    if [[ $word == -* ]]; then
+      case $word in
+        --database-url) ${fn}_word _ka_url "$spec" ;;
+        --data-dir) ${fn}_word _ka_dir "$spec" ;;
+      esac
+      continue
+    fi
     if ((npos == 0)) && [[ " $_ka_cmds " == *" $word "* ]]; then
       node=\${node:+$node }$word
       ${fn}_node "$node"

@@ -14,19 +14,20 @@ function optionKey(o: CompletionOption): string {
   return o.long ?? o.short ?? '';
 }
 
-function valueArgs(v: CompletionOption | CompletionArg): string {
+function valueArgs(v: CompletionOption | CompletionArg, p: string): string {
+  if (v.names) return `-x -a ${fishQuote(`(${p}_names ${v.names})`)}`;
   if (v.choices && v.choices.length > 0) return `-x -a ${fishQuote(v.choices.join(' '))}`;
   if (v.valueKind === 'file') return '-r -F';
   if (v.valueKind === 'dir') return `-x -a '(__fish_complete_directories (commandline -ct))'`;
   return '-x';
 }
 
-function optionLine(bin: string, o: CompletionOption, condition: string | null): string {
+function optionLine(bin: string, p: string, o: CompletionOption, condition: string | null): string {
   const parts = [`complete -c ${bin}`];
   if (condition) parts.push(`-n ${fishQuote(condition)}`);
   if (o.short) parts.push(`-s ${o.short.replace(/^-/, '')}`);
   if (o.long) parts.push(`-l ${o.long.replace(/^--/, '')}`);
-  if (o.takesValue) parts.push(valueArgs(o));
+  if (o.takesValue) parts.push(valueArgs(o, p));
   parts.push(`-d ${fishQuote(o.description.split('\n')[0] ?? '')}`);
   return parts.join(' ');
 }
@@ -58,7 +59,7 @@ export function fishScript(root: CompletionNode, bin: string): string {
   lines.push('complete -c ' + bin + ' -f');
   lines.push('', '# Global flags, valid after any command');
   for (const o of root.options) {
-    if (globalKeys.has(optionKey(o))) lines.push(optionLine(bin, o, null));
+    if (globalKeys.has(optionKey(o))) lines.push(optionLine(bin, p, o, null));
   }
   for (const node of nodes) {
     const own = node.options.filter((o) => !globalKeys.has(optionKey(o)));
@@ -68,16 +69,19 @@ export function fishScript(root: CompletionNode, bin: string): string {
         body.push(`complete -c ${bin} -n ${fishQuote(at(node))} -a ${fishQuote(name)} -d ${fishQuote(s.description)}`);
       }
     }
-    for (const o of own) body.push(optionLine(bin, o, at(node)));
-    for (const a of node.args) {
-      if (a.choices && a.choices.length > 0) {
+    for (const o of own) body.push(optionLine(bin, p, o, at(node)));
+    node.args.forEach((a, index) => {
+      if (a.names) {
+        const where = `${p}_arg ${fishQuote(node.path.join(' '))} ${index}${a.variadic ? ' +' : ''}`;
+        body.push(`complete -c ${bin} -n ${fishQuote(where)} -a ${fishQuote(`(${p}_names ${a.names})`)}`);
+      } else if (a.choices && a.choices.length > 0) {
         body.push(`complete -c ${bin} -n ${fishQuote(at(node))} -a ${fishQuote(a.choices.join(' '))}`);
       } else if (a.valueKind === 'file') {
         body.push(`complete -c ${bin} -n ${fishQuote(at(node))} -F`);
       } else if (a.valueKind === 'dir') {
         body.push(`complete -c ${bin} -n ${fishQuote(at(node))} -a '(__fish_complete_directories (commandline -ct))'`);
       }
-    }
+    });
     if (body.length > 0) lines.push('', `# ${[bin, ...node.path].join(' ')}`, ...body);
   }
 
@@ -97,6 +101,10 @@ ${valueCases.join('\n')}
     end
 end
 
+function ${p}_word --description 'a token as the shell passes it: ~ expanded'
+    string replace -r -- '^~(?=/|$)' $HOME $argv[1]
+end
+
 function ${p}_node --description 'the command path typed so far'
     set -l line (commandline -pc | string collect)
     if set -q ${p}_cache_line; and test "$line" = "$${p}_cache_line"
@@ -106,33 +114,76 @@ function ${p}_node --description 'the command path typed so far'
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l node ''
-    set -l skip 0
+    set -l npos 0
+    set -l url ''
+    set -l dir ''
+    set -l flag ''
     for tok in $tokens
-        if test $skip = 1
-            set skip 0
+        if test -n "$flag"
+            # The value of a flag: the database the line names is noted for ${p}_names.
+            switch $flag
+                case --database-url
+                    set url (${p}_word $tok)
+                case --data-dir
+                    set dir (${p}_word $tok)
+            end
+            set flag ''
             continue
         end
         switch $tok
+            case '--database-url=*'
+                set url (${p}_word (string replace -- '--database-url=' '' $tok))
+                continue
+            case '--data-dir=*'
+                set dir (${p}_word (string replace -- '--data-dir=' '' $tok))
+                continue
             case '-*=*'
                 continue
             case '-*'
                 if contains -- $tok (${p}_value_flags "$node")
-                    set skip 1
+                    set flag $tok
                 end
                 continue
         end
-        if contains -- $tok (${p}_cmds "$node")
+        if test $npos = 0; and contains -- $tok (${p}_cmds "$node")
             set node (string trim -- "$node $tok")
+        else
+            set npos (math $npos + 1)
         end
     end
     set -g ${p}_cache_line $line
     set -g ${p}_cache_node $node
+    set -g ${p}_cache_npos $npos
+    set -g ${p}_cache_url $url
+    set -g ${p}_cache_dir $dir
     echo $node
 end
 
 function ${p}_at --description 'true when the command line is at this command path'
     set -l node (${p}_node)
     test "$node" = "$argv[1]"
+end
+
+function ${p}_arg --description 'true at command path $1 with positional argument $2 (or later, with +) being typed'
+    set -l node (${p}_node)
+    test "$node" = "$argv[1]"; or return 1
+    if test "$argv[3]" = +
+        test $${p}_cache_npos -ge $argv[2]
+    else
+        test $${p}_cache_npos -eq $argv[2]
+    end
+end
+
+function ${p}_names --description 'names in the database of a kind starting with the token being typed'
+    # \`${bin} __complete\` lists them (nothing on any failure, at once), on the database this command
+    # line names (passed in the environment: never in a process list), else the environment's.
+    ${p}_node >/dev/null
+    set -l envs
+    test -n "$${p}_cache_url"; and set -a envs KAIJU_AUTH_DATABASE_URL=$${p}_cache_url
+    test -n "$${p}_cache_dir"; and set -a envs KAIJU_AUTH_DATA_DIR=$${p}_cache_dir
+    set -l bin (${p}_word (commandline -opc)[1])
+    set -l prefix (string replace -r -- '^-[^=]*=' '' (commandline -ct))
+    env $envs $bin __complete $argv[1] "$prefix" 2>/dev/null
 end
 
 ${lines.join('\n')}

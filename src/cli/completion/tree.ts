@@ -5,6 +5,7 @@
  * arguments with their choices.
  */
 import type { Argument, Command, Option } from 'commander';
+import { nameKindOf, type NameKind } from './names.js';
 
 /** What a value is, for the shells' own completers. */
 export type ValueKind = 'file' | 'dir' | 'any';
@@ -18,6 +19,8 @@ export interface CompletionOption {
   takesValue: boolean;
   valueKind: ValueKind;
   choices: string[] | null;
+  /** Names in the database this value takes (names.ts), asked for when completing it. */
+  names: NameKind | null;
 }
 
 export interface CompletionArg {
@@ -26,6 +29,7 @@ export interface CompletionArg {
   variadic: boolean;
   valueKind: ValueKind;
   choices: string[] | null;
+  names: NameKind | null;
 }
 
 export interface CompletionNode {
@@ -46,7 +50,7 @@ export function valueKindOf(placeholder: string): ValueKind {
   return 'any';
 }
 
-function toOption(o: Option): CompletionOption {
+function toOption(o: Option, commandPath: string): CompletionOption {
   const placeholder = /[<[]([^>\]]+)[>\]]/.exec(o.flags)?.[1] ?? '';
   return {
     ...(o.long ? { long: o.long } : {}),
@@ -55,16 +59,18 @@ function toOption(o: Option): CompletionOption {
     takesValue: o.required || o.optional,
     valueKind: o.argChoices ? 'any' : valueKindOf(placeholder),
     choices: o.argChoices ? [...o.argChoices] : null,
+    names: o.long ? nameKindOf(commandPath, o.long) : null,
   };
 }
 
-function toArg(a: Argument): CompletionArg {
+function toArg(a: Argument, commandPath: string): CompletionArg {
   return {
     name: a.name(),
     description: a.description,
     variadic: a.variadic,
     valueKind: a.argChoices ? 'any' : valueKindOf(a.name()),
     choices: a.argChoices ? [...a.argChoices] : null,
+    names: nameKindOf(commandPath, a.name()),
   };
 }
 
@@ -75,11 +81,11 @@ function optionKey(o: CompletionOption): string {
 export function completionTree(program: Command): CompletionNode {
   const help = program.createHelp();
   // Options of the program work at any depth ("global flags before or after the subcommand").
-  const globals = help.visibleOptions(program).map(toOption);
+  const globals = help.visibleOptions(program).map((o) => toOption(o, ''));
   const rootOnly = new Set(['--version']);
 
   function walk(cmd: Command, path: string[]): CompletionNode {
-    const own = help.visibleOptions(cmd).map(toOption);
+    const own = help.visibleOptions(cmd).map((o) => toOption(o, path.join(' ')));
     const seen = new Set(own.map(optionKey));
     const options =
       path.length === 0
@@ -97,7 +103,7 @@ export function completionTree(program: Command): CompletionNode {
       path,
       description: help.subcommandDescription(cmd),
       options,
-      args: cmd.registeredArguments.map(toArg),
+      args: cmd.registeredArguments.map((a) => toArg(a, path.join(' '))),
       subcommands,
     };
   }

@@ -6,7 +6,9 @@
  */
 import { allNodes, flagWords, shellQuote, type CompletionArg, type CompletionNode, type CompletionOption } from './tree.js';
 
+/** How a value completes: `n:users` names in the database, `f` files, `d` directories, `w:a,b` words, `-` anything. */
 function valueSpec(v: CompletionOption | CompletionArg): string {
+  if (v.names) return `n:${v.names}`;
   if (v.choices && v.choices.length > 0) return `w:${v.choices.join(',')}`;
   if (v.valueKind === 'file') return 'f';
   if (v.valueKind === 'dir') return 'd';
@@ -50,16 +52,45 @@ export function zshScript(root: CompletionNode, bin: string): string {
 ${helper}_node() {
   # Sets, for the command path $1: subcommands and flags ("name:description"), "flag=value-kind"
   # for flags taking a value, and the value kind of each positional argument
-  # (f file, d directory, w:a,b words, - any; * repeats).
+  # (n:kind names in the database, f file, d directory, w:a,b words, - any; * repeats).
   case $1 in
 ${allNodes(root).map(nodeCase).join('\n')}
     (*) cmds=() flags=() values=() pos=() ;;
   esac
 }
 
-${helper}_value() {
-  # Completes a value of kind $1.
+${helper}_word() {
+  # Sets the parameter $1 to the word $2 as the shell would pass it: quotes off, ~ expanded.
+  local w=\${(Q)2}
+  if [[ $w == '~' || $w == '~/'* ]]; then w=$HOME\${w:1}; fi
+  typeset -g "$1=$w"
+}
+
+${helper}_dbflag() {
+  # Notes the database a flag of the line names (--database-url, --data-dir), for _names.
   case $1 in
+    (--database-url) ${helper}_word ka_url "$2" ;;
+    (--data-dir) ${helper}_word ka_dir "$2" ;;
+  esac
+}
+
+${helper}_names() {
+  # Completes names in the database of kind $1 (users, groups, permissions, keys) starting with the
+  # word $2: \`${bin} __complete\` lists them (nothing on any failure, at once), on the database this
+  # command line names (passed in the environment: never in a process list), else the environment's.
+  local -a names envs
+  local prefix=\${(Q)\${PREFIX-$2}}
+  if [[ -n $ka_url ]]; then envs+=("KAIJU_AUTH_DATABASE_URL=$ka_url"); fi
+  if [[ -n $ka_dir ]]; then envs+=("KAIJU_AUTH_DATA_DIR=$ka_dir"); fi
+  names=(\${(f)"$(env "\${envs[@]}" "$ka_bin" __complete "$1" "$prefix" 2>/dev/null)"})
+  names=(\${names:#})
+  compadd -a names
+}
+
+${helper}_value() {
+  # Completes a value of kind $1 (for the word $2: names only).
+  case $1 in
+    (n:*) ${helper}_names "\${1#n:}" "$2" ;;
     (f) _files ;;
     (d) _files -/ ;;
     (w:*) local -a choices; choices=(\${(s:,:)\${1#w:}}); compadd -a choices ;;
@@ -69,16 +100,22 @@ ${helper}_value() {
 
 ${fn}() {
   local -a cmds flags values pos names
-  local node='' word spec cur prev
+  local node='' word spec cur prev ka_url='' ka_dir='' ka_bin=''
   integer i npos=0
+  ${helper}_word ka_bin "\${words[1]}"
   ${helper}_node ''
   # Walk the words before the cursor: subcommands descend, flags (and their values) are skipped,
   # anything else is a positional argument.
   for (( i = 2; i < CURRENT; i++ )); do
     word=\${words[i]}
     case $word in
-      (-*=*) continue ;;
-      (-*) if (( \${values[(I)\${(b)word}=*]} )); then i+=1; fi; continue ;;
+      (-*=*) ${helper}_dbflag "\${word%%=*}" "\${word#*=}"; continue ;;
+      (-*)
+        if (( \${values[(I)\${(b)word}=*]} )); then
+          i+=1
+          if (( i < CURRENT )); then ${helper}_dbflag "$word" "\${words[i]}"; fi
+        fi
+        continue ;;
     esac
     names=(\${cmds%%:*})
     if (( npos == 0 && \${names[(Ie)$word]} )); then
@@ -95,14 +132,14 @@ ${fn}() {
     spec=\${values[(r)\${(b)cur%%=*}=*]}
     if [[ -n $spec ]]; then
       compset -P '*='
-      ${helper}_value "\${spec#*=}"
+      ${helper}_value "\${spec#*=}" "\${cur#*=}"
       return
     fi
   fi
   if [[ $prev == -* ]]; then
     spec=\${values[(r)\${(b)prev}=*]}
     if [[ -n $spec ]]; then
-      ${helper}_value "\${spec#*=}"
+      ${helper}_value "\${spec#*=}" "$cur"
       return
     fi
   fi
@@ -122,7 +159,7 @@ ${fn}() {
     _describe -t options 'option' flags
     return
   fi
-  ${helper}_value "\${spec%'*'}"
+  ${helper}_value "\${spec%'*'}" "$cur"
 }
 
 if [[ \${funcstack[1]} == ${fn} ]]; then

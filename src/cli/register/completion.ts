@@ -1,4 +1,4 @@
-/** Declares `completion bash|zsh|fish`; handler in commands/completion.ts. */
+/** Declares `completion bash|zsh|fish` (handler in commands/completion.ts) and the hidden `__complete`. */
 import type { Command } from 'commander';
 import { Argument } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
@@ -19,4 +19,10 @@ export function registerCompletionCommand(program: Command, kit: Kit): void {
       'kaiju-auth completion fish > ~/.config/fish/completions/kaiju-auth.fish',
     ],
   );
+  // Hidden: the scripts' way to ask for names in the database (commands/complete-names.ts).
+  program
+    .command('__complete <kind> [prefix]', { hidden: true })
+    .action(async (kind: string, prefix: string | undefined, _options: unknown, self: Command) =>
+      (await import('../commands/complete-names.js')).printNames(kit.io, self.optsWithGlobals(), kind, prefix ?? ''),
+    );
 }
