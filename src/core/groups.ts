@@ -7,9 +7,10 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { isUniqueViolation } from '../db/errors.js';
 import { authError } from '../errors.js';
-import { missingIds, replaceLinks, type LinkTable } from './id-sets.js';
+import { missingIds, replaceLinks } from './id-sets.js';
+import { GROUP_COLUMNS, groupRow, isGroupTaken } from './tables/groups.js';
+import { GRANTS } from './tables/links.js';
 import { lockPermissions } from './group-grants.js';
 import { countRows } from './query-parts.js';
 import { permissionNotFound, type Permission } from './permissions.js';
@@ -46,8 +47,6 @@ export interface GroupMatrix {
   grants: Record<string, string[]>;
 }
 
-const COLUMNS = ['id', 'tag', 'description'] as const;
-
 export function groupNotFound(missing: string[]) {
   return authError('auth.group.not_found', `unknown group${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, {
     groups: missing,
@@ -64,14 +63,12 @@ function toSummary(row: GroupSummary): GroupSummary {
   return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
 }
 
-const GRANTS: LinkTable = { table: 'group_permissions', ownerColumn: 'group_id', memberColumn: 'permission_id' };
-
 export class GroupService {
   constructor(private readonly ctx: CoreContext) {}
 
   async create(id: string, fields: { tag?: string | null; description?: string | null } = {}): Promise<Group> {
     validateGroupId(id);
-    const row: Group = { id, tag: fields.tag ?? null, description: fields.description ?? null };
+    const row: Group = groupRow({ id, tag: fields.tag ?? null, description: fields.description ?? null });
     try {
       await this.ctx.db.transaction(async (trx) => {
         await trx('groups').insert(row);
@@ -83,7 +80,7 @@ export class GroupService {
         });
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'groups_pkey')) {
+      if (isGroupTaken(err)) {
         throw authError('auth.group.exists', `group ${id} already exists`, { group: id }, err);
       }
       throw err;
@@ -118,7 +115,7 @@ export class GroupService {
   }
 
   async get(id: string): Promise<Group> {
-    const row = (await this.ctx.db('groups').select(COLUMNS).where({ id }).first()) as Group | undefined;
+    const row = (await this.ctx.db('groups').select(GROUP_COLUMNS).where({ id }).first()) as Group | undefined;
     if (!row) throw groupNotFound([id]);
     return row;
   }
@@ -225,7 +222,7 @@ export class GroupService {
     const permissionsQ = db('permissions').select('id', 'enabled', 'tag', 'description').orderBy([{ column: 'tag', nulls: 'last' }, 'id']);
     if (options.tag !== undefined) permissionsQ.where('tag', options.tag);
     const [groups, permissions, grants] = await Promise.all([
-      db('groups').select(COLUMNS).orderBy('id') as Promise<Group[]>,
+      db('groups').select(GROUP_COLUMNS).orderBy('id') as Promise<Group[]>,
       permissionsQ as Promise<Permission[]>,
       db('group_permissions').select('group_id', 'permission_id').orderBy(['group_id', 'permission_id']) as Promise<
         { group_id: string; permission_id: string }[]

@@ -4,17 +4,11 @@
  * (a group's grants, a user's groups) to a wanted set.
  */
 import type { Knex } from 'knex';
+import type { LinkTable } from './tables/links.js';
 
 export interface SetChange {
   added: string[];
   removed: string[];
-}
-
-/** One owner's rows of a link table: `group_permissions` by group, `user_groups` by user. */
-export interface LinkTable {
-  table: string;
-  ownerColumn: string;
-  memberColumn: string;
 }
 
 /** Names from `wanted` that are not ids of `table`, in the order given. */

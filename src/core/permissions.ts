@@ -5,9 +5,9 @@
 import type { Knex } from 'knex';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { isUniqueViolation } from '../db/errors.js';
 import { authError } from '../errors.js';
 import { missingIds } from './id-sets.js';
+import { isPermissionTaken, PERMISSION_COLUMNS, permissionRow } from './tables/permissions.js';
 import { countRows, whereContainsAny } from './query-parts.js';
 import { retryingTransaction } from './transaction.js';
 import { validatePermissionId } from './validation.js';
@@ -32,8 +32,6 @@ export interface PermissionListOptions {
   /** Only these tags. */
   tag?: string;
 }
-
-const COLUMNS = ['id', 'enabled', 'tag', 'description'] as const;
 
 /** Group a tag-ordered list as kaiju's `get_all_permissions(group_by_tag=True)`. */
 export function groupByTag(permissions: Permission[]): TaggedPermissions[] {
@@ -64,12 +62,12 @@ export class PermissionService {
 
   async create(id: string, fields: { tag?: string | null; description?: string | null; enabled?: boolean } = {}): Promise<Permission> {
     validatePermissionId(id);
-    const row: Permission = {
+    const row: Permission = permissionRow({
       id,
       enabled: fields.enabled ?? true,
       tag: fields.tag ?? null,
       description: fields.description ?? null,
-    };
+    });
     try {
       await this.ctx.db.transaction(async (trx) => {
         await trx('permissions').insert(row);
@@ -81,7 +79,7 @@ export class PermissionService {
         });
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'permissions_pkey')) {
+      if (isPermissionTaken(err)) {
         throw authError('auth.permission.exists', `permission ${id} already exists`, { permission: id }, err);
       }
       throw err;
@@ -90,7 +88,7 @@ export class PermissionService {
   }
 
   async get(id: string): Promise<Permission> {
-    const row = (await this.ctx.db('permissions').select(COLUMNS).where({ id }).first()) as Permission | undefined;
+    const row = (await this.ctx.db('permissions').select(PERMISSION_COLUMNS).where({ id }).first()) as Permission | undefined;
     if (!row) throw permissionNotFound([id]);
     return row;
   }
@@ -104,7 +102,7 @@ export class PermissionService {
 
   /** Sorted by tag (untagged last), then id, as kaiju. */
   async list(options: PermissionListOptions = {}): Promise<Permission[]> {
-    const q = this.ctx.db('permissions').select(COLUMNS).orderBy([{ column: 'tag', nulls: 'last' }, 'id']);
+    const q = this.ctx.db('permissions').select(PERMISSION_COLUMNS).orderBy([{ column: 'tag', nulls: 'last' }, 'id']);
     if (!options.all) q.where('enabled', true);
     if (options.tag !== undefined) q.where('tag', options.tag);
     if (options.search) whereContainsAny(q, ['id', 'tag', 'description'], options.search);
@@ -120,7 +118,7 @@ export class PermissionService {
     return retryingTransaction(this.ctx.db, async (trx) => {
       // NO KEY UPDATE, as the UPDATE itself: a grant of this permission in flight (whose foreign
       // key holds KEY SHARE on the row) is not waited for here, but on the permission's lock.
-      const current = (await trx('permissions').select(COLUMNS).where({ id }).forNoKeyUpdate().first()) as Permission | undefined;
+      const current = (await trx('permissions').select(PERMISSION_COLUMNS).where({ id }).forNoKeyUpdate().first()) as Permission | undefined;
       if (!current) throw permissionNotFound([id]);
       if (current.enabled === enabled) return { permission: current, changed: false };
       await trx('permissions').where({ id }).update({ enabled });

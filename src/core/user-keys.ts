@@ -58,7 +58,12 @@ export async function writeUserKeys(db: Knex, users: readonly { id: string; user
   if (users.length === 0) return;
   const text = new CopyText();
   for (const u of users) text.line(keyCopyLine(u.id, identityKeys(u.username, u.email)));
-  await copyRows(db, 'kaiju_auth_user_keys', USER_KEY_COLUMNS, text.bytes());
+  await copyUserKeys(db, text.bytes());
+}
+
+/** COPY lines made by keyCopyLine into kaiju_auth_user_keys. */
+export function copyUserKeys(db: Knex, lines: Buffer): Promise<void> {
+  return copyRows(db, 'kaiju_auth_user_keys', USER_KEY_COLUMNS, lines);
 }
 
 /** Forget the keys of these users (deleted, or about to get new ones). */

@@ -8,7 +8,8 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { authError } from '../errors.js';
 import { groupNotFound } from './groups.js';
-import { replaceLinks, type LinkTable } from './id-sets.js';
+import { replaceLinks } from './id-sets.js';
+import { MEMBERSHIPS } from './tables/links.js';
 import { isUuid } from './validation.js';
 
 export interface GroupChange {
@@ -44,7 +45,6 @@ export async function findUser<T>(
   return row;
 }
 
-const MEMBERSHIPS: LinkTable = { table: 'user_groups', ownerColumn: 'user_id', memberColumn: 'group_id' };
 
 /**
  * Effective permissions of a user, or null when there is no such user: one round trip to

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { jsonb, utcTimestampLiteral } from '../db/values.js';
+import { jsonb } from '../db/values.js';
 import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
+import { isForeignKeyViolation } from '../db/errors.js';
 import { authError, isKaijuAuthError } from '../errors.js';
 import { dropOrphanKeys, dropUserKeys, findKeyHolders, identityKeys, KeyIndex, keyCollisions, lockUserKeys, writeUserKeys, type KeyClash } from './user-keys.js';
 import { groupNotFound, missingGroups } from './groups.js';
@@ -18,6 +18,8 @@ import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type P
 import { assertStorableProfile } from './storable.js';
 import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { PASSWORD_MAX_BYTES, validateEmail, validatePassword, validateUsername } from './validation.js';
+import { storedPassword, takenUserField, USER_COLUMNS, userRow, USERS_TABLE, type NewUser } from './tables/users.js';
+import { membershipRows, MEMBERSHIPS } from './tables/links.js';
 
 export interface User {
   id: string;
@@ -69,8 +71,6 @@ export interface UserUpdate {
 }
 
 export type UserFlag = 'block' | 'unblock' | 'activate' | 'deactivate';
-
-export const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'is_active', 'is_blocked', 'settings', 'created'] as const;
 
 const FLAGS: Record<UserFlag, { column: 'is_blocked' | 'is_active'; value: boolean }> = {
   block: { column: 'is_blocked', value: true },
@@ -128,44 +128,41 @@ export class UserService extends UserGroupService {
     const groups = [...new Set(input.groups ?? [])];
     const missing = await missingGroups(this.db, groups);
     if (missing.length > 0) throw groupNotFound(missing);
-    const { hash, salt } = await this.hashPassword(password);
-    const row = {
+    const user: NewUser = {
       id: randomUUID(),
       username,
       email,
-      full_name: input.fullName ?? null,
-      password: hash,
-      salt,
-      is_active: true,
-      is_blocked: false,
-      settings: jsonb(input.settings ?? {}),
-      created: utcTimestampLiteral(this.core.settings.now()),
+      fullName: input.fullName ?? null,
+      ...storedPassword(await this.hashPassword(password)),
+      isActive: true,
+      isBlocked: false,
+      settings: input.settings ?? {},
     };
     try {
       await this.db.transaction(async (trx) => {
         await lockUserKeys(trx);
         const clash = new KeyIndex(await findKeyHolders(trx, [keys])).clash({ username, email, keys }, () => false);
         if (clash) throw userExists(clash);
-        await trx('users').insert(row);
-        await writeUserKeys(trx, [row]);
-        if (groups.length > 0) await trx('user_groups').insert(groups.map((group_id) => ({ group_id, user_id: row.id })));
-        await this.audit(trx, 'user.register', row.username, {
-          email: row.email,
-          full_name: row.full_name,
+        await trx(USERS_TABLE).insert(userRow(user, this.core.settings.now()));
+        await writeUserKeys(trx, [user]);
+        if (groups.length > 0) await trx(MEMBERSHIPS.table).insert(membershipRows(user.id, groups));
+        await this.audit(trx, 'user.register', user.username, {
+          email: user.email,
+          full_name: user.fullName,
           groups: [...groups].sort(),
           settings_keys: Object.keys(input.settings ?? {}).sort(),
         });
       });
     } catch (err) {
       if (isKaijuAuthError(err)) throw err;
-      if (isUniqueViolation(err, 'users_username_key') || isUniqueViolation(err, 'users_email_key')) {
-        const field = isUniqueViolation(err, 'users_username_key') ? 'username' : 'email';
+      const field = takenUserField(err);
+      if (field === 'username' || field === 'email') {
         throw authError('auth.user.exists', `a user with this ${field} is already registered`, { field }, err);
       }
       if (isForeignKeyViolation(err)) throw groupNotFound(await missingGroups(this.db, groups));
       throw err;
     }
-    return this.show(row.id);
+    return this.show(user.id);
   }
 
   async get(idOrUsername: string): Promise<User> {
@@ -241,7 +238,7 @@ export class UserService extends UserGroupService {
       });
     } catch (err) {
       if (isKaijuAuthError(err)) throw err;
-      if (isUniqueViolation(err, 'users_email_key')) {
+      if (takenUserField(err) === 'email') {
         throw authError('auth.user.exists', 'a user with this email is already registered', { field: 'email' }, err);
       }
       throw err;

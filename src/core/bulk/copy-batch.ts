@@ -9,19 +9,17 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import { CopyText, copyField, copyRows } from '../../db/copy.js';
-import { utcTimestampLiteral } from '../../db/values.js';
+import { CopyText } from '../../db/copy.js';
 import { recordAudit } from '../audit.js';
-import { isUniqueViolation } from '../../db/errors.js';
+import { copyMemberships, membershipCopyRow } from '../tables/links.js';
+import { copyUsers, createdField, takenUserField, userCopyLine } from '../tables/users.js';
 import type { ImportRow } from './types.js';
-import { identityKeys, keyCopyLine, USER_KEY_COLUMNS } from '../user-keys.js';
+import { copyUserKeys, identityKeys, keyCopyLine } from '../user-keys.js';
 import type { BatchResult } from './write-batch.js';
-
-const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'password', 'salt', 'is_active', 'is_blocked', 'settings', 'created'] as const;
 
 /** A unique violation on users: some row of the batch is not new after all. */
 export function isExistingUserViolation(err: unknown): boolean {
-  return isUniqueViolation(err, 'users_username_key') || isUniqueViolation(err, 'users_email_key') || isUniqueViolation(err, 'users_pkey');
+  return takenUserField(err) !== null;
 }
 
 /** A batch of new users as COPY text, made ahead of its turn (while the batch before is written). */
@@ -44,7 +42,7 @@ const SLICE = 500;
  * rows, so that write's round trips are not held up behind a whole batch of text making.
  */
 export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly (string | undefined)[], now: Date): Promise<NewUsersCopy> {
-  const created = copyField(utcTimestampLiteral(now));
+  const created = createdField(now);
   const users = new CopyText();
   const groups = new CopyText();
   const keys = new CopyText();
@@ -54,12 +52,13 @@ export async function newUsersCopy(rows: readonly ImportRow[], hashes: readonly 
     const hash = hashes[i];
     if (hash === undefined) throw new Error(`import row ${r.row}: no hash to store`);
     const id = randomUUID();
-    // A bcrypt string is printable ASCII without backslashes: as bytea input it is its own bytes,
-    // which is what kaiju stores (the salt: its first 29 characters).
-    const settings = r.settings ? copyField(JSON.stringify(r.settings)) : '{}';
-    const flags = `${copyField(r.isActive ?? true)}\t${copyField(r.isBlocked ?? false)}`;
-    users.line(`${id}\t${copyField(r.username)}\t${copyField(r.email)}\t${copyField(r.fullName)}\t${copyField(hash)}\t${copyField(hash.slice(0, 29))}\t${flags}\t${settings}\t${created}\n`);
-    for (const g of r.groups) groups.row(g, id);
+    users.line(
+      userCopyLine(
+        { id, username: r.username, email: r.email, fullName: r.fullName, hash, isActive: r.isActive ?? true, isBlocked: r.isBlocked ?? false, settings: r.settings ?? {} },
+        created,
+      ),
+    );
+    for (const g of r.groups) groups.row(...membershipCopyRow(g, id));
     keys.line(keyCopyLine(id, identityKeys(r.username, r.email)));
   }
   return { users: users.bytes(), groups: groups.bytes(), keys: keys.bytes(), count: rows.length, rows: [rows[0]?.row ?? 0, rows[rows.length - 1]?.row ?? 0] };
@@ -77,9 +76,9 @@ export async function copyNewUsers(
 ): Promise<BatchResult> {
   return db.transaction(async (trx) => {
     await guard(trx);
-    await copyRows(trx, 'users', USER_COLUMNS, batch.users);
-    await copyRows(trx, 'kaiju_auth_user_keys', USER_KEY_COLUMNS, batch.keys);
-    await copyRows(trx, 'user_groups', ['group_id', 'user_id'], batch.groups);
+    await copyUsers(trx, batch.users);
+    await copyUserKeys(trx, batch.keys);
+    await copyMemberships(trx, batch.groups);
     const result: BatchResult = { created: batch.count, updated: 0, unchanged: 0 };
     if (batch.count > 0) {
       await recordAudit(trx, audit.actor, { command: 'user.import', targetType: 'user', target: audit.source, summary: { rows: batch.rows, ...result } });

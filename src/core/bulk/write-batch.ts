@@ -6,9 +6,9 @@
  * crash leaves nothing behind: rerunning the file converges.
  */
 import type { Knex } from 'knex';
-import { jsonb, utcTimestampLiteral } from '../../db/values.js';
 import { recordAudit } from '../audit.js';
-import { rowsOf } from '../set-sql.js';
+import { addListed, MEMBERSHIPS, removeUnlisted } from '../tables/links.js';
+import { insertUsers, rewriteUsers, type NewUser, type UserRewrite } from '../tables/users.js';
 import { dropUserKeys, writeUserKeys } from '../user-keys.js';
 import type { ImportRow } from './types.js';
 
@@ -27,17 +27,34 @@ export interface BatchResult {
   unchanged: number;
 }
 
-const USER_RECORD = `id uuid, username text, email text, full_name text, hash text, is_active boolean, is_blocked boolean, settings jsonb`;
+function storedHash(r: PreparedRow): string {
+  if (r.hash === undefined) throw new Error(`import row ${r.row}: no hash to store`);
+  return r.hash;
+}
 
-function record(r: PreparedRow) {
+/** A new user from a row: the file's flags and settings, else active, not blocked, `{}`. */
+function newUser(r: PreparedRow): NewUser {
   return {
     id: r.id,
     username: r.username,
     email: r.email,
-    full_name: r.fullName,
-    hash: r.hash,
-    is_active: r.isActive ?? null,
-    is_blocked: r.isBlocked ?? null,
+    fullName: r.fullName,
+    hash: storedHash(r),
+    isActive: r.isActive ?? true,
+    isBlocked: r.isBlocked ?? false,
+    settings: r.settings ?? {},
+  };
+}
+
+/** An existing user's new values: what the file does not give stays as it is. */
+function rewrite(r: PreparedRow): UserRewrite {
+  return {
+    id: r.id,
+    email: r.email,
+    fullName: r.fullName,
+    hash: storedHash(r),
+    isActive: r.isActive ?? null,
+    isBlocked: r.isBlocked ?? null,
     settings: r.settings ?? null,
   };
 }
@@ -45,30 +62,11 @@ function record(r: PreparedRow) {
 /** Make each user's groups exactly its list; returns the ids of users whose groups changed. */
 async function replaceGroups(db: Knex, sets: { id: string; groups: string[]; existing: boolean }[]): Promise<Set<string>> {
   // New users have no groups to remove; users given no groups have none to add.
-  const existing = sets.filter((s) => s.existing).map(({ id, groups }) => ({ id, groups }));
-  const adding = sets.filter((s) => s.groups.length > 0).map(({ id, groups }) => ({ id, groups }));
-  const changed = new Set<string>();
-  if (existing.length > 0) {
-    const removed = await db.raw(
-      `delete from user_groups ug using jsonb_to_recordset(?::jsonb) as x(id uuid, groups jsonb)
-        where ug.user_id = x.id
-          and not exists (select 1 from jsonb_array_elements_text(x.groups) g where g = ug.group_id)
-        returning ug.user_id`,
-      [jsonb(existing)],
-    );
-    for (const r of rowsOf<{ user_id: string }>(removed)) changed.add(r.user_id);
-  }
-  if (adding.length > 0) {
-    const added = await db.raw(
-      `insert into user_groups (group_id, user_id)
-       select g, x.id from jsonb_to_recordset(?::jsonb) as x(id uuid, groups jsonb) cross join jsonb_array_elements_text(x.groups) g
-       on conflict do nothing
-       returning user_id`,
-      [jsonb(adding)],
-    );
-    for (const r of rowsOf<{ user_id: string }>(added)) changed.add(r.user_id);
-  }
-  return changed;
+  const existing = sets.filter((s) => s.existing).map(({ id, groups }) => ({ key: id, members: groups }));
+  const adding = sets.filter((s) => s.groups.length > 0).map(({ id, groups }) => ({ key: id, members: groups }));
+  const removed = await removeUnlisted(db, MEMBERSHIPS, { sets: existing, changedOwners: true });
+  const added = await addListed(db, MEMBERSHIPS, { sets: adding, changedOwners: true });
+  return new Set([...removed, ...added]);
 }
 
 /** `guard` runs first in the transaction (the look-alike keys' lock and check, see copy-batch.ts). */
@@ -82,40 +80,8 @@ export async function writeBatch(
     await guard(trx);
     const creates = rows.filter((r) => r.action === 'create');
     const updates = rows.filter((r) => r.action === 'update');
-    let inserted: { id: string; username: string }[] = [];
-    if (creates.length > 0) {
-      // bcrypt strings are ASCII: their UTF-8 bytes are what kaiju stores; the salt is the first 29.
-      inserted = rowsOf(
-        await trx.raw(
-          `insert into users (id, username, email, full_name, password, salt, is_active, is_blocked, settings, created)
-           select x.id, x.username, x.email, x.full_name, convert_to(x.hash, 'UTF8'), convert_to(left(x.hash, 29), 'UTF8'),
-                  coalesce(x.is_active, true), coalesce(x.is_blocked, false), coalesce(x.settings, '{}'::jsonb), ?::timestamp
-             from jsonb_to_recordset(?::jsonb) as x(${USER_RECORD})
-           on conflict (username) do nothing
-           returning id, username`,
-          [utcTimestampLiteral(audit.now), jsonb(creates.map(record))],
-        ),
-      );
-    }
-    let changed: { id: string }[] = [];
-    if (updates.length > 0) {
-      changed = rowsOf(
-        await trx.raw(
-          `update users u
-              set email = x.email, full_name = x.full_name,
-                  password = convert_to(x.hash, 'UTF8'), salt = convert_to(left(x.hash, 29), 'UTF8'),
-                  is_active = coalesce(x.is_active, u.is_active), is_blocked = coalesce(x.is_blocked, u.is_blocked),
-                  settings = coalesce(x.settings, u.settings)
-             from jsonb_to_recordset(?::jsonb) as x(${USER_RECORD})
-            where u.id = x.id
-              and (u.email, u.full_name, u.password, u.is_active, u.is_blocked, u.settings)
-                  is distinct from (x.email, x.full_name, convert_to(x.hash, 'UTF8'),
-                                    coalesce(x.is_active, u.is_active), coalesce(x.is_blocked, u.is_blocked), coalesce(x.settings, u.settings))
-           returning u.id`,
-          [jsonb(updates.map(record))],
-        ),
-      );
-    }
+    const inserted = await insertUsers(trx, creates.map(newUser), audit.now, { skipTakenUsernames: true });
+    const changed = await rewriteUsers(trx, updates.map(rewrite));
     const insertedIds = new Set(inserted.map((r) => r.id));
     const written = [...creates.filter((r) => insertedIds.has(r.id)), ...updates];
     // Updated users may have a new email: their keys are made again.
@@ -125,7 +91,7 @@ export async function writeBatch(
       trx,
       written.map((r) => ({ id: r.id, groups: r.groups, existing: r.action === 'update' })),
     );
-    const updatedIds = new Set([...changed.map((r) => r.id), ...updates.filter((r) => regrouped.has(r.id)).map((r) => r.id)]);
+    const updatedIds = new Set([...changed, ...updates.filter((r) => regrouped.has(r.id)).map((r) => r.id)]);
     const result: BatchResult = {
       created: inserted.length,
       updated: updatedIds.size,
