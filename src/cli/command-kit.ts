@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { Option } from './commander.js';
 import { intArg } from './arg-parsers.js';
 import { DEFAULT_PAGE_SIZE } from './paging.js';
+import { DEFAULT_BCRYPT_COST } from '../core/settings.js';
 import type { Io, Runtime } from './runtime.js';
 
 /** A command handler: parsed options, then positional arguments as commander gives them. */
@@ -112,7 +113,7 @@ export function withPaging(command: Command, noun: string): Command {
 }
 
 /** `--rounds N`: the bcrypt cost of the hashes a command makes (the runtime's default otherwise). */
-export function roundsOption(description = 'bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'): Option {
+export function roundsOption(description = `bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default ${DEFAULT_BCRYPT_COST})`): Option {
   return new Option('--rounds <n>', description).argParser(intArg('bcryptCost'));
 }
 

@@ -9,7 +9,7 @@ import { authError } from '../errors.js';
 import { cliError } from './cli-errors.js';
 import type { DatabaseTimeouts } from '../db/timeouts.js';
 import { commandKind, KIND_TIMEOUTS } from './timeouts.js';
-import { DEFAULT_BCRYPT_COST } from '../core/passwords.js';
+import { DEFAULT_BCRYPT_COST, DEFAULT_FAILED_LOGIN_DELAY_MS } from '../core/settings.js';
 import {
   ValueError,
   parseDurationSetting,
@@ -64,7 +64,6 @@ export interface CliConfig {
 }
 
 export const DEFAULT_DATA_DIR = './.kaiju-auth';
-export const DEFAULT_BCRYPT_ROUNDS = DEFAULT_BCRYPT_COST;
 
 type Env = Record<string, string | undefined>;
 
@@ -200,11 +199,11 @@ export function resolveConfig(flags: GlobalFlags, env: Env, stdoutIsTTY: boolean
     color: flags.color !== false && !noColorEnv && stdoutIsTTY && !json,
     verbose: flags.verbose ?? false,
     actor: flags.actor ?? envValue(env, 'KAIJU_AUTH_ACTOR') ?? defaultActor(env),
-    bcryptRounds: rounds === undefined ? DEFAULT_BCRYPT_ROUNDS : integerSetting('KAIJU_AUTH_BCRYPT_ROUNDS', rounds, 'bcryptCost'),
+    bcryptRounds: rounds === undefined ? DEFAULT_BCRYPT_COST : integerSetting('KAIJU_AUTH_BCRYPT_ROUNDS', rounds, 'bcryptCost'),
     defaultGroup: envValue(env, 'KAIJU_AUTH_DEFAULT_GROUP') ?? null,
     failedLoginDelayMs: {
-      base: delay === undefined ? 500 : durationSetting('KAIJU_AUTH_FAILED_LOGIN_DELAY', delay, 'failedLoginDelay'),
-      jitter: jitter === undefined ? 500 : durationSetting('KAIJU_AUTH_FAILED_LOGIN_JITTER', jitter, 'failedLoginDelay'),
+      base: delay === undefined ? DEFAULT_FAILED_LOGIN_DELAY_MS.base : durationSetting('KAIJU_AUTH_FAILED_LOGIN_DELAY', delay, 'failedLoginDelay'),
+      jitter: jitter === undefined ? DEFAULT_FAILED_LOGIN_DELAY_MS.jitter : durationSetting('KAIJU_AUTH_FAILED_LOGIN_JITTER', jitter, 'failedLoginDelay'),
     },
     secretFile: flags.secretFile ?? null,
     tokens: resolveTokenConfig(env),

@@ -7,12 +7,12 @@
  * Strict means: the whole text is the value (no spaces, no `1e1`, no `0x10`, no unit-less
  * durations but `0`), digits are bounded before they become a number (no overflow, no NaN), and
  * the value is inside its range. Ranges that are core settings (token and key lifetimes, clock
- * skew, bcrypt cost) are the core's own constants.
+ * skew, bcrypt cost, failed-login delay, batch size) are the core's own constants (core/settings.ts).
  *
  * Adding a setting: give it a range in DURATIONS or INTEGERS, then `durationArg('name')` for its
  * flag and `envDuration(env, 'VAR', 'name')` for its variable.
  */
-import { BCRYPT_COST_RANGE } from '../core/passwords.js';
+import { SETTING_RANGES } from '../core/settings.js';
 import { TOKEN_SETTING_RANGES } from '../core/tokens/settings.js';
 
 /** A value that does not parse or is out of range; the message says what is accepted. */
@@ -58,13 +58,13 @@ export const DURATIONS = {
   /** `audit list --since`, `audit prune --older-than`: ages of rows, up to 100 years. */
   auditAge: { min: 1000, max: 36_500 * DAY },
   /** KAIJU_AUTH_FAILED_LOGIN_DELAY and _JITTER. */
-  failedLoginDelay: { min: 0, max: 60_000 },
+  failedLoginDelay: SETTING_RANGES.failedLoginDelayMs,
 } as const satisfies Record<string, Range>;
 
 /** Every integer setting and its range. */
 export const INTEGERS = {
   /** `--rounds`, KAIJU_AUTH_BCRYPT_ROUNDS. */
-  bcryptCost: BCRYPT_COST_RANGE,
+  bcryptCost: SETTING_RANGES.bcryptRounds,
   /** PGPORT. */
   port: { min: 1, max: 65_535 },
   /** `--limit` of listings. */
@@ -76,7 +76,7 @@ export const INTEGERS = {
   /** `status --max-expired-sessions`. */
   expiredSessions: { min: 0, max: Number.MAX_SAFE_INTEGER },
   /** `--batch-size` (rows per transaction). */
-  batchSize: { min: 1, max: 100_000 },
+  batchSize: SETTING_RANGES.batchSize,
   /** `token verify --threads`, KAIJU_AUTH_VERIFY_THREADS. */
   verifyThreads: { min: 1, max: 256 },
 } as const satisfies Record<string, Range>;

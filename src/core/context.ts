@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { KeySecretSource } from './keys/key-crypto.js';
-import { BCRYPT_COST_RANGE, DEFAULT_BCRYPT_COST } from './passwords.js';
+import { DEFAULT_BCRYPT_COST, DEFAULT_FAILED_LOGIN_DELAY_MS, inRange, SETTING_RANGES } from './settings.js';
 import { DEFAULT_TOKEN_SETTINGS, resolveTokenSettings, type TokenSettings } from './tokens/settings.js';
 
 export interface AuthSettings {
@@ -40,7 +40,7 @@ export type AuthSettingsInput = Partial<Omit<AuthSettings, 'tokens'>> & { tokens
 export const DEFAULT_SETTINGS: AuthSettings = {
   actor: 'kaiju-auth',
   bcryptRounds: DEFAULT_BCRYPT_COST,
-  failedLoginDelayMs: { base: 500, jitter: 500 },
+  failedLoginDelayMs: { ...DEFAULT_FAILED_LOGIN_DELAY_MS },
   defaultGroup: null,
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -58,9 +58,15 @@ export interface CoreContext {
 
 export function resolveSettings(partial: AuthSettingsInput = {}): AuthSettings {
   const s: AuthSettings = { ...DEFAULT_SETTINGS, ...partial, tokens: resolveTokenSettings(partial.tokens) };
-  const { min, max } = BCRYPT_COST_RANGE;
-  if (!Number.isInteger(s.bcryptRounds) || s.bcryptRounds < min || s.bcryptRounds > max) {
+  const { min, max } = SETTING_RANGES.bcryptRounds;
+  if (!inRange(s.bcryptRounds, SETTING_RANGES.bcryptRounds)) {
     throw new RangeError(`bcryptRounds must be an integer from ${min} to ${max}, got ${s.bcryptRounds}`);
+  }
+  const delay = SETTING_RANGES.failedLoginDelayMs;
+  for (const part of ['base', 'jitter'] as const) {
+    if (!inRange(s.failedLoginDelayMs[part], delay)) {
+      throw new RangeError(`failedLoginDelayMs.${part} must be an integer from ${delay.min} to ${delay.max} ms, got ${s.failedLoginDelayMs[part]}`);
+    }
   }
   return s;
 }

@@ -15,6 +15,7 @@ import type { CoreContext } from './context.js';
 import { authError } from '../errors.js';
 import { countRows } from './query-parts.js';
 import { findUser } from './user-permissions.js';
+import { DEFAULT_BATCH_SIZE, SETTING_RANGES } from './settings.js';
 
 export interface SessionRecord {
   id: string;
@@ -61,8 +62,8 @@ export interface PruneReport {
   expired_before: Date;
 }
 
-export const DEFAULT_PRUNE_BATCH = 1000;
-export const MAX_PRUNE_BATCH = 100_000;
+export const DEFAULT_PRUNE_BATCH = DEFAULT_BATCH_SIZE;
+export const MAX_PRUNE_BATCH = SETTING_RANGES.batchSize.max;
 
 function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);

@@ -9,6 +9,7 @@ import { bcryptHasher, type PasswordHasher } from '../../src/core/passwords.js';
 import { describeOnBackends } from '../support/db.js';
 import { testAuth } from '../support/auth.js';
 import { countQueries } from '../support/fixtures.js';
+import { codeOf } from '../support/errors.js';
 import { KAIJU_HASH, KAIJU_PASSWORD, KAIJU_SALT } from '../support/kaiju-ddl.js';
 
 const PW = 'import password 1';
@@ -90,6 +91,22 @@ describeOnBackends('user import', { fresh: true }, (t) => {
     expect(row.salt.toString('latin1')).toBe(KAIJU_SALT);
     const user = await testAuth(t, { bcryptRounds: 13 }).users.authenticate('pyuser', KAIJU_PASSWORD);
     expect(user.username).toBe('pyuser');
+  });
+
+  it('a library caller passing a bcrypt cost or a batch size out of range gets a coded error before anything is read or written', async () => {
+    const f = await file('r.jsonl', `{"username": "alice", "email": "alice@example.com", "password": "${PW}"}\n`);
+    for (const rounds of [99, 3, 32, 4.5, Number.NaN]) {
+      await expect(importFile(f, { rounds })).rejects.toMatchObject({ code: 'settings.out_of_range', details: { setting: 'rounds', min: 4, max: 31 } });
+    }
+    for (const batchSize of [0, -1, 100_001, 1.5]) {
+      expect(await codeOf(importFile(f, { batchSize }))).toBe('settings.out_of_range');
+    }
+    // A missing file is not even looked at: the options are checked first.
+    expect(await codeOf(importFile(path.join(dir, 'absent.jsonl'), { rounds: 99 }))).toBe('settings.out_of_range');
+    expect(Number(((await t.knex('users').count({ n: '*' }).first()) as { n: string | number }).n)).toBe(0);
+    expect(Number(((await t.knex('audit_log').where({ command: 'user.import' }).count({ n: '*' }).first()) as { n: string | number }).n)).toBe(0);
+    // In range, the same file imports.
+    expect((await importFile(f, { rounds: 4, batchSize: 1 })).created.users).toBe(1);
   });
 
   it('lists every invalid row with row, field and code, and writes nothing', async () => {

@@ -7,6 +7,7 @@ import type { Cell } from '../output.js';
 import { keyStatusLine, secretStateOf } from './key-status.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
+import { DEFAULT_MAX_EXPIRED_SESSIONS } from '../../core/settings.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -245,7 +246,7 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
     now,
     secret,
     bcryptCost: rt.config.bcryptRounds,
-    maxExpiredSessions: opts.maxExpiredSessions ?? 100_000,
+    maxExpiredSessions: opts.maxExpiredSessions ?? DEFAULT_MAX_EXPIRED_SESSIONS,
     lateAfter: 3600,
     ...(jwksFile ? { jwksFile } : {}),
   });

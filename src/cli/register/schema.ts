@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { examples, lazyAction, type Kit } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
+import { DEFAULT_MAX_EXPIRED_SESSIONS } from '../../core/settings.js';
 
 const load = () => import('../commands/schema.js');
 
@@ -25,7 +26,7 @@ export function registerSchemaCommands(program: Command, kit: Kit): void {
         .option('--check', "run the health checks; exit 9 when one fails (no key signs, wrong key secret, rotation overdue, next key stuck, pending migrations, derived grants that differ from kaiju's tables, expired sessions piling up, --jwks-file out of date)")
         .addOption(new Option('--format <format>', 'output: text, json (as --json), prometheus (metrics for node_exporter\'s textfile collector)').choices(['text', 'json', 'prometheus']))
         .option('--jwks-file <file>', 'check that this published JWKS file is what kaiju-auth keys jwks would write')
-        .option('--max-expired-sessions <n>', 'expired sessions allowed before the sessions check fails (default 100000)', intArg('expiredSessions')),
+        .option('--max-expired-sessions <n>', `expired sessions allowed before the sessions check fails (default ${DEFAULT_MAX_EXPIRED_SESSIONS})`, intArg('expiredSessions')),
       async () => (await load()).runStatus,
     ),
     [

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
+import { DEFAULT_BATCH_SIZE } from '../../core/settings.js';
 
 const load = () => import('../commands/session.js');
 
@@ -57,7 +58,7 @@ export function registerSessionCommands(sessionCommand: Command, kit: Kit): void
       session
         .command('prune')
         .description('delete expired sessions in short batches; prints how many, nothing when none (cron-safe)')
-        .option('--batch-size <n>', 'rows deleted per transaction (default 1000)', intArg('batchSize')),
+        .option('--batch-size <n>', `rows deleted per transaction (default ${DEFAULT_BATCH_SIZE})`, intArg('batchSize')),
       async () => (await load()).runSessionPrune,
     ),
     ['kaiju-auth session prune', 'kaiju-auth session prune --quiet --batch-size 5000   # hourly from cron'],

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from '../commander.js';
 import { collect, collectList, examples, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_BCRYPT_COST } from '../../core/settings.js';
 
 /**
  * `--username` and `--email` of `register`: on a terminal a missing one is asked for (as Django's
@@ -158,8 +159,8 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         )
         .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl', 'json']))
         .addOption(new Option('--on-conflict <policy>', 'existing username: fail (exit 5), skip, or update it').choices(['fail', 'skip', 'update']).default('fail'))
-        .option('--batch-size <n>', 'rows per transaction (default 1000)', intArg('batchSize'))
-        .addOption(roundsOption('bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default 13)'))
+        .option('--batch-size <n>', `rows per transaction (default ${DEFAULT_BATCH_SIZE})`, intArg('batchSize'))
+        .addOption(roundsOption(`bcrypt cost for plain passwords (env KAIJU_AUTH_BCRYPT_ROUNDS; default ${DEFAULT_BCRYPT_COST})`))
         .option('--skip-invalid', 'import the valid rows of a file with invalid ones (still exits 6 with the list)'),
       async () => (await import('../commands/user-import.js')).runImport,
     ),

@@ -13,7 +13,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { CoreContext } from '../context.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
+import { takenEmail } from '../tables/users.js';
+import { checkOption, DEFAULT_BATCH_SIZE, SETTING_RANGES } from '../settings.js';
 import { authError } from '../../errors.js';
 import { HashQueue } from '../hash-queue.js';
 import { bcryptCost, type PasswordHasher } from '../passwords.js';
@@ -38,11 +40,11 @@ export interface ImportProgress {
 export interface UserImportOptions {
   format: ImportFormat;
   onConflict?: ConflictPolicy;
-  /** Rows per transaction (default 1000). */
+  /** Rows per transaction (default DEFAULT_BATCH_SIZE, 1000; SETTING_RANGES.batchSize). */
   batchSize?: number;
   /** Import the valid rows of a file that has invalid ones (they are still reported). */
   skipInvalid?: boolean;
-  /** bcrypt cost for plain passwords (default: the context's). */
+  /** bcrypt cost for plain passwords (default: the context's; SETTING_RANGES.bcryptRounds, 4..31). */
   rounds?: number;
   hasher?: PasswordHasher;
   /** Hashes at once (default: the number of CPUs). */
@@ -139,8 +141,9 @@ function groupDeleted(err: unknown) {
 /** Import users from `file`: a path, or an `ImportInput` (what the CLI makes of stdin). */
 export async function importUsers(ctx: CoreContext, file: ImportSource, options: UserImportOptions): Promise<ImportReport> {
   const policy = options.onConflict ?? 'fail';
-  const batchSize = options.batchSize ?? 1000;
-  const rounds = options.rounds ?? ctx.settings.bcryptRounds;
+  // Checked before anything is read: a cost of 99 would fail every hash, a batch of 0 loop.
+  const batchSize = checkOption('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, SETTING_RANGES.batchSize);
+  const rounds = checkOption('rounds', options.rounds ?? ctx.settings.bcryptRounds, SETTING_RANGES.bcryptRounds);
   const queue = new HashQueue({ rounds, ...(options.hasher ? { hasher: options.hasher } : {}), ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
   const db = ctx.db;
   const report: ImportReport = { created: { users: 0 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 0, skipped: 0, stopped: null };
@@ -318,7 +321,7 @@ export async function importUsers(ctx: CoreContext, file: ImportSource, options:
           rows = rows.filter((r) => !late.has(r.row));
           continue;
         }
-        const email = isUniqueViolation(err, 'users_email_key') ? /\(email\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] : undefined;
+        const email = takenEmail(err);
         const culprit = email === undefined ? undefined : rows.find((r) => r.email === email);
         if (!culprit) throw err;
         const problem = conflict(culprit, 'email', `email ${culprit.email} already belongs to another user`);
