@@ -221,7 +221,7 @@ describe('names in the database: the map and the hidden command', () => {
     const grant = tree.subcommands.find((s) => s.name === 'group')?.subcommands.find((s) => s.name === 'grant');
     expect(grant?.args.map((a) => a.names)).toEqual(['groups', 'permissions']);
     const register = tree.subcommands.find((s) => s.name === 'user')?.subcommands.find((s) => s.name === 'register');
-    expect(register?.options.find((o) => o.long === '--group')?.names).toBe('groups');
+    expect(register?.options.find((o) => o.long === '--group')?.names).toBe('groups,');
     expect(register?.options.find((o) => o.long === '--username')?.names).toBeNull();
   });
 
@@ -322,6 +322,8 @@ describe.each(BACKENDS)('names from the %s database', (backend) => {
     expect(await names('keys', '')).toEqual(['kid-a', 'kid-b']);
     // A name no shell can offer as one word (an adopted database has no id rule) is left out.
     expect(await names('groups', 'has')).toEqual([]);
+    // A comma-separated list: the last item completes, without the ones already listed.
+    expect(await names('groups,', 'admins,a')).toEqual(['admins,auditors']);
     // Capped: the first 200 in order, of 250.
     expect(await names('groups', 'bulk-')).toEqual(bulk.slice(0, 200));
     // LIKE's wildcards are plain characters in a prefix.
@@ -337,6 +339,7 @@ describe.each(BACKENDS)('names from the %s database', (backend) => {
     expect(await bashComplete(['kaiju-auth', ...t.args, 'keys', 'revoke', ''])).toEqual(['kid-a', 'kid-b']);
     expect(await bashComplete(['kaiju-auth', ...t.args, 'user', 'list', '--group', 'ed'])).toEqual(['editors']);
     expect(await bashComplete(['kaiju-auth', ...t.args, 'user', 'list', '--group=ed'])).toEqual(['--group=editors']);
+    expect(await bashComplete(['kaiju-auth', ...t.args, 'user', 'groups', 'alice', '--set', 'editors,a'])).toEqual(['editors,admins', 'editors,auditors']);
     // `--flag=value` for the database too, and the environment when the line names none.
     const [flag, value] = t.args as [string, string];
     expect(await bashComplete(['kaiju-auth', `${flag}=${value}`, 'permission', 'show', 'us'])).toEqual(['users.read']);
@@ -360,6 +363,7 @@ describe.each(BACKENDS)('names from the %s database', (backend) => {
     expect((await fishComplete(`kaiju-auth ${on} group set-permissions admins docs.read d`)).sort()).toEqual(['docs.read', 'docs.write']);
     expect((await fishComplete(`kaiju-auth ${on} group grant a`)).sort()).toEqual(['admins', 'auditors']);
     expect(await fishComplete(`kaiju-auth ${on} user list --group ed`)).toEqual(['editors']);
+    expect(await fishComplete(`kaiju-auth ${on} user register --group readers,ed`)).toEqual(['readers,editors']);
     // After the one argument `group show` takes, no more names.
     expect(await fishComplete(`kaiju-auth ${on} group show admins a`)).toEqual([]);
   });

@@ -6,6 +6,9 @@
  * command declares them. test/cli/completion.test.ts checks that every entry names a real argument
  * or option, so a renamed one fails there rather than silently completing nothing.
  *
+ * A kind with a trailing comma (`groups,`) is a comma-separated list (`--set editors,re<Tab>`): the
+ * last item completes, after the ones before it.
+ *
  * Only names that already exist: `group create <group>` or `user register --username` name new
  * things and complete nothing. Session ids are bearer secrets: never completed.
  */
@@ -13,8 +16,11 @@ import type { NameKind } from '../../core/names.js';
 
 export type { NameKind };
 
-export const NAME_ARGUMENTS: Readonly<Record<string, Readonly<Record<string, NameKind>>>> = {
-  'user register': { '--group': 'groups' },
+/** A kind of name, or (trailing comma) a comma-separated list of them. */
+export type NameSpec = NameKind | `${NameKind},`;
+
+export const NAME_ARGUMENTS: Readonly<Record<string, Readonly<Record<string, NameSpec>>>> = {
+  'user register': { '--group': 'groups,' },
   'user list': { '--group': 'groups' },
   'user show': { user: 'users' },
   'user update': { user: 'users' },
@@ -25,7 +31,7 @@ export const NAME_ARGUMENTS: Readonly<Record<string, Readonly<Record<string, Nam
   'user activate': { user: 'users' },
   'user deactivate': { user: 'users' },
   'user delete': { user: 'users' },
-  'user groups': { user: 'users', '--add': 'groups', '--remove': 'groups' },
+  'user groups': { user: 'users', '--set': 'groups,', '--add': 'groups', '--remove': 'groups' },
   'user permissions': { user: 'users' },
   'group show': { group: 'groups' },
   'group delete': { group: 'groups' },
@@ -45,6 +51,6 @@ export const NAME_ARGUMENTS: Readonly<Record<string, Readonly<Record<string, Nam
 };
 
 /** The kind of name the argument or option `key` (`user`, `--group`) of `commandPath` takes, if any. */
-export function nameKindOf(commandPath: string, key: string): NameKind | null {
+export function nameKindOf(commandPath: string, key: string): NameSpec | null {
   return NAME_ARGUMENTS[commandPath]?.[key] ?? null;
 }

@@ -5,7 +5,7 @@
  * arguments with their choices.
  */
 import type { Argument, Command, Option } from 'commander';
-import { nameKindOf, type NameKind } from './names.js';
+import { nameKindOf, type NameSpec } from './names.js';
 
 /** What a value is, for the shells' own completers. */
 export type ValueKind = 'file' | 'dir' | 'any';
@@ -20,7 +20,7 @@ export interface CompletionOption {
   valueKind: ValueKind;
   choices: string[] | null;
   /** Names in the database this value takes (names.ts), asked for when completing it. */
-  names: NameKind | null;
+  names: NameSpec | null;
 }
 
 export interface CompletionArg {
@@ -29,7 +29,7 @@ export interface CompletionArg {
   variadic: boolean;
   valueKind: ValueKind;
   choices: string[] | null;
-  names: NameKind | null;
+  names: NameSpec | null;
 }
 
 export interface CompletionNode {
