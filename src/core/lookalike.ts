@@ -12,7 +12,7 @@
  *
  * The confusables data is the `unhomoglyph` package's copy of Unicode's confusables.txt (the data
  * of UTS #39), loaded on first use. Names and emails of ASCII only (nearly all of them) take a
- * fast path through a table made from the same data.
+ * fast path through the data's few ASCII rules, written out here (ASCII_RULES).
  */
 import { createRequire } from 'node:module';
 
@@ -23,33 +23,42 @@ export interface LookalikeKeys {
 }
 
 let prototypes: Map<string, string> | null = null;
-/**
- * The fast path for names and emails in the ASCII characters a username or email may hold: the
- * confusables of those characters (made from the data: 0, 1, I and m, whose prototypes are O, l,
- * l and rn), applied with replaceAll, which is the single-pass mapping because no prototype holds
- * another of them. Null when the data would not allow that (then every name takes the full path).
- */
-let asciiRules: [string, string][] | null = null;
-/** Characters without which the two keys of an ASCII name are one: capitals, and those whose prototype has one (0). */
-let asciiAltChars = /[A-Z]/;
 const IDENTITY_ASCII = /^[A-Za-z0-9_.+@-]*$/;
 
+/**
+ * The fast path for names and emails in the ASCII characters a username or email may hold: the
+ * confusables of those characters in the data (0, 1, I and m, whose prototypes are O, l, l and
+ * rn), applied with replaceAll, which is the single-pass mapping because no prototype holds
+ * another of them. Written out, so that a seed of ASCII names does not load and index the whole
+ * data (6,000 entries) at all; `asciiRulesFromData` makes them from the data, and a unit test
+ * keeps the two equal.
+ */
+export const ASCII_RULES: readonly (readonly [string, string])[] = [
+  ['0', 'O'],
+  ['1', 'l'],
+  ['I', 'l'],
+  ['m', 'rn'],
+];
+/** Character, prototype, character, prototype...: a flat list walks quicker than pairs. */
+const asciiFlat: string[] = ASCII_RULES.flat();
+/** Characters without which the two keys of an ASCII name are one: capitals, and those whose prototype has one (0). */
+const asciiAltChars = new RegExp(`[A-Z${ASCII_RULES.filter(([, proto]) => /[A-Z]/.test(proto)).map(([ch]) => ch).join('').replace(/[\\\]^-]/g, '\\$&')}]`);
+
 function confusables(): Map<string, string> {
-  if (prototypes) return prototypes;
-  const data = createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>;
-  prototypes = new Map(Object.entries(data));
-  const rules = [...prototypes].filter(([ch]) => IDENTITY_ASCII.test(ch));
-  const ruleChars = rules.map(([ch]) => ch);
-  const usable = rules.every(([, proto]) => IDENTITY_ASCII.test(proto) && !ruleChars.some((c) => proto.includes(c)));
-  asciiRules = usable ? rules : null;
-  asciiFlat = rules.flat();
-  const capitalised = rules.filter(([, proto]) => /[A-Z]/.test(proto)).map(([ch]) => ch);
-  asciiAltChars = new RegExp(`[A-Z${capitalised.join('').replace(/[\\\]^-]/g, '\\$&')}]`);
+  prototypes ??= new Map(Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>));
   return prototypes;
 }
 
-/** Character, prototype, character, prototype...: a flat list walks quicker than pairs. */
-let asciiFlat: string[] = [];
+/**
+ * The ASCII rules as the data gives them (for the unit test that checks ASCII_RULES); null when
+ * the data would not allow the single-pass mapping.
+ */
+export function asciiRulesFromData(): [string, string][] | null {
+  const rules = [...confusables()].filter(([ch]) => IDENTITY_ASCII.test(ch));
+  const ruleChars = rules.map(([ch]) => ch);
+  const usable = rules.every(([, proto]) => IDENTITY_ASCII.test(proto) && !ruleChars.some((c) => proto.includes(c)));
+  return usable ? rules : null;
+}
 
 function applyAscii(value: string): string {
   let out = value;
@@ -85,10 +94,9 @@ function fold(value: string): string {
 
 /** The comparison keys of a (normalised) username or email. */
 export function lookalikeKeys(value: string): LookalikeKeys {
-  confusables();
   let key: string;
   let alt: string;
-  if (asciiRules && IDENTITY_ASCII.test(value)) {
+  if (IDENTITY_ASCII.test(value)) {
     // Without capitals (in the name, or made by the mapping), folding changes nothing: one key.
     if (!asciiAltChars.test(value)) return { key: applyAscii(value), alt: null };
     key = applyAscii(value.toLowerCase());
@@ -109,7 +117,7 @@ let asciiKeyParts: string[] | null = null;
 let asciiAltParts: string[] = [];
 
 function asciiParts(): string[] | null {
-  if (asciiKeyParts || !confusables() || !asciiRules) return asciiKeyParts;
+  if (asciiKeyParts) return asciiKeyParts;
   const one = (c: string) => applyAscii(c);
   asciiKeyParts = Array.from({ length: 128 }, (_, code) => one(String.fromCharCode(code).toLowerCase()));
   asciiAltParts = Array.from({ length: 128 }, (_, code) => one(one(String.fromCharCode(code)).toLowerCase()));

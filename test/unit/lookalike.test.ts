@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashText, keepsItsLook, keyHashes, lookalikeKeys, looksAlike, skeleton } from '../../src/core/lookalike.js';
+import { ASCII_RULES, asciiRulesFromData, hashText, keepsItsLook, keyHashes, lookalikeKeys, looksAlike, skeleton } from '../../src/core/lookalike.js';
 import { invalidUtf8Line, Utf8Checker } from '../../src/core/utf8.js';
 
 /** The keys by their definition, through the full skeleton only. */
@@ -23,6 +23,11 @@ describe('look-alike keys', () => {
     expect(looksAlike('Il', 'll')).toBe(true);
     expect(looksAlike('\u041d\u0410CKER', 'Hacker')).toBe(true);
     expect(looksAlike('stra\u00dfe', 'STRASSE')).toBe(true);
+  });
+
+  it('the ASCII rules written out are exactly the ASCII rules of the confusables data', () => {
+    // An update of the data that adds, drops or changes one must update ASCII_RULES (or the fast path).
+    expect(asciiRulesFromData()).toEqual(ASCII_RULES.map(([ch, proto]) => [ch, proto]));
   });
 
   it('the ASCII fast path and the key hashes agree with the full skeleton', () => {
