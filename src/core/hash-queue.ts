@@ -20,7 +20,8 @@ export class HashQueue {
   private readonly hasher: PasswordHasher;
   private readonly rounds: number;
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { start: () => void; cancel: (err: Error) => void }[] = [];
+  private cancelled: Error | null = null;
 
   constructor(options: HashQueueOptions) {
     this.hasher = options.hasher ?? bcryptHasher;
@@ -38,15 +39,25 @@ export class HashQueue {
     return this.run(() => this.hasher.verify(password, stored));
   }
 
+  /**
+   * Start no more jobs: those waiting for a slot, and any asked for later, fail with `reason`.
+   * Jobs already on the pool run to their end (bcrypt cannot be stopped half-way).
+   */
+  cancel(reason: Error = new Error('hashing cancelled')): void {
+    this.cancelled ??= reason;
+    for (const w of this.waiting.splice(0)) w.cancel(this.cancelled);
+  }
+
   private async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.cancelled) throw this.cancelled;
+    if (this.running >= this.concurrency) await new Promise<void>((start, cancel) => this.waiting.push({ start, cancel }));
     else this.running += 1;
     try {
       return await job();
     } finally {
       // Hand the slot straight to the next job (running stays the same) or free it.
       const next = this.waiting.shift();
-      if (next) next();
+      if (next) next.start();
       else this.running -= 1;
     }
   }
