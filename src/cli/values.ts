@@ -69,8 +69,6 @@ export const INTEGERS = {
   port: { min: 1, max: 65_535 },
   /** `--limit` of listings. */
   limit: { min: 1, max: 1_000_000 },
-  /** `user list --limit` (0: only the total). */
-  userListLimit: { min: 0, max: 1_000_000_000 },
   /** `--offset` of listings. */
   offset: { min: 0, max: Number.MAX_SAFE_INTEGER },
   /** `status --max-expired-sessions`. */

@@ -105,14 +105,7 @@ export class AuditService {
 
   /** Rows matching every given filter, newest first. */
   async list(filter: AuditFilter = {}): Promise<AuditRow[]> {
-    const q = this.ctx.db('audit_log').select('id', 'at', 'actor', 'command', 'target_type', 'target', 'summary');
-    if (filter.since) q.where('at', '>=', filter.since);
-    if (filter.actor !== undefined) q.where('actor', filter.actor);
-    if (filter.target !== undefined) q.where('target', filter.target);
-    if (filter.command !== undefined) {
-      const command = filter.command;
-      q.where((w) => w.where('command', command).orWhere('command', 'like', `${escapeLike(command)}.%`));
-    }
+    const q = this.filtered(filter).select('id', 'at', 'actor', 'command', 'target_type', 'target', 'summary');
     q.orderBy([
       { column: 'at', order: 'desc' },
       { column: 'id', order: 'desc' },
@@ -121,6 +114,23 @@ export class AuditService {
     if (filter.offset) q.offset(filter.offset);
     const rows = (await q) as AuditRow[];
     return rows.map((r) => ({ ...r, id: Number(r.id), at: new Date(r.at), summary: r.summary ?? {} }));
+  }
+
+  /** How many rows match every given filter (`limit` and `offset` aside). */
+  async count(filter: Omit<AuditFilter, 'limit' | 'offset'> = {}): Promise<number> {
+    return countRows(this.filtered(filter));
+  }
+
+  private filtered(filter: Omit<AuditFilter, 'limit' | 'offset'>): Knex.QueryBuilder {
+    const q = this.ctx.db('audit_log');
+    if (filter.since) q.where('at', '>=', filter.since);
+    if (filter.actor !== undefined) q.where('actor', filter.actor);
+    if (filter.target !== undefined) q.where('target', filter.target);
+    if (filter.command !== undefined) {
+      const command = filter.command;
+      q.where((w) => w.where('command', command).orWhere('command', 'like', `${escapeLike(command)}.%`));
+    }
+    return q;
   }
 
   /** How many rows are older than `before` (what `prune` would delete). */

@@ -94,10 +94,10 @@ describe.each(BACKENDS)('user commands through the binary on %s', (backend) => {
     expect(Array.isArray(users)).toBe(true);
     expect(users.map((u: { username: string }) => u.username)).toEqual(['alice', 'bobby', 'carol']);
     expect(Object.keys(users[0]).sort()).toEqual(USER_KEYS);
-    expect(list.stderr).toContain('3 user(s)');
+    expect(list.stderr).toContain('3 of 3 users shown');
     const page = await cli(['user', 'list', '--limit', '1', '--offset', '1', '--json']);
     expect(page.json().map((u: { username: string }) => u.username)).toEqual(['bobby']);
-    expect(page.stderr).toContain('1 of 3');
+    expect(page.stderr).toContain('1 of 3 users shown from offset 1 (--offset 2 for more)');
     expect((await cli(['user', 'list', '--group', 'editors', '--json'])).json()).toHaveLength(1);
     expect((await cli(['user', 'list', '--search', 'CAR', '--json'])).json()[0].username).toBe('carol');
     const text = await cli(['user', 'list']);

@@ -29,20 +29,17 @@ export async function runAuditList(
 ): Promise<void> {
   const auth = await rt.auth();
   const now = auth.ctx.settings.now();
-  const rows = await auth.audit.list({
-    ...pageQuery(opts),
+  const filter = {
     ...(opts.since !== undefined ? { since: new Date(now.getTime() - opts.since) } : {}),
     ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     ...(opts.command !== undefined ? { command: opts.command } : {}),
-  });
-  const shown = shownPage(rt.out, rows, opts, (limit) => `the newest ${limit} rows`);
+  };
+  const rows = await auth.audit.list({ ...filter, ...pageQuery(opts) });
+  const shown = await shownPage(rt.out, rows, opts, 'audit rows', () => auth.audit.count(filter));
   await rt.out.result(shown.map(auditJson), async () => {
     const { out } = rt;
-    if (shown.length === 0) {
-      out.notice('no audit rows');
-      return;
-    }
+    if (shown.length === 0) return;
     await out.table(
       ['at', '', 'actor', 'command', 'target', 'summary'],
       shown.map((r) => [

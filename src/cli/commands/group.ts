@@ -1,5 +1,6 @@
 /** `group create | list | show | delete | permissions | grant | revoke | set-permissions | matrix`. */
 import type { PermissionChange } from '../../core/groups.js';
+import { slicePage, type PageFlags } from '../paging.js';
 import type { Runtime } from '../runtime.js';
 
 export async function runCreate(rt: Runtime, opts: { tag?: string; description?: string }, id: string): Promise<void> {
@@ -8,11 +9,11 @@ export async function runCreate(rt: Runtime, opts: { tag?: string; description?:
   await rt.out.result(g, () => rt.out.line(`created group ${g.id}`));
 }
 
-export async function runList(rt: Runtime, opts: { tag?: string }): Promise<void> {
+export async function runList(rt: Runtime, opts: { tag?: string } & PageFlags): Promise<void> {
   const auth = await rt.auth();
-  const groups = await auth.groups.list(opts.tag !== undefined ? { tag: opts.tag } : {});
+  const groups = slicePage(rt.out, await auth.groups.list(opts.tag !== undefined ? { tag: opts.tag } : {}), opts, 'groups');
   await rt.out.result(groups, async () => {
-    if (groups.length === 0) return rt.out.notice('no groups');
+    if (groups.length === 0) return;
     await rt.out.table(
       ['group', 'tag', 'description', 'permissions', 'users'],
       groups.map((g) => [g.id, g.tag, g.description, g.permission_count, g.user_count]),

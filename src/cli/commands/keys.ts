@@ -5,6 +5,7 @@ import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
 import { openOutputFile } from '../output-file.js';
 import { readNamedFile } from '../read-file.js';
+import { slicePage, type PageFlags } from '../paging.js';
 import type { Runtime } from '../runtime.js';
 
 /** The key JSON shape of docs/CLI.md (plus `source`). */
@@ -187,11 +188,12 @@ export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }
   });
 }
 
-export async function runKeysList(rt: Runtime) {
+export async function runKeysList(rt: Runtime, opts: PageFlags) {
   const auth = await rt.auth();
-  const keys = await auth.keys.list();
+  const all = await auth.keys.list();
+  const keys = slicePage(rt.out, all, opts, 'keys');
   await rt.out.result(keys.map(keyJson), async () => {
-    if (keys.length === 0) {
+    if (all.length === 0) {
       rt.out.line('no keys: run `kaiju-auth keys rotate` (or `kaiju-auth init`)');
       return;
     }

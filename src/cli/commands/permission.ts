@@ -1,5 +1,7 @@
 /** `permission create | list | show | enable | disable | delete`. */
 import type { Permission } from '../../core/permissions.js';
+import { cliError } from '../cli-errors.js';
+import { slicePage, type PageFlags } from '../paging.js';
 import type { Runtime } from '../runtime.js';
 
 function row(rt: Runtime, p: Permission) {
@@ -19,7 +21,10 @@ export async function runCreate(
   await rt.out.result(p, () => rt.out.line(`created permission ${p.id}${p.enabled ? '' : ' (disabled)'}`));
 }
 
-export async function runList(rt: Runtime, opts: { byTag?: boolean; search?: string; tag?: string; all?: boolean }): Promise<void> {
+export async function runList(rt: Runtime, opts: { byTag?: boolean; search?: string; tag?: string; all?: boolean } & PageFlags): Promise<void> {
+  if (opts.byTag && (opts.limit !== undefined || opts.offset !== undefined)) {
+    throw cliError('cli.usage', '--by-tag shows every permission under its tag: it takes no --limit or --offset');
+  }
   const auth = await rt.auth();
   const options = { all: !!opts.all, ...(opts.search ? { search: opts.search } : {}), ...(opts.tag !== undefined ? { tag: opts.tag } : {}) };
   if (opts.byTag) {
@@ -35,9 +40,9 @@ export async function runList(rt: Runtime, opts: { byTag?: boolean; search?: str
     });
     return;
   }
-  const list = await auth.permissions.list(options);
+  const list = slicePage(rt.out, await auth.permissions.list(options), opts, 'permissions');
   await rt.out.result(list, async () => {
-    if (list.length === 0) return rt.out.notice('no permissions');
+    if (list.length === 0) return;
     await rt.out.table(HEADERS, list.map((p) => row(rt, p)));
   });
 }

@@ -32,19 +32,14 @@ export async function runSessionList(
   if (opts.expired && opts.all) throw cliError('cli.usage', '--expired and --all cannot be used together');
   const auth = await rt.auth();
   const state = opts.all ? 'all' : opts.expired ? 'expired' : 'live';
-  const rows = await auth.sessions.list({
-    state,
-    ...pageQuery(opts),
-    ...(opts.user !== undefined ? { user: opts.user } : {}),
-  });
-  const shown = shownPage(rt.out, rows, opts, (limit) => `the first ${limit} sessions`);
+  const filter = { state, ...(opts.user !== undefined ? { user: opts.user } : {}) } as const;
+  const rows = await auth.sessions.list({ ...filter, ...pageQuery(opts) });
+  const noun = `${state === 'all' ? '' : `${state} `}sessions`;
+  const shown = await shownPage(rt.out, rows, opts, noun, () => auth.sessions.count(filter));
   const now = auth.ctx.settings.now();
   await rt.out.result(shown.map(sessionJson), async () => {
     const { out } = rt;
-    if (shown.length === 0) {
-      out.notice(`no ${state === 'all' ? '' : `${state} `}sessions`);
-      return;
-    }
+    if (shown.length === 0) return;
     await out.table(
       ['id', 'user', 'expires', '', 'permissions', 'created'],
       shown.map((s) => [

@@ -3,6 +3,7 @@ import { cliError } from '../cli-errors.js';
 import type { User, UserDetail, UserFlag } from '../../core/users.js';
 import type { GroupChange } from '../../core/user-permissions.js';
 import type { Runtime } from '../runtime.js';
+import { pageLimit, pageNotice } from '../paging.js';
 import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
 
 /** The JSON shape of docs/CLI.md: never `password` or `salt`. */
@@ -117,9 +118,8 @@ export async function runList(
     return runCollisions(rt);
   }
   const auth = await rt.auth();
-  const { total, users } = await auth.users.list(opts);
-  const from = opts.offset ?? 0;
-  rt.out.notice(users.length === total ? `${total} user(s)` : `${users.length} of ${total} user(s), from offset ${from}`);
+  const { total, users } = await auth.users.list({ ...opts, limit: pageLimit(opts) });
+  rt.out.notice(pageNotice(users.length, opts.offset ?? 0, total, 'users'));
   await rt.out.result(users.map(userJson), async () => {
     if (users.length === 0) return;
     await rt.out.table(

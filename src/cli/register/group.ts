@@ -1,6 +1,6 @@
 /** Declares `group ...`; handlers in commands/group.ts. */
 import type { Command } from 'commander';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
+import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/group.js');
 
@@ -26,7 +26,7 @@ export function registerGroupCommands(groupCommand: Command, kit: Kit): void {
   );
 
   examples(
-    lazyAction(kit, group.command('list').description('list groups with their permission and member counts').option('--tag <tag>', 'only this tag'), async () => (await load()).runList),
+    lazyAction(kit, withPaging(group.command('list').description('list groups with their permission and member counts').option('--tag <tag>', 'only this tag'), 'groups'), async () => (await load()).runList),
     ['kaiju-auth group list', 'kaiju-auth group list --json'],
   );
 

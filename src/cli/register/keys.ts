@@ -1,7 +1,7 @@
 /** Declares `keys rotate|list|jwks|import|revoke|prune`; handlers in commands/keys.ts. */
 import type { Command } from 'commander';
 import { Option } from '../commander.js';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
+import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
 import { durationArg } from '../arg-parsers.js';
 
 const load = () => import('../commands/keys.js');
@@ -40,9 +40,12 @@ export function registerKeysCommands(keysCommand: Command, kit: Kit): void {
   examples(
     lazyAction(
       kit,
-      keys
-        .command('list')
+      withPaging(
+        keys
+          .command('list')
         .description('list keys: state (next is published and will sign, active signs, retired only verifies, expired, revoked), age, deadlines'),
+        'keys',
+      ),
       async () => (await load()).runKeysList,
     ),
     ['kaiju-auth keys list', 'kaiju-auth keys list --json | jq -r \'.[] | select(.state=="active") | .kid\''],

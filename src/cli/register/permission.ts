@@ -1,6 +1,6 @@
 /** Declares `permission ...`; handlers in commands/permission.ts. */
 import type { Command } from 'commander';
-import { examples, lazyAction, type Kit } from '../command-kit.js';
+import { examples, lazyAction, withPaging, type Kit } from '../command-kit.js';
 
 const load = () => import('../commands/permission.js');
 
@@ -28,13 +28,16 @@ export function registerPermissionCommands(permissionCommand: Command, kit: Kit)
   examples(
     lazyAction(
       kit,
-      permission
-        .command('list')
+      withPaging(
+        permission
+          .command('list')
         .description('list enabled permissions sorted by tag then id')
         .option('--by-tag', 'group the list by tag')
         .option('--search <text>', 'literal, case-insensitive match on id, tag or description')
         .option('--tag <tag>', 'only this tag')
         .option('--all', 'include disabled permissions'),
+        'permissions',
+      ),
       async () => (await load()).runList,
     ),
     ['kaiju-auth permission list --by-tag', 'kaiju-auth permission list --search users --all --json'],

@@ -4,6 +4,7 @@ import { Option } from '../commander.js';
 import { collect, collectList, examples, lazyAction, roundsOption, withSecretOptions, type Kit } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_BCRYPT_COST } from '../../core/settings.js';
+import { DEFAULT_PAGE_SIZE } from '../paging.js';
 
 /**
  * `--username` and `--email` of `register`: on a terminal a missing one is asked for (as Django's
@@ -57,8 +58,8 @@ export function registerUserCommands(userCommand: Command, kit: Kit): void {
         .option('--search <text>', 'literal, case-insensitive match on username, email or full name')
         .option('--blocked', 'only blocked users')
         .option('--inactive', 'only inactive users')
-        .option('--limit <n>', 'at most this many', intArg('userListLimit'))
-        .option('--offset <n>', 'skip this many', intArg('offset'))
+        .option('--limit <n>', `at most N users (default ${DEFAULT_PAGE_SIZE})`, intArg('limit'))
+        .option('--offset <n>', 'skip the first N', intArg('offset'))
         .option('--collisions', 'instead: groups of existing users whose usernames or emails look alike (case, accents, confusable characters)'),
       async () => (await load()).runList,
     ),
