@@ -45,7 +45,7 @@ describe.skipIf(!TMUX_AVAILABLE)('user import on a terminal (tmux; skipped only 
     expect(at, term.screen()).toBeGreaterThan(0);
     expect(lines[at - 1], term.screen()).toMatch(BAR);
     expect(term.screen()).not.toContain('^C');
-    const count = await runCli(['user', 'list', '--json', '-q', '--data-dir', dir]);
+    const count = await runCli(['user', 'list', '--json', '-q', '--limit', String(ROWS), '--data-dir', dir]);
     expect(count.code, count.stderr).toBe(0);
     // Batches commit one by one: whole batches were imported, the one in flight rolled back.
     const imported = count.json<unknown[]>().length;
