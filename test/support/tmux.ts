@@ -17,6 +17,11 @@ export interface TmuxCli {
   send(...keys: string[]): void;
   /** The pane's text now (lines joined, trailing blank lines dropped). */
   screen(): string;
+  /**
+   * The pane's lines as the program wrote them: a line wider than the pane, which the terminal
+   * wrapped, comes back whole (capture-pane -J), so its width can be measured.
+   */
+  writtenLines(): string[];
   /** Wait until the screen matches, or fail showing what it did show. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** The exit code once the command has ended (128+n if signal n killed it); waits for it. */
@@ -84,6 +89,11 @@ export async function tmuxCli(
   return {
     send: (...keys) => void tmux('send-keys', '-t', session, ...keys),
     screen,
+    writtenLines: () =>
+      tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session)
+        .replace(/\s+$/, '')
+        .split('\n')
+        .map((l) => l.trimEnd()),
     waitFor: (pattern, timeoutMs = 30_000) =>
       until(String(pattern), () => {
         const s = screen();

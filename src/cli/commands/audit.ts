@@ -4,8 +4,6 @@ import type { Runtime } from '../runtime.js';
 import { pageQuery, shownPage } from '../paging.js';
 import { formatRelative } from '../time-format.js';
 
-const SUMMARY_WIDTH = 80;
-
 function auditJson(r: AuditRow) {
   return {
     id: r.id,
@@ -18,9 +16,9 @@ function auditJson(r: AuditRow) {
   };
 }
 
-function summaryCell(summary: Record<string, unknown>, truncate: boolean): string {
-  const text = Object.keys(summary).length === 0 ? '' : JSON.stringify(summary);
-  return truncate && text.length > SUMMARY_WIDTH ? `${text.slice(0, SUMMARY_WIDTH - 1)}…` : text;
+/** The summary as JSON (a terminal's table cuts it to fit; piped, it is whole). */
+function summaryCell(summary: Record<string, unknown>): string {
+  return Object.keys(summary).length === 0 ? '' : JSON.stringify(summary);
 }
 
 export async function runAuditList(
@@ -48,8 +46,9 @@ export async function runAuditList(
         r.actor,
         r.command,
         r.target === null ? (r.target_type ?? '') : `${r.target_type ?? ''}${r.target_type ? ':' : ''}${r.target}`,
-        summaryCell(r.summary, out.isTTY),
+        summaryCell(r.summary),
       ]),
+      { fit: [undefined, { optional: 2 }, { shrink: true, minWidth: 8 }, { shrink: true, minWidth: 14 }, { shrink: true, minWidth: 20 }, { shrink: true, minWidth: 10, optional: true }] },
     );
   });
 }

@@ -17,7 +17,7 @@ export async function runList(rt: Runtime, opts: { tag?: string } & PageFlags): 
     await rt.out.table(
       ['group', 'tag', 'description', 'permissions', 'users'],
       groups.map((g) => [g.id, g.tag, g.description, g.permission_count, g.user_count]),
-      { align: ['left', 'left', 'left', 'right', 'right'] },
+      { align: ['left', 'left', 'left', 'right', 'right'], fit: [undefined, { shrink: true, optional: true }, { shrink: true, optional: true }] },
     );
   });
 }
@@ -54,6 +54,7 @@ export async function runPermissions(rt: Runtime, _opts: unknown, id: string): P
     await rt.out.table(
       ['permission', 'enabled', 'tag', 'description'],
       list.map((p) => [p.enabled ? p.id : rt.out.c.dim(p.id), p.enabled ? 'yes' : rt.out.c.dim('no'), p.tag, p.description]),
+      { fit: [undefined, undefined, { shrink: true, optional: true }, { shrink: true, optional: true }] },
     );
   });
 }
@@ -98,8 +99,10 @@ export async function runMatrix(rt: Runtime, opts: { tag?: string }): Promise<vo
     const { c } = rt.out;
     const mark = rt.out.isTTY ? '●' : 'x';
     const granted = new Map(Object.entries(m.grants).map(([g, ps]) => [g, new Set(ps)]));
-    await rt.out.table(
-      ['permission', ...m.groups.map((g) => g.id)],
+    // Permissions as rows; on a terminal the groups come in chunks of columns that fit its width.
+    await rt.out.matrix(
+      'permission',
+      m.groups.map((g) => g.id),
       m.permissions.map((p) => {
         const style = p.enabled ? (s: string) => s : c.dim;
         return [
@@ -107,7 +110,7 @@ export async function runMatrix(rt: Runtime, opts: { tag?: string }): Promise<vo
           ...m.groups.map((g) => (granted.get(g.id)?.has(p.id) ? style(p.enabled ? c.green(mark) : mark) : '')),
         ];
       }),
-      { align: ['left', ...m.groups.map(() => 'center' as const)] },
+      'groups',
     );
   });
 }

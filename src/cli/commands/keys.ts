@@ -209,6 +209,8 @@ export async function runKeysList(rt: Runtime, opts: PageFlags) {
         k.verifies_until,
         k.source,
       ]),
+      // The kid is whole or the row a record: it is what `keys revoke` takes.
+      { fit: [undefined, undefined, undefined, { optional: true }, undefined, { optional: true }, { optional: true }] },
     );
   });
 }

@@ -43,7 +43,9 @@ export async function runList(rt: Runtime, opts: { byTag?: boolean; search?: str
   const list = slicePage(rt.out, await auth.permissions.list(options), opts, 'permissions');
   await rt.out.result(list, async () => {
     if (list.length === 0) return;
-    await rt.out.table(HEADERS, list.map((p) => row(rt, p)));
+    await rt.out.table(HEADERS, list.map((p) => row(rt, p)), {
+      fit: [undefined, undefined, { shrink: true, optional: true }, { shrink: true, optional: true }],
+    });
   });
 }
 

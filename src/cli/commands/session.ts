@@ -50,7 +50,10 @@ export async function runSessionList(
         s.permissions.length,
         s.created,
       ]),
-      { align: ['left', 'left', 'left', 'left', 'right', 'left'] },
+      {
+        align: ['left', 'left', 'left', 'left', 'right', 'left'],
+        fit: [undefined, undefined, undefined, { optional: 1 }, { optional: 2 }, { optional: 3 }],
+      },
     );
   });
 }

@@ -104,6 +104,7 @@ async function runCollisions(rt: Runtime): Promise<void> {
     await rt.out.table(
       ['group', 'field', 'username', 'email'],
       groups.flatMap((g, i) => g.users.map((u) => [String(i + 1), g.field, shownName(u.username), shownName(u.email)])),
+      { fit: [undefined, undefined, undefined, { shrink: true, minWidth: 16 }] },
     );
   });
 }
@@ -124,7 +125,8 @@ export async function runList(
     if (users.length === 0) return;
     await rt.out.table(
       ['username', 'email', 'full name', 'state', 'created'],
-      users.map((u) => [shownName(u.username), shownName(u.email), u.full_name, state(rt, u), u.created.toISOString().slice(0, 19).replace('T', ' ')]),
+      users.map((u) => [shownName(u.username), shownName(u.email), u.full_name, state(rt, u), u.created]),
+      { fit: [undefined, { shrink: true, minWidth: 16 }, { shrink: true, optional: true }, undefined, { optional: true }] },
     );
   });
 }
