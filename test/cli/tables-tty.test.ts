@@ -22,7 +22,7 @@ afterAll(removeTempDirs);
 describe.runIf(TMUX_AVAILABLE).each(BACKENDS)('tables in a terminal on %s', (backend) => {
   let t: CliTarget;
   let kid = '';
-  const cli = (...args: string[]) => runCli([...t.args, ...args], { env: { KAIJU_AUTH_SECRET: SECRET } });
+  const cli = (...args: string[]) => runCli([...t.args, ...args], { timeoutMs: 180_000, env: { KAIJU_AUTH_SECRET: SECRET } });
 
   beforeAll(async () => {
     t = await cliTarget(backend, { create: false });
