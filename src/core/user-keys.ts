@@ -211,7 +211,13 @@ function push(map: Map<string, KeyHolder[]>, key: string, h: KeyHolder): void {
 }
 
 /** Groups of existing users whose names, or emails, look alike (`user list --collisions`). */
-export async function keyCollisions(db: Knex): Promise<{ field: 'username' | 'email'; users: { id: string; username: string; email: string }[] }[]> {
+/** Existing users whose usernames, or emails, look alike (`auth.users.collisions()`). */
+export interface LookalikeGroup {
+  field: 'username' | 'email';
+  users: { id: string; username: string; email: string }[];
+}
+
+export async function keyCollisions(db: Knex): Promise<LookalikeGroup[]> {
   const rows = rowsOf<{ field: 'username' | 'email'; key: string; id: string; username: string; email: string }>(
     await db.raw(
       `with k as (select user_id, 'username' as field, name_key as key from kaiju_auth_user_keys

@@ -11,6 +11,7 @@ import { recordAudit } from './audit.js';
 import type { CoreContext } from './context.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { authError, isKaijuAuthError } from '../errors.js';
+import type { LookalikeGroup } from './user-keys.js';
 import { dropOrphanKeys, dropUserKeys, findKeyHolders, identityKeys, KeyIndex, keyCollisions, lockUserKeys, writeUserKeys, type KeyClash } from './user-keys.js';
 import { groupNotFound, missingGroups } from './groups.js';
 import { countRows, whereContainsAny } from './query-parts.js';
@@ -89,7 +90,7 @@ function userExists(clash: KeyClash) {
   return authError('auth.user.exists', message, { field, existing: holder.username, lookalike: !exact });
 }
 
-export type LookalikeGroup = Awaited<ReturnType<typeof keyCollisions>>[number];
+export type { LookalikeGroup };
 
 function authFailed() {
   return authError('auth.user.authentication_failed', 'authentication failed: wrong username or password, or the user is blocked or inactive');

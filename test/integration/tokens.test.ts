@@ -174,10 +174,10 @@ describeOnBackends('the library API', (t) => {
     await auth.users.register({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
     const pair: IssuedTokens = await auth.tokens.issue('carol', PASSWORD);
     const resolver = lib.jwksResolver(lib.parseJwks(JSON.parse(JSON.stringify(await auth.keys.jwks()))));
-    const claims = await lib.verifyToken(pair.access, resolver, { issuer: 'https://auth.example' });
+    const claims = await new lib.TokenVerifier(resolver, { issuer: 'https://auth.example' }).verify(pair.access);
     expect(claims).toMatchObject({ typ: 'access', iss: 'https://auth.example' });
     expect(claims.exp - claims.iat).toBe(600);
-    const err = await lib.verifyToken(pair.refresh, resolver).catch((e: unknown) => e);
+    const err = await new lib.TokenVerifier(resolver).verify(pair.refresh).catch((e: unknown) => e);
     expect(lib.isKaijuAuthError(err) && err.code).toBe('auth.token.wrong_type');
     expect(lib.inspectToken(pair.access).verified).toBe(false);
   });
