@@ -97,7 +97,7 @@ export {
 export type { FixtureService, SeedOptions } from './core/fixtures/seed.js';
 export type { DumpOptions, DumpReport } from './core/fixtures/dump.js';
 export type { SecretEnv } from './core/fixtures/secret-refs.js';
-export type { FixtureProblem, SeedItem, SeedReport, SeedAction, FixtureKind, ByKind, FixtureSet, PermissionFixture, GroupFixture, UserFixture, Located } from './core/fixtures/types.js';
+export type { FixtureProblem, SeedItem, SeedReport, SeedAction, FixtureKind, ByKind, FixtureSet, PermissionFixture, GroupFixture, UserFixture, Located, IdListAt } from './core/fixtures/types.js';
 export type { LoadedFixtures } from './core/fixtures/load.js';
 export type { PruneOptions as SeedPruneOptions } from './core/fixtures/prune.js';
 
