@@ -66,6 +66,15 @@ export class Runtime {
       this.db = (async () => {
         const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
         this.io.onExit?.(releaseLocksSync);
+        // Which database, said as soon as the backend knows (before PGlite's seconds of start-up),
+        // else once it is open.
+        let announced = false;
+        const announce = (what: { description: string; scratchFor: string | null }) => {
+          if (announced) return;
+          announced = true;
+          if (what.scratchFor !== null) this.out.notice(`kaiju-auth: no database at ${what.scratchFor} yet; working on a scratch copy in memory`);
+          this.out.notice(`kaiju-auth: using ${what.description}`);
+        };
         const db = await openDatabase(this.config.target, {
           command: `kaiju-auth ${this.commandName}`,
           create: options.create ?? false,
@@ -73,11 +82,11 @@ export class Runtime {
           onLockWait: ({ holder, held, timeoutMs }) => {
             this.out.notice(`kaiju-auth: waiting for ${holder} to release ${held} (up to ${waitLimit(timeoutMs)}) ...`);
           },
+          onOpening: announce,
         });
         this.opened = db;
         this.closers.push(() => db.close());
-        if (db.scratchFor !== null) this.out.notice(`kaiju-auth: no database at ${db.scratchFor} yet; working on a scratch copy in memory`);
-        this.out.notice(`kaiju-auth: using ${db.description}`);
+        announce(db);
         if (db.madePrivate > 0) {
           this.out.warn(
             `${homeOf(db.target)} was open to other users: made ${db.madePrivate} of its files and directories private (0600/0700)`,

@@ -30,6 +30,13 @@ export interface BackendOpenOptions {
    * for it: who holds it (in words), what is held, and for how long this open will wait.
    */
   onLockWait?: (wait: { holder: string; held: string; timeoutMs: number }) => void;
+  /**
+   * Called once, as soon as the backend knows what it opens and before the slow part (PGlite's
+   * start, which takes seconds, and initdb on a new directory): what `description` will be, and
+   * `scratchFor` as the opened handle will have it. For the caller to say at once which database
+   * it uses. A backend that is quick to open need not call it.
+   */
+  onOpening?: (what: { description: string; scratchFor: string | null }) => void;
   /** Extra PGlite options, used by the embedded backend alone. */
   embedded?: EmbeddedOptions;
 }

@@ -91,6 +91,8 @@ async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOpti
           onWait: (holder, timeoutMs) => options.onLockWait?.({ holder: describeHolder(holder), held: target.dataDir as string, timeoutMs }),
         });
   try {
+    // Before PGlite loads and starts (seconds; more with initdb on a new directory).
+    options.onOpening?.({ description: describeTarget(target), scratchFor: null });
     const PGlite = loadPGlite();
     const pglite = new PGlite({
       ...(target.dataDir === null ? {} : { fs: new PrivateNodeFs(path.join(target.dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'] }),
@@ -162,8 +164,13 @@ export const embeddedBackend: Backend<EmbeddedTarget> = {
   async open(target, options) {
     // A dry run where there is no database yet works on a throwaway one in memory.
     if (options.create === 'scratch' && target.dataDir !== null && !(await embeddedDatabaseExists(target.dataDir))) {
-      const scratch = await embeddedBackend.open({ ...target, dataDir: null }, { ...options, create: true });
-      return { ...scratch, scratchFor: target.dataDir };
+      const scratchFor = target.dataDir;
+      const onOpening = options.onOpening;
+      const scratch = await embeddedBackend.open(
+        { ...target, dataDir: null },
+        { ...options, create: true, ...(onOpening ? { onOpening: (what) => onOpening({ ...what, scratchFor }) } : {}) },
+      );
+      return { ...scratch, scratchFor };
     }
     const description = describeTarget(target);
     let opened: OpenedEmbedded;

@@ -38,6 +38,12 @@ export interface OpenOptions {
    * for it (up to the target's lock timeout). For the caller to tell the user; this layer never prints.
    */
   onLockWait?: BackendOpenOptions['onLockWait'];
+  /**
+   * Called once when the open knows what it opens, before its slow part (the embedded database
+   * starting PGlite, seconds): for the caller to tell the user at once. Not called when the open
+   * fails before that (no such database, a lock that was not released).
+   */
+  onOpening?: BackendOpenOptions['onOpening'];
   /** Where knex's warnings go (none: dropped). The CLI gives stderr; this layer writes nowhere. */
   logger?: DbLogger;
   /** Extra PGlite options (extensions, a preloaded data dump), for tests and library callers. */
@@ -57,6 +63,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     create: options.create ?? false,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
+    ...(options.onOpening ? { onOpening: options.onOpening } : {}),
     ...(options.embedded ? { embedded: options.embedded } : {}),
   });
   registerCopyIn(opened.knex, copyIn);

@@ -1,0 +1,90 @@
+/**
+ * The first minutes (issue 13 item 11): a command that opens the embedded database says which one
+ * before it loads PGlite (whose start takes seconds, initdb on a new directory more), so something
+ * is on screen at once, piped or on a terminal. Not timed: the order of events on stderr, with a
+ * hook (test/support/mark-pglite-load.mjs) that writes a marker the moment PGlite is loaded.
+ * Failures that come before the open's slow part (no database, a lock) still say only that.
+ */
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../support/db.js';
+import { ROOT, cliTarget, emptyDataDir, makeDataDir, removeTempDirs, runCli, tempDir, type CliTarget } from '../support/cli.js';
+
+const HOOK = ['--import', path.join(ROOT, 'test', 'support', 'mark-pglite-load.mjs')];
+const MARKER = /^\[test hook: PGlite loading\]/;
+/** initdb takes seconds alone, minutes on a loaded 2-core host: more than runCli's default 60 s. */
+const SLOW = 170_000;
+
+afterAll(removeTempDirs);
+
+/** stderr's lines, and the index of the hook's marker (-1: PGlite was never loaded). */
+function lines(stderr: string): { lines: string[]; pglite: number } {
+  const all = stderr.split('\n').filter((l) => l !== '');
+  return { lines: all, pglite: all.findIndex((l) => MARKER.test(l)) };
+}
+
+describe('the embedded database is named before PGlite loads', () => {
+  it('status: the notice, then PGlite; --quiet: nothing', async () => {
+    const dir = await makeDataDir();
+    const r = await runCli(['status', '--data-dir', dir], { nodeArgs: HOOK });
+    expect(r.code, r.stderr).toBe(0);
+    const { lines: l, pglite } = lines(r.stderr);
+    expect(l[0]).toBe(`kaiju-auth: using embedded database at ${dir}`);
+    expect(pglite).toBe(1);
+    expect(l.filter((x) => x.includes('using '))).toHaveLength(1);
+
+    const quiet = await runCli(['status', '-q', '--data-dir', dir], { nodeArgs: HOOK });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(lines(quiet.stderr).lines).toEqual([expect.stringMatching(MARKER)]);
+  });
+
+  it('init on a new directory: the notice comes before PGlite (and its initdb)', async () => {
+    const dir = await emptyDataDir();
+    const cwd = await tempDir();
+    const r = await runCli(['init', '--data-dir', dir], { nodeArgs: HOOK, cwd, timeoutMs: SLOW });
+    expect(r.code, r.stderr).toBe(0);
+    const { lines: l, pglite } = lines(r.stderr);
+    expect(l[0]).toBe(`kaiju-auth: using embedded database at ${dir}`);
+    expect(pglite).toBe(1);
+    expect(r.stdout).toContain(`ready: embedded database at ${dir}`);
+  });
+
+  it('a dry run where there is no database: both notices, then PGlite (the scratch copy)', async () => {
+    const dir = await emptyDataDir();
+    const r = await runCli(['migrate', '--dry-run', '--data-dir', dir], { nodeArgs: HOOK, timeoutMs: SLOW });
+    expect(r.code, r.stderr).toBe(0);
+    const { lines: l, pglite } = lines(r.stderr);
+    expect(l.slice(0, 2)).toEqual([
+      `kaiju-auth: no database at ${dir} yet; working on a scratch copy in memory`,
+      'kaiju-auth: using embedded database (in memory)',
+    ]);
+    expect(pglite).toBe(2);
+  });
+
+  it('no database there: only the error, and PGlite is never loaded', async () => {
+    const dir = await emptyDataDir();
+    const r = await runCli(['status', '--data-dir', dir], { nodeArgs: HOOK });
+    expect(r.code).toBe(7);
+    const { lines: l, pglite } = lines(r.stderr);
+    expect(l).toEqual([expect.stringContaining(`kaiju-auth: there is no embedded database at ${dir}`)]);
+    expect(pglite).toBe(-1);
+  });
+});
+
+describe.each(BACKENDS)('which database, said once, on %s', (backend) => {
+  let target: CliTarget | undefined;
+  afterEach(async () => {
+    await target?.cleanup();
+    target = undefined;
+  });
+
+  it('one notice, first; PGlite loads only for the embedded database, after it', async () => {
+    target = await cliTarget(backend);
+    const r = await runCli(['user', 'list', ...target.args], { nodeArgs: HOOK });
+    expect(r.code, r.stderr).toBe(0);
+    const { lines: l, pglite } = lines(r.stderr);
+    expect(l[0]).toMatch(/^kaiju-auth: using (embedded database at|PostgreSQL postgres:\/\/)/);
+    expect(l.filter((x) => x.includes('using '))).toHaveLength(1);
+    expect(pglite).toBe(backend === 'postgres' ? -1 : 1);
+  });
+});
