@@ -107,10 +107,12 @@ export class Runtime {
   async auth(
     options: { schema?: boolean; create?: boolean | 'scratch'; rounds?: number; tokens?: Partial<TokenSettings> } = {},
   ): Promise<KaijuAuth> {
+    // The core's modules load while the database opens (PGlite's start leaves the main thread
+    // idle while its WASM compiles), not after it.
+    const modules = Promise.all([import('../core/auth.js'), import('../core/context.js'), import('./key-secret.js')]);
+    modules.catch(() => undefined);
     const db = await this.database(options);
-    const { KaijuAuth } = await import('../core/auth.js');
-    const { resolveSettings } = await import('../core/context.js');
-    const { keySecretSource, newKeySecretSource } = await import('./key-secret.js');
+    const [{ KaijuAuth }, { resolveSettings }, { keySecretSource, newKeySecretSource }] = await modules;
     const c = this.config;
     let knex = db.knex;
     if (this.dryRun) {

@@ -196,12 +196,17 @@ export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<
   if (opts.check || opts.format === 'prometheus' || opts.jwksFile !== undefined) return runHealth(rt, opts);
   const db = await rt.database({ schema: false });
   const auth = await rt.auth({ schema: false });
+  // The secret check (one query, then scrypt on libuv's threads: ~0.1 s) starts first, so the
+  // scrypt overlaps every other query; its answer (or failure) counts only on a current schema.
+  const early = settled(auth.keys.secretState());
   const status = await auth.status();
   if (status.schema.applied === 0) {
     throw authError('db.schema_missing', `${db.description} has no kaiju-auth schema: run \`kaiju-auth migrate\``);
   }
-  // The secret check (scrypt, on libuv's threads) overlaps the key status query.
-  const [keys, secret] = await Promise.all([auth.keys.statusIfMigrated(), secretStateOf(auth, status.schema.current)]);
+  const [keys, secret] = await Promise.all([
+    auth.keys.statusIfMigrated(),
+    status.schema.current ? early.then((r) => r()) : secretStateOf(auth, false),
+  ]);
   const doc: StatusDoc = {
     database: db.description,
     backend: db.backend,
@@ -222,6 +227,19 @@ export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<
   if (opts.format === 'json') rt.out.writeJson(doc);
   else if (opts.format === 'text') human();
   else await rt.out.result(doc, human);
+}
+
+/**
+ * A promise's outcome, kept for later: never an unhandled rejection meanwhile; the function it
+ * settles to returns the value or throws the error.
+ */
+function settled<T>(p: Promise<T>): Promise<() => T> {
+  return p.then(
+    (value) => () => value,
+    (err: unknown) => () => {
+      throw err;
+    },
+  );
 }
 
 /** `status --check` / `--format prometheus` / `--jwks-file`: the health report (core/health.ts). */
