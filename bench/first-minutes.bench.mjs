@@ -28,7 +28,7 @@ const node = process.execPath;
 /** kaiju's default bcrypt cost, what the quick start hashes at (given explicitly to both sides). */
 const COST = 13;
 
-if (!existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
   console.error('first-minutes bench: dist/ is missing; run `npm run bench` (it builds) or `npm run build`');
   process.exit(2);
 }

@@ -5,9 +5,15 @@
  * hook (test/support/mark-pglite-load.mjs) that writes a marker the moment PGlite is loaded.
  * Failures that come before the open's slow part (no database, a lock) still say only that.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KaijuAuth } from '../../src/core/auth.js';
+import { resolveSettings } from '../../src/core/context.js';
+import { openDatabase } from '../../src/db/open.js';
+import { PASSWORD, PASSWORD_2, TEST_SETTINGS } from '../support/auth.js';
 import { BACKENDS } from '../support/db.js';
+import { writeFixtures } from '../support/fixtures.js';
 import { ROOT, cliTarget, emptyDataDir, makeDataDir, removeTempDirs, runCli, tempDir, type CliTarget } from '../support/cli.js';
 
 const HOOK = ['--import', path.join(ROOT, 'test', 'support', 'mark-pglite-load.mjs')];
@@ -38,15 +44,29 @@ describe('the embedded database is named before PGlite loads', () => {
     expect(lines(quiet.stderr).lines).toEqual([expect.stringMatching(MARKER)]);
   });
 
-  it('init on a new directory: the notice comes before PGlite (and its initdb)', async () => {
+  it('init on a new directory: the notice comes before PGlite (and its initdb); the users it seeds (hashed meanwhile) log in', async () => {
     const dir = await emptyDataDir();
     const cwd = await tempDir();
-    const r = await runCli(['init', '--data-dir', dir], { nodeArgs: HOOK, cwd, timeoutMs: SLOW });
+    await mkdir(path.join(cwd, 'fixtures', 'users'), { recursive: true });
+    await writeFixtures(path.join(cwd, 'fixtures', 'users'), {
+      groups: [{ data: { id: 'staff' }, permissions: [] }],
+      users: [{ data: { username: 'first_admin', email: 'first@example.com', password_env: 'FIRST_ADMIN_PW' }, groups: ['staff'] }],
+    });
+    const r = await runCli(['init', '--data-dir', dir], { nodeArgs: HOOK, cwd, timeoutMs: SLOW, env: { FIRST_ADMIN_PW: PASSWORD } });
     expect(r.code, r.stderr).toBe(0);
     const { lines: l, pglite } = lines(r.stderr);
     expect(l[0]).toBe(`kaiju-auth: using embedded database at ${dir}`);
     expect(pglite).toBe(1);
+    expect(r.stdout).toContain('seeded ./fixtures/users: 2 created');
     expect(r.stdout).toContain(`ready: embedded database at ${dir}`);
+    const db = await openDatabase({ kind: 'embedded', dataDir: dir });
+    try {
+      const auth = new KaijuAuth(db.knex, resolveSettings(TEST_SETTINGS));
+      await expect(auth.users.authenticate('first_admin', PASSWORD)).resolves.toMatchObject({ username: 'first_admin' });
+      await expect(auth.users.authenticate('first_admin', PASSWORD_2)).rejects.toThrow();
+    } finally {
+      await db.close();
+    }
   });
 
   it('a dry run where there is no database: both notices, then PGlite (the scratch copy)', async () => {

@@ -313,8 +313,9 @@ export async function runInit(rt: Runtime): Promise<void> {
   // Then the fixtures' files (exit 6: bad JSON, a password variable not set), before even an
   // embedded database is created; then the key secret against a keystore already sealed (exit 3:
   // a wrong one), before the first migration.
-  const { loadInitFixtures, seedForInit, seedJson, seedSummary } = await import('./seed.js');
+  const { hashWhileCreating, loadInitFixtures, seedForInit, seedJson, seedSummary } = await import('./seed.js');
   const fixtures = await loadInitFixtures(rt);
+  const hashing = fixtures && (await hashWhileCreating(rt, fixtures));
   const db = await rt.database({ schema: false, create: true });
   const early = await rt.auth({ schema: false });
   await early.keys.proveSecretReadOnly();
@@ -323,7 +324,7 @@ export async function runInit(rt: Runtime): Promise<void> {
   // a wrong secret still leaves the data as it was, seeds included.
   const auth = await rt.auth();
   await auth.keys.proveSecret();
-  const seeded = fixtures && (await seedForInit(rt, auth, fixtures));
+  const seeded = fixtures && (await seedForInit(rt, auth, fixtures, (await hashing) ?? undefined));
   // A signing key when none can sign.
   const signing = await auth.keys.ensureSigningKey();
   const status = await auth.status();

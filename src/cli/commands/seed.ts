@@ -102,12 +102,13 @@ export async function seedAndReport(
   rt: Runtime,
   auth: KaijuAuth,
   source: string | LoadedFixtures,
-  opts: { dryRun?: boolean; print?: boolean; prune?: SeedOptions['prune'] },
+  opts: { dryRun?: boolean; print?: boolean; prune?: SeedOptions['prune']; hashed?: SeedOptions['hashed'] },
 ): Promise<SeedReport> {
   const bar = await progressBar(rt, 'hashing passwords', 'users');
   const options: SeedOptions = {
     dryRun: !!opts.dryRun,
     ...(opts.prune ? { prune: opts.prune } : {}),
+    ...(opts.hashed ? { hashed: opts.hashed } : {}),
     // password_env names are looked up in the command's environment (the core never reads it).
     env: rt.io.env,
     onHashProgress: (done, total) => bar.update(done, total),
@@ -195,8 +196,25 @@ export async function loadInitFixtures(rt: Runtime): Promise<LoadedFixtures | nu
  * `init`'s seed step: seed what `loadInitFixtures` read. The report is returned for init's
  * summary, not printed; problems the database shows (a look-alike of an existing user) still exit 6.
  */
-export function seedForInit(rt: Runtime, auth: KaijuAuth, loaded: LoadedFixtures): Promise<SeedReport> {
-  return seedAndReport(rt, auth, loaded, { print: false });
+export function seedForInit(rt: Runtime, auth: KaijuAuth, loaded: LoadedFixtures, hashed?: SeedOptions['hashed']): Promise<SeedReport> {
+  return seedAndReport(rt, auth, loaded, { print: false, ...(hashed ? { hashed } : {}) });
+}
+
+/**
+ * On a new embedded database (initdb: seconds of PGlite on the main thread), every user of init's
+ * fixtures will be new: their passwords are hashed meanwhile, on libuv's threads, instead of after
+ * it. Null when there is nothing to hash or the database already exists (its users may too);
+ * a hashing that fails leaves the seed to hash as it always does.
+ */
+export async function hashWhileCreating(rt: Runtime, loaded: LoadedFixtures): Promise<Promise<SeedOptions['hashed'] | undefined> | null> {
+  if (!loaded.set.users.some((u) => u.password !== null && u.passwordHash === null)) return null;
+  const { homeOf } = await import('../../db/target.js');
+  const dataDir = homeOf(rt.config.target);
+  if (dataDir === null) return null;
+  const { embeddedDatabaseExists } = await import('../../db/embedded.js');
+  if (await embeddedDatabaseExists(dataDir)) return null;
+  const { hashFixturePasswords } = await import('../../core/fixtures/seed.js');
+  return hashFixturePasswords(loaded.set, { rounds: rt.config.bcryptRounds }).catch(() => undefined);
 }
 
 /** One line for init's summary. */
