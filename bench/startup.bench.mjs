@@ -15,7 +15,7 @@ const BIN = path.join(ROOT, 'bin', 'kaiju-auth.js');
 const BARE = path.join(BENCH_DIR, 'baselines', 'pglite-one-query.mjs');
 const node = process.execPath;
 
-if (!existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
   console.error('startup bench: dist/ is missing; run `npm run bench` (it builds) or `npm run build`');
   process.exit(2);
 }
