@@ -1,17 +1,14 @@
 /**
- * Helpers for declaring commands: lazy actions (the handler module is imported only when the
- * command runs, so `--help` and `--version` load nothing heavy) and help examples.
+ * What the command table's declarations share (option sets, list parsers), and how a declared
+ * command runs: its handler is imported only when it runs, so `--help` and `--version` load
+ * nothing heavy.
  */
 import type { Command } from 'commander';
-import { Option } from './commander.js';
+import { option } from './command-table.js';
 import { intArg } from './arg-parsers.js';
 import { DEFAULT_PAGE_SIZE } from './paging.js';
 import { DEFAULT_BCRYPT_COST } from '../core/settings.js';
 import type { Io, Runtime } from './runtime.js';
-
-/** A command handler: parsed options, then positional arguments as commander gives them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Handler = (rt: Runtime, options: any, ...args: any[]) => Promise<void>;
 
 export interface Kit {
   io: Io;
@@ -46,20 +43,16 @@ function withInheritedOptions(command: Command, options: Record<string, unknown>
   return merged;
 }
 
-const DRY_RUNNABLE = new WeakSet<Command>();
+type LoadedRun = (rt: Runtime, opts: Record<string, unknown>, ...args: unknown[]) => Promise<unknown>;
 
 /**
- * `--dry-run` for a command that writes through the core: the change is made in a transaction that
- * is rolled back, so it is checked as the real one would be (constraints, conflicts, triggers) and
- * reported as it would have been, and nothing changes.
+ * The action of a declared command: a runtime for this run, then the handler `run` loads. A
+ * `dryRunnable` command's `--dry-run` (see `dryRun` in command-table.ts) makes the change in a
+ * transaction that is rolled back, so it is checked as the real one would be (constraints,
+ * conflicts, triggers) and reported as it would have been, and nothing changes.
  */
-export function dryRunnable(command: Command): Command {
-  DRY_RUNNABLE.add(command);
-  return command.option('--dry-run', 'make the change in a transaction that is rolled back: show exactly what would change, change nothing');
-}
-
-export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handler>): Command {
-  return command.action(async (...args: unknown[]) => {
+export function lazyAction(kit: Kit, command: Command, run: () => Promise<LoadedRun>, dryRunnable: boolean): void {
+  command.action(async (...args: unknown[]) => {
     const self = args[args.length - 1] as Command;
     const options = withInheritedOptions(self, args[args.length - 2] as Record<string, unknown>);
     const positional = args.slice(0, -2);
@@ -67,32 +60,15 @@ export function lazyAction(kit: Kit, command: Command, load: () => Promise<Handl
     // --version never need it.
     const { Runtime, globalFlags } = await import('./runtime.js');
     const rt: Runtime = new Runtime(kit.io, globalFlags(self), commandPath(self));
-    if (DRY_RUNNABLE.has(self) && options.dryRun === true) rt.dryRun = true;
+    if (dryRunnable && options.dryRun === true) rt.dryRun = true;
     kit.onRuntime(rt);
     try {
-      const handler = await load();
+      const handler = await run();
       await handler(rt, options, ...positional);
     } finally {
       await rt.close();
     }
   });
-}
-
-/** A crontab line: five schedule fields (minute hour day month weekday), then the command. */
-const CRONTAB_LINE = /^(?:[\d*/,-]+\s+){5}\S/;
-
-/**
- * Adds an "Examples:" section to a command's help: shell commands after `$ `. Crontab lines are
- * not shell commands (pasted at a prompt they would run `*` as a glob): they go in a "Crontab:"
- * section of their own, without the prompt.
- */
-export function examples(command: Command, lines: string[]): Command {
-  const shell = lines.filter((l) => !CRONTAB_LINE.test(l));
-  const cron = lines.filter((l) => CRONTAB_LINE.test(l));
-  let text = '';
-  if (shell.length > 0) text += `\nExamples:\n${shell.map((l) => `  $ ${l}`).join('\n')}\n`;
-  if (cron.length > 0) text += `\nCrontab:\n${cron.map((l) => `  ${l}`).join('\n')}\n`;
-  return command.addHelpText('after', text);
 }
 
 /** A commander parser that collects a repeatable option into an array. */
@@ -106,20 +82,20 @@ export function collectList(value: string, previous: string[] | undefined): stri
 }
 
 /** `--limit N` and `--offset N` of a paged listing of `noun`s; see `shownPage` in paging.ts. */
-export function withPaging(command: Command, noun: string): Command {
-  return command
-    .option('--limit <n>', `at most N ${noun} (default ${DEFAULT_PAGE_SIZE})`, intArg('limit'))
-    .option('--offset <n>', 'skip the first N', intArg('offset'));
+export function pagingOptions(noun: string) {
+  return {
+    limit: option('--limit <n>', `at most N ${noun} (default ${DEFAULT_PAGE_SIZE})`, { parse: intArg('limit') }),
+    offset: option('--offset <n>', 'skip the first N', { parse: intArg('offset') }),
+  };
 }
 
 /** `--rounds N`: the bcrypt cost of the hashes a command makes (the runtime's default otherwise). */
-export function roundsOption(description = `bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default ${DEFAULT_BCRYPT_COST})`): Option {
-  return new Option('--rounds <n>', description).argParser(intArg('bcryptCost'));
+export function roundsOption(description = `bcrypt cost for the new hash (env KAIJU_AUTH_BCRYPT_ROUNDS; default ${DEFAULT_BCRYPT_COST})`) {
+  return option('--rounds <n>', description, { parse: intArg('bcryptCost'), env: 'KAIJU_AUTH_BCRYPT_ROUNDS' });
 }
 
-/** Declare the password options of docs/CLI.md (never a password flag). */
-export function withSecretOptions(command: Command): Command {
-  return command
-    .option('--password-stdin', 'read the password from stdin (first line)')
-    .option('--password-file <file>', 'read the password from the first line of a file');
-}
+/** The password options of docs/CLI.md (never a password flag). */
+export const PASSWORD_OPTIONS = {
+  passwordStdin: option('--password-stdin', 'read the password from stdin (first line)'),
+  passwordFile: option('--password-file <file>', 'read the password from the first line of a file'),
+};

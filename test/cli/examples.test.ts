@@ -15,14 +15,16 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ProgramModule from '../../src/cli/program.js';
+import type * as TableModule from '../../src/cli/commands/index.js';
+import type * as CommandTableModule from '../../src/cli/command-table.js';
 import { ADMIN_URL, createPgDatabase, dropPgDatabase } from '../support/db.js';
 import { BIN, cliEnv, cliTarget, removeTempDirs, ROOT, runCli, tempDir, type CliTarget } from '../support/cli.js';
 import { epoch, insertKaijuSession } from '../support/kaiju-rows.js';
 
-const { buildProgram } = (await import(pathToFileURL(path.join(ROOT, 'dist', 'src', 'cli', 'program.js')).href)) as typeof ProgramModule;
+const { PROGRAM, fullTable } = (await import(pathToFileURL(path.join(ROOT, 'dist', 'src', 'cli', 'commands', 'index.js')).href)) as typeof TableModule;
+const { splitExamples } = (await import(pathToFileURL(path.join(ROOT, 'dist', 'src', 'cli', 'command-table.js')).href)) as typeof CommandTableModule;
+type Entry = CommandTableModule.Entry;
 
 const ALICE_PW = 'alice example password 1';
 const NEW_PW = 'alice new password 22';
@@ -128,28 +130,23 @@ function fill(text: string): string {
   return PLACEHOLDERS.reduce((t, [re, to]) => t.replace(re, to), text);
 }
 
-/** Every `$ ` line of every command's help (Crontab: lines are not shell commands). */
+/**
+ * Every shell example of the command table, as each command's help shows it after `$ ` (crontab
+ * lines are shown as such, not as shell commands: splitExamples).
+ */
 async function helpExamples(): Promise<Example[]> {
-  let out = '';
-  const sink = { write: (s: string) => ((out += s), true) };
-  const io = { stdin: process.stdin, stdout: sink, stderr: sink, env: {} } as unknown as Parameters<typeof buildProgram>[0]['io'];
-  const program = await buildProgram({ io, onRuntime: () => undefined });
   const found: Example[] = [];
-  const walk = (cmd: Command, prefix: string[]) => {
-    for (const sub of cmd.commands) {
-      const words = [...prefix, sub.name()];
-      out = '';
-      sub.outputHelp();
-      for (const line of out.split('\n')) {
-        if (line.startsWith('  $ ')) found.push({ source: `kaiju-auth ${words.join(' ')} --help`, text: line.slice(4).trim() });
-      }
-      walk(sub, words);
+  const add = (words: string[], examples: readonly string[] = []) => {
+    for (const text of splitExamples(examples).shell) found.push({ source: ['kaiju-auth', ...words, '--help'].join(' '), text: text.trim() });
+  };
+  const walk = (list: readonly Entry[], prefix: string[]) => {
+    for (const e of list) {
+      add([...prefix, e.spec.name], e.spec.examples);
+      walk(e.commands ?? [], [...prefix, e.spec.name]);
     }
   };
-  out = '';
-  program.outputHelp();
-  for (const line of out.split('\n')) if (line.startsWith('  $ ')) found.push({ source: 'kaiju-auth --help', text: line.slice(4).trim() });
-  walk(program, []);
+  add([], PROGRAM.examples);
+  walk(await fullTable(), []);
   return found;
 }
 

@@ -3,6 +3,8 @@ import type { AuditRow } from '../../core/audit.js';
 import type { Runtime } from '../runtime.js';
 import { pageQuery, shownPage } from '../paging.js';
 import { formatRelative } from '../time-format.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './audit.def.js';
 
 function auditJson(r: AuditRow) {
   return {
@@ -23,7 +25,7 @@ function summaryCell(summary: Record<string, unknown>): string {
 
 export async function runAuditList(
   rt: Runtime,
-  opts: { since?: number; actor?: string; target?: string; command?: string; limit?: number; offset?: number },
+  opts: OptionsOf<typeof def.list>,
 ): Promise<void> {
   const auth = await rt.auth();
   const now = auth.ctx.settings.now();
@@ -53,7 +55,7 @@ export async function runAuditList(
   });
 }
 
-export async function runAuditPrune(rt: Runtime, opts: { olderThan: number }): Promise<void> {
+export async function runAuditPrune(rt: Runtime, opts: OptionsOf<typeof def.prune>): Promise<void> {
   const auth = await rt.auth();
   const before = new Date(auth.ctx.settings.now().getTime() - opts.olderThan);
   const count = await auth.audit.countOlderThan(before);

@@ -1,12 +1,14 @@
 /**
- * `completion bash|zsh|fish`: the script is generated from the program's own command tree (the
- * same `buildProgram` that parses this run), so every command registered is completed.
+ * `completion bash|zsh|fish`: the script is generated from the command table (`tableTree`), so
+ * every command declared there is completed. The table comes in from commands/index.ts, which
+ * loads this module: this one imports no table (no import cycle).
  */
 import type { Runtime } from '../runtime.js';
+import type { Entry } from '../command-table.js';
 import { bashScript } from '../completion/bash.js';
 import { fishScript } from '../completion/fish.js';
 import { zshScript } from '../completion/zsh.js';
-import { completionTree, type CompletionNode } from '../completion/tree.js';
+import { tableTree, type CompletionNode, type ProgramData } from '../completion/tree.js';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 
@@ -16,14 +18,12 @@ const GENERATORS: Record<Shell, (root: CompletionNode, bin: string) => string> =
   fish: fishScript,
 };
 
-/** The completion script for `shell`, from a fresh copy of the command tree. */
-export async function completionScript(shell: Shell, rt: Pick<Runtime, 'io'>): Promise<string> {
-  const { buildProgram } = await import('../program.js');
-  const program = await buildProgram({ io: rt.io, onRuntime: () => undefined });
-  return GENERATORS[shell](completionTree(program), program.name());
+/** The completion script for `shell`, from the table (every group loaded). */
+export function completionScript(shell: Shell, program: ProgramData, table: readonly Entry[]): string {
+  return GENERATORS[shell](tableTree(program, table), program.name);
 }
 
-export async function runCompletion(rt: Runtime, _opts: unknown, shell: Shell): Promise<void> {
-  const script = await completionScript(shell, rt);
+export async function runCompletion(rt: Runtime, shell: Shell, program: ProgramData, table: readonly Entry[]): Promise<void> {
+  const script = completionScript(shell, program, table);
   await rt.out.result({ shell, script }, () => rt.out.line(script.trimEnd()));
 }

@@ -6,8 +6,10 @@
  */
 import type { DumpReport } from '../../core/fixtures/dump.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './seed.def.js';
 
-export async function runDump(rt: Runtime, opts: { withHashes?: boolean; force?: boolean }, dir: string): Promise<void> {
+export async function runDump(rt: Runtime, opts: OptionsOf<typeof def.dump>, dir: string): Promise<void> {
   const auth = await rt.auth();
   const umask = rt.io.umask ?? 0o022;
   const report: DumpReport = await auth.fixtures.dump(dir, {

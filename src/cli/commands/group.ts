@@ -1,15 +1,17 @@
 /** `group create | list | show | delete | permissions | grant | revoke | set-permissions | matrix`. */
 import type { PermissionChange } from '../../core/groups.js';
-import { slicePage, type PageFlags } from '../paging.js';
+import { slicePage } from '../paging.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './group.def.js';
 
-export async function runCreate(rt: Runtime, opts: { tag?: string; description?: string }, id: string): Promise<void> {
+export async function runCreate(rt: Runtime, opts: OptionsOf<typeof def.create>, id: string): Promise<void> {
   const auth = await rt.auth();
   const g = await auth.groups.create(id, { tag: opts.tag ?? null, description: opts.description ?? null });
   await rt.out.result(g, () => rt.out.line(`created group ${g.id}`));
 }
 
-export async function runList(rt: Runtime, opts: { tag?: string } & PageFlags): Promise<void> {
+export async function runList(rt: Runtime, opts: OptionsOf<typeof def.list>): Promise<void> {
   const auth = await rt.auth();
   const groups = slicePage(rt.out, await auth.groups.list(opts.tag !== undefined ? { tag: opts.tag } : {}), opts, 'groups');
   await rt.out.result(groups, async () => {
@@ -86,7 +88,7 @@ export async function runSetPermissions(rt: Runtime, _opts: unknown, id: string,
   await printChange(rt, id, await auth.groups.setPermissions(id, permissions));
 }
 
-export async function runMatrix(rt: Runtime, opts: { tag?: string }): Promise<void> {
+export async function runMatrix(rt: Runtime, opts: OptionsOf<typeof def.matrix>): Promise<void> {
   const auth = await rt.auth();
   const m = await auth.groups.matrix(opts.tag !== undefined ? { tag: opts.tag } : {});
   const doc = {

@@ -5,8 +5,10 @@ import { humanDuration } from '../../core/tokens/claims.js';
 import type { Output } from '../output.js';
 import { openOutputFile } from '../output-file.js';
 import { readNamedFile } from '../read-file.js';
-import { slicePage, type PageFlags } from '../paging.js';
+import { slicePage } from '../paging.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './keys.def.js';
 
 /** The key JSON shape of docs/CLI.md (plus `source`). */
 export function keyJson(k: KeyInfo) {
@@ -60,7 +62,7 @@ function rotateJson(result: RotateResult) {
 
 export async function runKeysRotate(
   rt: Runtime,
-  opts: { ifOlderThan?: number; now?: boolean; alg?: 'ES256' | 'RS256' | 'EdDSA'; lifetime?: number; jwksMaxAge?: number },
+  opts: OptionsOf<typeof def.rotate>,
 ) {
   if (opts.now && opts.ifOlderThan !== undefined) throw cliError('cli.usage', '--now switches at once: drop --if-older-than');
   const ifOlderThan = seconds(opts.ifOlderThan);
@@ -106,7 +108,7 @@ export async function runKeysRotate(
   });
 }
 
-export async function runKeysRevoke(rt: Runtime, opts: { dryRun?: boolean }, kid: string) {
+export async function runKeysRevoke(rt: Runtime, opts: OptionsOf<typeof def.revoke>, kid: string) {
   const auth = await rt.auth();
   // Checked (not found, already revoked) before asking, so the question is never a dead end.
   const preview = await auth.keys.revoke(kid, { dryRun: true });
@@ -133,7 +135,7 @@ export async function runKeysRevoke(rt: Runtime, opts: { dryRun?: boolean }, kid
  * database with its own secret file, a fresh one when neither is given, and the file replaced
  * (the new secret is written to secret.new before the transaction, renamed over secret after it).
  */
-export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }) {
+export async function runKeysRekey(rt: Runtime, opts: OptionsOf<typeof def.rekey>) {
   const { newKeySecretSource, usesDataDirSecret, writeSecretFile, randomSecret, NEW_SECRET_FILE_NAME, SECRET_FILE_NAME } = await import(
     '../key-secret.js'
   );
@@ -188,7 +190,7 @@ export async function runKeysRekey(rt: Runtime, opts: { newSecretFile?: string }
   });
 }
 
-export async function runKeysList(rt: Runtime, opts: PageFlags) {
+export async function runKeysList(rt: Runtime, opts: OptionsOf<typeof def.list>) {
   const auth = await rt.auth();
   const all = await auth.keys.list();
   const keys = slicePage(rt.out, all, opts, 'keys');
@@ -215,7 +217,7 @@ export async function runKeysList(rt: Runtime, opts: PageFlags) {
   });
 }
 
-export async function runKeysJwks(rt: Runtime, opts: { out?: string; ifChanged?: boolean }) {
+export async function runKeysJwks(rt: Runtime, opts: OptionsOf<typeof def.jwks>) {
   if (opts.ifChanged && opts.out === undefined) throw cliError('cli.usage', '--if-changed compares with the file --out names: give --out FILE');
   // Served to verifiers: world-readable (under the user's umask), replaced whole or not at all;
   // opened first, so a path that cannot be written fails before the database is opened.
@@ -243,7 +245,7 @@ export async function runKeysJwks(rt: Runtime, opts: { out?: string; ifChanged?:
   await rt.out.result({ out: opts.out, kids, changed: true }, () => rt.out.line(`wrote ${kids.length} public key(s) to ${opts.out}`));
 }
 
-export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?: number }, file: string) {
+export async function runKeysImport(rt: Runtime, opts: OptionsOf<typeof def.importKey>, file: string) {
   const lifetime = seconds(opts.lifetime);
   const pem = await readNamedFile(file, file, 'cli.usage', { file });
   const auth = await rt.auth();
@@ -256,7 +258,7 @@ export async function runKeysImport(rt: Runtime, opts: { kid?: string; lifetime?
   );
 }
 
-export async function runKeysPrune(rt: Runtime, opts: { kid?: string[]; dryRun?: boolean }) {
+export async function runKeysPrune(rt: Runtime, opts: OptionsOf<typeof def.prune>) {
   const auth = await rt.auth();
   const kids = opts.kid ?? [];
   if (kids.length > 0 && !opts.dryRun) {

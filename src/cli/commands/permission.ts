@@ -1,8 +1,10 @@
 /** `permission create | list | show | enable | disable | delete`. */
 import type { Permission } from '../../core/permissions.js';
 import { cliError } from '../cli-errors.js';
-import { slicePage, type PageFlags } from '../paging.js';
+import { slicePage } from '../paging.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './permission.def.js';
 
 function row(rt: Runtime, p: Permission) {
   const dim = p.enabled ? (s: string) => s : rt.out.c.dim;
@@ -13,7 +15,7 @@ const HEADERS = ['permission', 'enabled', 'tag', 'description'];
 
 export async function runCreate(
   rt: Runtime,
-  opts: { tag?: string; description?: string; disabled?: boolean },
+  opts: OptionsOf<typeof def.create>,
   id: string,
 ): Promise<void> {
   const auth = await rt.auth();
@@ -21,7 +23,7 @@ export async function runCreate(
   await rt.out.result(p, () => rt.out.line(`created permission ${p.id}${p.enabled ? '' : ' (disabled)'}`));
 }
 
-export async function runList(rt: Runtime, opts: { byTag?: boolean; search?: string; tag?: string; all?: boolean } & PageFlags): Promise<void> {
+export async function runList(rt: Runtime, opts: OptionsOf<typeof def.list>): Promise<void> {
   if (opts.byTag && (opts.limit !== undefined || opts.offset !== undefined)) {
     throw cliError('cli.usage', '--by-tag shows every permission under its tag: it takes no --limit or --offset');
   }

@@ -8,6 +8,8 @@ import { keyStatusLine, secretStateOf } from './key-status.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 import { DEFAULT_MAX_EXPIRED_SESSIONS } from '../../core/settings.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './schema.def.js';
 
 function printRun(rt: Runtime, run: MigrationRun, verb: string): void {
   const { out } = rt;
@@ -68,7 +70,7 @@ function summariseNames(names: readonly string[]): string {
   return `${names.length} migrations: ${names[names.length - 1]}..${names[0]}`;
 }
 
-export async function runMigrate(rt: Runtime, opts: { dryRun?: boolean }): Promise<void> {
+export async function runMigrate(rt: Runtime, opts: OptionsOf<typeof def.migrate>): Promise<void> {
   const auth = await rt.auth({ schema: false, create: opts.dryRun ? 'scratch' : true });
   const run = await auth.migrate({ dryRun: !!opts.dryRun });
   await rt.out.result(runJson(run), () => printRun(rt, run, 'apply'));
@@ -87,7 +89,7 @@ export async function runMigrateStatus(rt: Runtime): Promise<void> {
   );
 }
 
-export async function runMigrateDown(rt: Runtime, opts: { dryRun?: boolean; dropData?: boolean }): Promise<void> {
+export async function runMigrateDown(rt: Runtime, opts: OptionsOf<typeof def.migrateDown>): Promise<void> {
   const db = await rt.database({ schema: false });
   const auth = await rt.auth({ schema: false });
   if (opts.dryRun) {
@@ -185,12 +187,7 @@ function keyLines(rt: Runtime, doc: StatusDoc): StatusLine[] {
   return doc.keys ? [['signing key', keyStatusLine(rt.out, doc.keys)]] : [];
 }
 
-export interface StatusOptions {
-  check?: boolean;
-  format?: 'text' | 'json' | 'prometheus';
-  jwksFile?: string;
-  maxExpiredSessions?: number;
-}
+export type StatusOptions = OptionsOf<typeof def.status>;
 
 export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<void> {
   if (opts.check || opts.format === 'prometheus' || opts.jwksFile !== undefined) return runHealth(rt, opts);

@@ -11,6 +11,8 @@ import type { SeedOptions } from '../../core/fixtures/seed.js';
 import type { LoadedFixtures } from '../../core/fixtures/load.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './seed.def.js';
 
 export const DEFAULT_FIXTURES_DIR = './fixtures/users';
 
@@ -120,13 +122,7 @@ export async function seedAndReport(
   return report;
 }
 
-export interface SeedFlags {
-  dryRun?: boolean;
-  check?: boolean;
-  prune?: boolean;
-  pruneUsers?: boolean;
-  keep?: string[];
-}
+export type SeedFlags = OptionsOf<typeof def.seed>;
 
 export async function runSeed(rt: Runtime, opts: SeedFlags, dir?: string): Promise<void> {
   if (!opts.prune && (opts.pruneUsers || (opts.keep?.length ?? 0) > 0)) {

@@ -4,6 +4,8 @@ import { cliError } from '../cli-errors.js';
 import type { Runtime } from '../runtime.js';
 import { pageQuery, shownPage } from '../paging.js';
 import { formatExpiry } from '../time-format.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './session.def.js';
 
 /** The JSON shape of a session (never `h_agent`; `expires` stays kaiju's epoch seconds). */
 function sessionJson(s: SessionRecord) {
@@ -27,7 +29,7 @@ function userCell(s: SessionRecord): string {
 
 export async function runSessionList(
   rt: Runtime,
-  opts: { user?: string; expired?: boolean; all?: boolean; limit?: number; offset?: number },
+  opts: OptionsOf<typeof def.list>,
 ): Promise<void> {
   if (opts.expired && opts.all) throw cliError('cli.usage', '--expired and --all cannot be used together');
   const auth = await rt.auth();
@@ -77,7 +79,7 @@ export async function runSessionShow(rt: Runtime, _opts: unknown, id: string): P
   });
 }
 
-export async function runSessionRevoke(rt: Runtime, opts: { user?: string }, ids: string[] = []): Promise<void> {
+export async function runSessionRevoke(rt: Runtime, opts: OptionsOf<typeof def.revoke>, ids: string[] = []): Promise<void> {
   if (opts.user !== undefined && ids.length > 0) {
     throw cliError('cli.usage', 'give session ids or --user, not both');
   }
@@ -107,7 +109,7 @@ export async function runSessionRevoke(rt: Runtime, opts: { user?: string }, ids
   );
 }
 
-export async function runSessionPrune(rt: Runtime, opts: { batchSize?: number }): Promise<void> {
+export async function runSessionPrune(rt: Runtime, opts: OptionsOf<typeof def.prune>): Promise<void> {
   const auth = await rt.auth();
   // Pruning commits batch by batch, so a dry run counts what it would delete instead.
   const report = rt.dryRun

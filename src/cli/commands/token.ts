@@ -6,23 +6,22 @@
 import { availableParallelism } from 'node:os';
 import { authError } from '../../errors.js';
 import { cliError } from '../cli-errors.js';
-import { humanDuration, type TokenClaims, type TokenType } from '../../core/tokens/claims.js';
+import { humanDuration, type TokenClaims } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
 import { TokenVerifier } from '../../core/tokens/token-verifier.js';
 import { importJwks, importedJwksResolver, jwksResolver, parseJwks, type Jwks, type KeyResolver } from '../../core/keys/jwks.js';
 import { verifyingKeysResolver } from '../../core/keys/key-queries.js';
 import { DEFAULT_TOKEN_SETTINGS, MAX_TOKEN_LENGTH } from '../../core/tokens/settings.js';
 import { readNamedFile } from '../read-file.js';
-import { readSecret, readStdinLines, type SecretFlags } from '../secrets.js';
+import { readSecret, readStdinLines } from '../secrets.js';
 import { verifyLines, type BatchRunner } from '../token-batch.js';
 import type { Runtime } from '../runtime.js';
 import type { VerifyWorkerData } from '../token-verify-pool.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './token.def.js';
 
 /** Lifetimes as commander parsed them (ms, within their ranges). */
-interface TtlFlags {
-  ttl?: number;
-  refreshTtl?: number;
-}
+type TtlFlags = OptionsOf<typeof def.refresh>;
 
 function ttlOptions(flags: TtlFlags) {
   return {
@@ -64,7 +63,7 @@ function printPair(rt: Runtime, issued: IssuedTokens): void | Promise<void> {
   });
 }
 
-export async function runTokenIssue(rt: Runtime, opts: SecretFlags & TtlFlags & { username: string; withoutPassword?: boolean }) {
+export async function runTokenIssue(rt: Runtime, opts: OptionsOf<typeof def.issue>) {
   const ttl = ttlOptions(opts);
   if (opts.withoutPassword && (opts.passwordStdin || opts.passwordFile !== undefined)) {
     throw cliError('cli.usage', '--without-password takes no password: drop --password-stdin / --password-file');
@@ -85,16 +84,7 @@ export async function runTokenRefresh(rt: Runtime, opts: TtlFlags, token?: strin
   await printPair(rt, await auth.tokens.refresh(text, ttl));
 }
 
-interface VerifyFlags {
-  jwks?: string;
-  batch?: boolean;
-  type?: TokenType | 'any';
-  issuer?: string;
-  audience?: string;
-  /** ms, as commander parsed it. */
-  clockSkew?: number;
-  threads?: number;
-}
+type VerifyFlags = OptionsOf<typeof def.verify>;
 
 async function readJwksFile(file: string): Promise<Jwks> {
   const text = await readNamedFile(file, `--jwks ${file}`, 'cli.usage', { file });

@@ -6,16 +6,13 @@
  */
 import { once } from 'node:events';
 import { cliError } from '../cli-errors.js';
-import type { ExportFormat } from '../../core/bulk/types.js';
 import { openOutputFile } from '../output-file.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './user.def.js';
 
-export interface ExportFlags {
-  format?: ExportFormat;
-  withHashes?: boolean;
-  out?: string;
-}
+export type ExportFlags = OptionsOf<typeof def.exportUsers>;
 
 export async function runExport(rt: Runtime, opts: ExportFlags): Promise<void> {
   const toStdout = opts.out === undefined || opts.out === '-';

@@ -11,17 +11,13 @@
 import { authError } from '../../errors.js';
 import { cliError } from '../cli-errors.js';
 import type { ImportSource } from '../../core/bulk/source.js';
-import type { ImportFormat, ConflictPolicy, ImportProblem, ImportReport } from '../../core/bulk/types.js';
+import type { ImportFormat, ImportProblem, ImportReport } from '../../core/bulk/types.js';
 import { progressBar } from '../progress.js';
 import type { Runtime } from '../runtime.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './user.def.js';
 
-export interface ImportFlags {
-  format?: ImportFormat;
-  onConflict?: ConflictPolicy;
-  batchSize?: number;
-  rounds?: number;
-  skipInvalid?: boolean;
-}
+export type ImportFlags = OptionsOf<typeof def.importUsers>;
 
 /** The JSON document of an import. */
 export function importJson(r: ImportReport) {

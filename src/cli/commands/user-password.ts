@@ -1,8 +1,10 @@
 /** `user passwd` (old + new) and `user set-password` (administrative reset). Secrets per docs/CLI.md. */
 import type { Runtime } from '../runtime.js';
-import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
+import { passwordRules, readSecret } from '../secrets.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './user.def.js';
 
-export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: number }, username: string): Promise<void> {
+export async function runPasswd(rt: Runtime, opts: OptionsOf<typeof def.passwd>, username: string): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
   // An unknown user is "not found" (exit 4), as for set-password: this is the administrator's tool,
   // and "authentication failed" sent people looking for a wrong password.
@@ -24,7 +26,7 @@ export async function runPasswd(rt: Runtime, opts: SecretFlags & { rounds?: numb
   await rt.out.result({ username: target.username, changed: true }, () => rt.out.line(`password of ${target.username} changed`));
 }
 
-export async function runSetPassword(rt: Runtime, opts: SecretFlags & { rounds?: number }, user: string): Promise<void> {
+export async function runSetPassword(rt: Runtime, opts: OptionsOf<typeof def.setPassword>, user: string): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
   const target = await auth.users.get(user);
   const password = await readSecret(rt, opts, { label: `new password for ${target.username}`, confirm: true, validate: await passwordRules() });

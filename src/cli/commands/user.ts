@@ -4,7 +4,9 @@ import type { User, UserDetail, UserFlag } from '../../core/users.js';
 import type { GroupChange } from '../../core/user-permissions.js';
 import type { Runtime } from '../runtime.js';
 import { pageLimit, pageNotice } from '../paging.js';
-import { passwordRules, readSecret, type SecretFlags } from '../secrets.js';
+import { passwordRules, readSecret } from '../secrets.js';
+import type { OptionsOf } from '../command-table.js';
+import type * as def from './user.def.js';
 
 /** The JSON shape of docs/CLI.md: never `password` or `salt`. */
 export function userJson(u: User) {
@@ -47,7 +49,7 @@ function printDetail(rt: Runtime, u: UserDetail): void {
 
 export async function runRegister(
   rt: Runtime,
-  opts: SecretFlags & { username?: string; email?: string; fullName?: string; group?: string[]; rounds?: number },
+  opts: OptionsOf<typeof def.register>,
 ): Promise<void> {
   const auth = await rt.auth({ rounds: opts.rounds });
   const username = opts.username ?? (await askField(rt, 'Username:', '--username <username>', 'validateUsername'));
@@ -111,7 +113,7 @@ async function runCollisions(rt: Runtime): Promise<void> {
 
 export async function runList(
   rt: Runtime,
-  opts: { group?: string; search?: string; blocked?: boolean; inactive?: boolean; limit?: number; offset?: number; collisions?: boolean },
+  opts: OptionsOf<typeof def.list>,
 ): Promise<void> {
   if (opts.collisions) {
     const other = ['group', 'search', 'blocked', 'inactive', 'limit', 'offset'].filter((k) => opts[k as keyof typeof opts] !== undefined);
@@ -155,7 +157,7 @@ export function parseSetting(pair: string): [string, unknown] {
 
 export async function runUpdate(
   rt: Runtime,
-  opts: { email?: string; fullName?: string; clearFullName?: boolean; set?: string[]; unset?: string[] },
+  opts: OptionsOf<typeof def.update>,
   user: string,
 ): Promise<void> {
   if (opts.fullName !== undefined && opts.clearFullName) {
@@ -203,7 +205,7 @@ function printGroupChange(rt: Runtime, username: string, change: GroupChange) {
   });
 }
 
-export async function runGroups(rt: Runtime, opts: { set?: string; add?: string[]; remove?: string[] }, user: string): Promise<void> {
+export async function runGroups(rt: Runtime, opts: OptionsOf<typeof def.groups>, user: string): Promise<void> {
   const auth = await rt.auth();
   const modifying = opts.add !== undefined || opts.remove !== undefined;
   if (opts.set !== undefined && modifying) {
