@@ -130,6 +130,25 @@ export function runs<S extends CommandSpec>(spec: S, run: () => Promise<Run<S>>,
   return { spec, run: run as unknown as () => Promise<AnyRun>, ...(commands ? { commands } : {}) };
 }
 
+type HandlersFor<C> = { [K in keyof C & string as `run${Capitalize<K>}`]: C[K] extends CommandSpec ? Run<C[K]> : never };
+
+/**
+ * The commands of `specs`, in order, each run by the handler its key names in the module `load`
+ * imports: `{ create }` by `runCreate` (the type checker holds each handler to its command).
+ * `subcommands` go under the command of the same key.
+ */
+export function runsFrom<C extends Record<string, CommandSpec>>(
+  load: () => Promise<HandlersFor<C>>,
+  specs: C,
+  subcommands: { readonly [K in keyof C]?: readonly Entry[] } = {},
+): Entry[] {
+  return Object.entries(specs).map(([key, spec]) => {
+    const handler = `run${key.charAt(0).toUpperCase()}${key.slice(1)}` as keyof HandlersFor<C>;
+    const commands = subcommands[key];
+    return { spec, run: async () => (await load())[handler] as unknown as AnyRun, ...(commands ? { commands } : {}) };
+  });
+}
+
 /** A command group loaded only when a run names it: its examples and subcommands. */
 export interface GroupBody {
   readonly examples?: readonly string[];

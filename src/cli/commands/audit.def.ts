@@ -1,9 +1,8 @@
 /** `audit list` and `audit prune`. Handlers in audit.ts. */
-import { command, option, runs, type GroupBody } from '../command-table.js';
+import { command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { pagingOptions } from '../command-kit.js';
 import { durationArg } from '../arg-parsers.js';
 
-const load = () => import('./audit.js');
 
 export const list = command({
   name: 'list',
@@ -32,6 +31,6 @@ export const prune = command({
 
 const body: GroupBody = {
   examples: ['kaiju-auth audit list --since 7d', 'kaiju-auth audit prune --older-than 180d -y'],
-  commands: [runs(list, async () => (await load()).runAuditList), runs(prune, async () => (await load()).runAuditPrune)],
+  commands: runsFrom(() => import('./audit.js'), { auditList: list, auditPrune: prune }),
 };
 export default body;

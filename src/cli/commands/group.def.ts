@@ -1,8 +1,7 @@
 /** `group ...`: groups and the permissions they grant. Handlers in group.ts. */
-import { command, option, runs, type GroupBody } from '../command-table.js';
+import { command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { pagingOptions } from '../command-kit.js';
 
-const load = () => import('./group.js');
 
 export const create = command({
   name: 'create',
@@ -22,44 +21,17 @@ export const list = command({
 
 export const show = command({ name: 'show', description: 'show a group and its permissions', args: ['<group>'], examples: ['kaiju-auth group show editors'] });
 
-export const del = command({
-  name: 'delete',
-  description: 'delete a group, its grants and memberships (asks; -y)',
-  args: ['<group>'],
-  dryRun: true,
-  examples: ['kaiju-auth group delete interns -y'],
-});
+export const del = command({ name: 'delete', description: 'delete a group, its grants and memberships (asks; -y)', args: ['<group>'], dryRun: true, examples: ['kaiju-auth group delete interns -y']});
 
-export const permissions = command({
-  name: 'permissions',
-  description: "list a group's permissions (disabled ones marked)",
-  args: ['<group>'],
-  examples: ['kaiju-auth group permissions editors'],
-});
+export const permissions = command({ name: 'permissions', description: "list a group's permissions (disabled ones marked)", args: ['<group>'], examples: ['kaiju-auth group permissions editors']});
 
-export const grant = command({
-  name: 'grant',
-  description: 'grant permissions (ones already granted are kept)',
-  args: ['<group>', '<permission...>'],
-  dryRun: true,
-  examples: ['kaiju-auth group grant editors docs.read docs.write'],
-});
+export const grant = command({ name: 'grant', description: 'grant permissions (ones already granted are kept)',
+  args: ['<group>', '<permission...>'], dryRun: true, examples: ['kaiju-auth group grant editors docs.read docs.write'] });
 
-export const revoke = command({
-  name: 'revoke',
-  description: 'revoke permissions',
-  args: ['<group>', '<permission...>'],
-  dryRun: true,
-  examples: ['kaiju-auth group revoke editors docs.write'],
-});
+export const revoke = command({ name: 'revoke', description: 'revoke permissions', args: ['<group>', '<permission...>'], dryRun: true, examples: ['kaiju-auth group revoke editors docs.write']});
 
-export const setPermissions = command({
-  name: 'set-permissions',
-  description: 'replace the whole set of permissions (none: remove all, asks; -y)',
-  args: ['<group>', '[permission...]'],
-  dryRun: true,
-  examples: ['kaiju-auth group set-permissions editors docs.read docs.write', 'kaiju-auth group set-permissions interns -y'],
-});
+export const setPermissions = command({ name: 'set-permissions', description: 'replace the whole set of permissions (none: remove all, asks; -y)',
+  args: ['<group>', '[permission...]'], dryRun: true, examples: ['kaiju-auth group set-permissions editors docs.read docs.write', 'kaiju-auth group set-permissions interns -y'] });
 
 export const matrix = command({
   name: 'matrix',
@@ -70,16 +42,6 @@ export const matrix = command({
 
 const body: GroupBody = {
   examples: ['kaiju-auth group create editors', 'kaiju-auth group grant editors docs.read docs.write', 'kaiju-auth group matrix'],
-  commands: [
-    runs(create, async () => (await load()).runCreate),
-    runs(list, async () => (await load()).runList),
-    runs(show, async () => (await load()).runShow),
-    runs(del, async () => (await load()).runDelete),
-    runs(permissions, async () => (await load()).runPermissions),
-    runs(grant, async () => (await load()).runGrant),
-    runs(revoke, async () => (await load()).runRevoke),
-    runs(setPermissions, async () => (await load()).runSetPermissions),
-    runs(matrix, async () => (await load()).runMatrix),
-  ],
+  commands: runsFrom(() => import('./group.js'), { create, list, show, delete: del, permissions, grant, revoke, setPermissions, matrix }),
 };
 export default body;

@@ -1,9 +1,8 @@
 /** `keys rotate|list|jwks|import|rekey|revoke|prune`: signing keys. Handlers in keys.ts. */
-import { arg, command, option, runs, type GroupBody } from '../command-table.js';
+import { arg, command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { durationArg } from '../arg-parsers.js';
 import { pagingOptions } from '../command-kit.js';
 
-const load = () => import('./keys.js');
 
 export const rotate = command({
   name: 'rotate',
@@ -100,14 +99,14 @@ export const prune = command({
 
 const body: GroupBody = {
   examples: ['kaiju-auth keys list', '*/10 * * * *  kaiju-auth keys rotate -q && kaiju-auth keys prune -q   # crontab'],
-  commands: [
-    runs(rotate, async () => (await load()).runKeysRotate),
-    runs(list, async () => (await load()).runKeysList),
-    runs(jwks, async () => (await load()).runKeysJwks),
-    runs(importKey, async () => (await load()).runKeysImport),
-    runs(rekey, async () => (await load()).runKeysRekey),
-    runs(revoke, async () => (await load()).runKeysRevoke),
-    runs(prune, async () => (await load()).runKeysPrune),
-  ],
+  commands: runsFrom(() => import('./keys.js'), {
+    keysRotate: rotate,
+    keysList: list,
+    keysJwks: jwks,
+    keysImport: importKey,
+    keysRekey: rekey,
+    keysRevoke: revoke,
+    keysPrune: prune,
+  }),
 };
 export default body;

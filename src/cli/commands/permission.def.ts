@@ -1,8 +1,7 @@
 /** `permission ...`: the keys groups grant. Handlers in permission.ts. */
-import { command, option, runs, type GroupBody } from '../command-table.js';
+import { command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { pagingOptions } from '../command-kit.js';
 
-const load = () => import('./permission.js');
 
 export const create = command({
   name: 'create',
@@ -30,46 +29,17 @@ export const list = command({
   examples: ['kaiju-auth permission list --by-tag', 'kaiju-auth permission list --search users --all --json'],
 });
 
-export const show = command({
-  name: 'show',
-  description: 'show one permission and the groups that grant it',
-  args: ['<permission>'],
-  examples: ['kaiju-auth permission show users.read'],
-});
+export const show = command({ name: 'show', description: 'show one permission and the groups that grant it', args: ['<permission>'], examples: ['kaiju-auth permission show users.read']});
 
-export const enable = command({
-  name: 'enable',
-  description: 'enable a permission (groups that grant it grant it again)',
-  args: ['<permission>'],
-  dryRun: true,
-  examples: ['kaiju-auth permission enable users.write'],
-});
+export const enable = command({ name: 'enable', description: 'enable a permission (groups that grant it grant it again)', args: ['<permission>'], dryRun: true, examples: ['kaiju-auth permission enable users.write']});
 
-export const disable = command({
-  name: 'disable',
-  description: 'disable a permission (kept, but grants nothing)',
-  args: ['<permission>'],
-  dryRun: true,
-  examples: ['kaiju-auth permission disable users.write'],
-});
+export const disable = command({ name: 'disable', description: 'disable a permission (kept, but grants nothing)', args: ['<permission>'], dryRun: true, examples: ['kaiju-auth permission disable users.write']});
 
-export const del = command({
-  name: 'delete',
-  description: 'delete a permission and its grants (asks; -y)',
-  args: ['<permission>'],
-  dryRun: true,
-  examples: ['kaiju-auth permission delete legacy.export', 'kaiju-auth permission delete legacy.export -y'],
-});
+export const del = command({ name: 'delete', description: 'delete a permission and its grants (asks; -y)',
+  args: ['<permission>'], dryRun: true, examples: ['kaiju-auth permission delete legacy.export', 'kaiju-auth permission delete legacy.export -y'] });
 
 const body: GroupBody = {
   examples: ['kaiju-auth permission create docs.read --tag docs', 'kaiju-auth permission list --by-tag'],
-  commands: [
-    runs(create, async () => (await load()).runCreate),
-    runs(list, async () => (await load()).runList),
-    runs(show, async () => (await load()).runShow),
-    runs(enable, async () => (await load()).runEnable),
-    runs(disable, async () => (await load()).runDisable),
-    runs(del, async () => (await load()).runDelete),
-  ],
+  commands: runsFrom(() => import('./permission.js'), { create, list, show, enable, disable, delete: del }),
 };
 export default body;

@@ -1,9 +1,8 @@
 /** `init`, `status` and `migrate` (with `migrate status`, `migrate down`). Handlers in schema.ts. */
-import { command, option, runs, type Entry } from '../command-table.js';
+import { command, option, runsFrom, type Entry } from '../command-table.js';
 import { intArg } from '../arg-parsers.js';
 import { DEFAULT_MAX_EXPIRED_SESSIONS } from '../../core/settings.js';
 
-const load = () => import('./schema.js');
 
 export const init = command({
   name: 'init',
@@ -43,11 +42,7 @@ export const migrate = command({
   examples: ['kaiju-auth migrate', 'kaiju-auth migrate --dry-run', 'DATABASE_URL=postgres://app@db/app kaiju-auth migrate --json'],
 });
 
-export const migrateStatus = command({
-  name: 'status',
-  description: 'list migrations, applied and pending',
-  examples: ['kaiju-auth migrate status', 'kaiju-auth migrate status --json'],
-});
+export const migrateStatus = command({ name: 'status', description: 'list migrations, applied and pending', examples: ['kaiju-auth migrate status', 'kaiju-auth migrate status --json']});
 
 export const migrateDown = command({
   name: 'down',
@@ -65,11 +60,6 @@ export const migrateDown = command({
   ],
 });
 
-export const SCHEMA_COMMANDS: Entry[] = [
-  runs(init, async () => (await load()).runInit),
-  runs(status, async () => (await load()).runStatus),
-  runs(migrate, async () => (await load()).runMigrate, [
-    runs(migrateStatus, async () => (await load()).runMigrateStatus),
-    runs(migrateDown, async () => (await load()).runMigrateDown),
-  ]),
-];
+const load = () => import('./schema.js');
+
+export const SCHEMA_COMMANDS: Entry[] = runsFrom(load, { init, status, migrate }, { migrate: runsFrom(load, { migrateStatus, migrateDown }) });

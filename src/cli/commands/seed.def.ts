@@ -1,5 +1,5 @@
 /** `seed` and `dump`: the auth data as fixture files, in and out. Handlers in seed.ts and dump.ts. */
-import { command, option, runs, type Entry } from '../command-table.js';
+import { command, option, runsFrom, type Entry } from '../command-table.js';
 import { collect } from '../command-kit.js';
 
 export const seed = command({
@@ -52,7 +52,4 @@ export const dump = command({
   ],
 });
 
-export const SEED_COMMANDS: Entry[] = [
-  runs(seed, async () => (await import('./seed.js')).runSeed),
-  runs(dump, async () => (await import('./dump.js')).runDump),
-];
+export const SEED_COMMANDS: Entry[] = [...runsFrom(() => import('./seed.js'), { seed }), ...runsFrom(() => import('./dump.js'), { dump })];

@@ -1,10 +1,9 @@
 /** `session list|show|revoke|prune`. Handlers in session.ts. */
-import { arg, command, option, runs, type GroupBody } from '../command-table.js';
+import { arg, command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { pagingOptions } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
 import { DEFAULT_BATCH_SIZE } from '../../core/settings.js';
 
-const load = () => import('./session.js');
 
 export const list = command({
   name: 'list',
@@ -18,12 +17,8 @@ export const list = command({
   examples: ['kaiju-auth session list', 'kaiju-auth session list --user alice', 'kaiju-auth session list --expired --limit 20 --json'],
 });
 
-export const show = command({
-  name: 'show',
-  description: 'one session: user, expiry, permissions, data',
-  args: [arg('<id>', 'session id')],
-  examples: ['kaiju-auth session show 3f9c0e2a5b7d4c1e9a8b6d5c4e3f2a1b', 'kaiju-auth session show 3f9c0e2a... --json'],
-});
+export const show = command({ name: 'show', description: 'one session: user, expiry, permissions, data',
+  args: [arg('<id>', 'session id')], examples: ['kaiju-auth session show 3f9c0e2a5b7d4c1e9a8b6d5c4e3f2a1b', 'kaiju-auth session show 3f9c0e2a... --json'] });
 
 export const revoke = command({
   name: 'revoke',
@@ -44,11 +39,6 @@ export const prune = command({
 
 const body: GroupBody = {
   examples: ['kaiju-auth session list --user alice', 'kaiju-auth session prune --quiet'],
-  commands: [
-    runs(list, async () => (await load()).runSessionList),
-    runs(show, async () => (await load()).runSessionShow),
-    runs(revoke, async () => (await load()).runSessionRevoke),
-    runs(prune, async () => (await load()).runSessionPrune),
-  ],
+  commands: runsFrom(() => import('./session.js'), { sessionList: list, sessionShow: show, sessionRevoke: revoke, sessionPrune: prune }),
 };
 export default body;

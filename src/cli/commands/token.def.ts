@@ -1,9 +1,8 @@
 /** `token issue|verify|refresh|inspect`: JWTs. Handlers in token.ts. */
-import { arg, command, option, runs, type GroupBody } from '../command-table.js';
+import { arg, command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { PASSWORD_OPTIONS } from '../command-kit.js';
 import { durationArg, intArg } from '../arg-parsers.js';
 
-const load = () => import('./token.js');
 
 export const issue = command({
   name: 'issue',
@@ -66,20 +65,11 @@ export const refresh = command({
   examples: ['kaiju-auth token refresh "$REFRESH" --json', 'echo "$REFRESH" | kaiju-auth token refresh -'],
 });
 
-export const inspect = command({
-  name: 'inspect',
-  description: 'decode a token WITHOUT verifying it: header, claims, expiry in human terms',
-  args: [arg('[token]', "the token, or '-' to read it from stdin")],
-  examples: ['kaiju-auth token inspect "$ACCESS"', 'kaiju-auth token inspect - --json < token.txt'],
-});
+export const inspect = command({ name: 'inspect', description: 'decode a token WITHOUT verifying it: header, claims, expiry in human terms',
+  args: [arg('[token]', "the token, or '-' to read it from stdin")], examples: ['kaiju-auth token inspect "$ACCESS"', 'kaiju-auth token inspect - --json < token.txt'] });
 
 const body: GroupBody = {
   examples: ['kaiju-auth token issue --username alice', 'kaiju-auth token verify --jwks jwks.json "$ACCESS"'],
-  commands: [
-    runs(issue, async () => (await load()).runTokenIssue),
-    runs(verify, async () => (await load()).runTokenVerify),
-    runs(refresh, async () => (await load()).runTokenRefresh),
-    runs(inspect, async () => (await load()).runTokenInspect),
-  ],
+  commands: runsFrom(() => import('./token.js'), { tokenIssue: issue, tokenVerify: verify, tokenRefresh: refresh, tokenInspect: inspect }),
 };
 export default body;

@@ -1,12 +1,10 @@
 /** `user ...`: accounts, passwords, groups and permissions. Handlers in user.ts, user-password.ts, user-import.ts and user-export.ts. */
-import { command, option, runs, type GroupBody } from '../command-table.js';
+import { command, option, runsFrom, type GroupBody } from '../command-table.js';
 import { collect, collectList, PASSWORD_OPTIONS, roundsOption } from '../command-kit.js';
 import { intArg } from '../arg-parsers.js';
 import { DEFAULT_PAGE_SIZE } from '../paging.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_BCRYPT_COST } from '../../core/settings.js';
 
-const load = () => import('./user.js');
-const loadPassword = () => import('./user-password.js');
 
 export const register = command({
   name: 'register',
@@ -44,12 +42,7 @@ export const list = command({
   examples: ['kaiju-auth user list --group editors', 'kaiju-auth user list --blocked --json | jq -r ".[].username"', 'kaiju-auth user list --collisions'],
 });
 
-export const show = command({
-  name: 'show',
-  description: 'profile, groups and effective permissions (user: username or id)',
-  args: ['<user>'],
-  examples: ['kaiju-auth user show alice'],
-});
+export const show = command({ name: 'show', description: 'profile, groups and effective permissions (user: username or id)', args: ['<user>'], examples: ['kaiju-auth user show alice']});
 
 export const update = command({
   name: 'update',
@@ -66,23 +59,15 @@ export const update = command({
   examples: ['kaiju-auth user update alice --email alice@new.example.com', "kaiju-auth user update alice --set theme=dark --set 'limits={\"daily\": 5}' --unset beta"],
 });
 
-export const passwd = command({
-  name: 'passwd',
-  description: "change a user's password with the old one (--password-stdin: old, then new, one per line)",
-  args: ['<username>'],
-  options: { rounds: roundsOption(), ...PASSWORD_OPTIONS },
-  dryRun: true,
-  examples: ['kaiju-auth user passwd alice', "printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | kaiju-auth user passwd alice --password-stdin"],
-});
+/** What `passwd` and `set-password` share: a new password, from the sources of docs/CLI.md, hashed at --rounds. */
+const NEW_PASSWORD = { options: { rounds: roundsOption(), ...PASSWORD_OPTIONS }, dryRun: true } as const;
 
-export const setPassword = command({
-  name: 'set-password',
-  description: 'administrative password reset (no old password)',
-  args: ['<user>'],
-  options: { rounds: roundsOption(), ...PASSWORD_OPTIONS },
-  dryRun: true,
-  examples: ['kaiju-auth user set-password alice', 'kaiju-auth user set-password alice --password-file ./new-password'],
-});
+export const passwd = command({ name: 'passwd', description: "change a user's password with the old one (--password-stdin: old, then new, one per line)",
+  args: ['<username>'], ...NEW_PASSWORD,
+  examples: ['kaiju-auth user passwd alice', "printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | kaiju-auth user passwd alice --password-stdin"] });
+
+export const setPassword = command({ name: 'set-password', description: 'administrative password reset (no old password)', args: ['<user>'], ...NEW_PASSWORD,
+  examples: ['kaiju-auth user set-password alice', 'kaiju-auth user set-password alice --password-file ./new-password'] });
 
 /** `block`, `unblock`, `activate`, `deactivate`: one flag of one user. */
 function flagCommand<const N extends 'block' | 'unblock' | 'activate' | 'deactivate'>(name: N, description: string) {
@@ -93,13 +78,8 @@ export const unblock = flagCommand('unblock', 'unblock a user');
 export const activate = flagCommand('activate', 'activate a user');
 export const deactivate = flagCommand('deactivate', 'deactivate a user (authentication fails until activated)');
 
-export const del = command({
-  name: 'delete',
-  description: 'delete a user, its memberships and sessions (asks; -y)',
-  args: ['<user>'],
-  dryRun: true,
-  examples: ['kaiju-auth user delete alice', 'kaiju-auth user delete alice -y --json'],
-});
+export const del = command({ name: 'delete', description: 'delete a user, its memberships and sessions (asks; -y)',
+  args: ['<user>'], dryRun: true, examples: ['kaiju-auth user delete alice', 'kaiju-auth user delete alice -y --json'] });
 
 export const groups = command({
   name: 'groups',
@@ -114,12 +94,7 @@ export const groups = command({
   examples: ['kaiju-auth user groups alice', 'kaiju-auth user groups alice --add editors --remove interns', 'kaiju-auth user groups alice --set editors,reviewers'],
 });
 
-export const permissions = command({
-  name: 'permissions',
-  description: 'effective permissions (enabled ones, through groups)',
-  args: ['<user>'],
-  examples: ['kaiju-auth user permissions alice --json'],
-});
+export const permissions = command({ name: 'permissions', description: 'effective permissions (enabled ones, through groups)', args: ['<user>'], examples: ['kaiju-auth user permissions alice --json']});
 
 export const importUsers = command({
   name: 'import',
@@ -162,6 +137,8 @@ export const exportUsers = command({
   ],
 });
 
+const load = () => import('./user.js');
+
 const body: GroupBody = {
   examples: [
     'kaiju-auth user register --username alice --email alice@example.com --group editors',
@@ -169,18 +146,11 @@ const body: GroupBody = {
     'kaiju-auth user list --json',
   ],
   commands: [
-    runs(register, async () => (await load()).runRegister),
-    runs(list, async () => (await load()).runList),
-    runs(show, async () => (await load()).runShow),
-    runs(update, async () => (await load()).runUpdate),
-    runs(passwd, async () => (await loadPassword()).runPasswd),
-    runs(setPassword, async () => (await loadPassword()).runSetPassword),
-    ...[block, unblock, activate, deactivate].map((spec) => runs(spec, async () => (await load()).flagHandler(spec.name))),
-    runs(del, async () => (await load()).runDelete),
-    runs(groups, async () => (await load()).runGroups),
-    runs(permissions, async () => (await load()).runPermissions),
-    runs(importUsers, async () => (await import('./user-import.js')).runImport),
-    runs(exportUsers, async () => (await import('./user-export.js')).runExport),
+    ...runsFrom(load, { register, list, show, update }),
+    ...runsFrom(() => import('./user-password.js'), { passwd, setPassword }),
+    ...runsFrom(load, { block, unblock, activate, deactivate, delete: del, groups, permissions }),
+    ...runsFrom(() => import('./user-import.js'), { import: importUsers }),
+    ...runsFrom(() => import('./user-export.js'), { export: exportUsers }),
   ],
 };
 export default body;

@@ -70,7 +70,7 @@ export async function runRegister(
 
 /**
  * A missing --username/--email, asked for on a terminal and checked by kaiju's rules as typed (the
- * option is only optional when there is a terminal: see register/user.ts).
+ * option is only optional when there is a terminal: see user.def.ts).
  */
 async function askField(rt: Runtime, message: string, flag: string, rule: 'validateUsername' | 'validateEmail'): Promise<string> {
   if (!rt.interactive) throw cliError('cli.usage', `required option '${flag}' not specified`);
@@ -187,6 +187,11 @@ export function flagHandler(flag: UserFlag) {
     await rt.out.result(userJson(u), () => rt.out.line(changed ? `${past} user ${u.username}` : `user ${u.username} was already ${past}`));
   };
 }
+
+export const runBlock = flagHandler('block');
+export const runUnblock = flagHandler('unblock');
+export const runActivate = flagHandler('activate');
+export const runDeactivate = flagHandler('deactivate');
 
 export async function runDelete(rt: Runtime, _opts: unknown, user: string): Promise<void> {
   const auth = await rt.auth();
