@@ -53,11 +53,16 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
   }, 180_000);
   afterAll(async () => db.cleanup());
 
-  it('issue prints {access, refresh}; verify prints the claims', async () => {
+  it('issue prints {access, refresh}; verify prints {valid, claims}, a batch line without its line number', async () => {
     const pair = await issue('alice');
     expect(Object.keys(pair).sort()).toEqual(['access', 'refresh']);
     const v = await ok(['token', 'verify', pair.access, '--json']);
-    const claims = JSON.parse(v.stdout);
+    const doc = JSON.parse(v.stdout);
+    expect(Object.keys(doc).sort()).toEqual(['claims', 'valid']);
+    expect(doc.valid).toBe(true);
+    const claims = doc.claims;
+    const batch = await ok(['token', 'verify', '--batch'], { input: `${pair.access}\n` });
+    expect(JSON.parse(batch.stdout)).toEqual({ line: 1, ...doc });
     expect(claims).toMatchObject({ typ: 'access', permissions: ['users.read', 'users.write'], sub: claims.id });
     expect(claims.exp - claims.iat).toBe(1000);
     const human = await ok(['token', 'verify', pair.access]);
@@ -94,7 +99,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     const pair = await issue('alice');
     const wrong = await cli(['token', 'verify', pair.refresh, '--json']);
     expect([wrong.code, wrong.errorJson().error.code]).toEqual([3, 'auth.token.wrong_type']);
-    expect(JSON.parse((await ok(['token', 'verify', pair.refresh, '--type', 'refresh', '--json'])).stdout).typ).toBe('refresh');
+    expect(JSON.parse((await ok(['token', 'verify', pair.refresh, '--type', 'refresh', '--json'])).stdout).claims.typ).toBe('refresh');
     const garbage = await cli(['token', 'verify', 'not-a-token', '--json']);
     expect([garbage.code, garbage.errorJson().error.code]).toEqual([3, 'auth.token.invalid']);
     const [h, , s] = pair.access.split('.') as [string, string, string];
@@ -155,7 +160,7 @@ describe.each(BACKENDS)('token commands on %s', (backend) => {
     const offline = { nodeArgs: ['--import', FORBID], env: { KAIJU_AUTH_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nothing' } };
     const r = await runCli(['token', 'verify', pair.access, '--jwks', jwksFile, '--json'], offline);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).permissions).toEqual(['users.read', 'users.write']);
+    expect(JSON.parse(r.stdout).claims.permissions).toEqual(['users.read', 'users.write']);
     expect(r.stderr).toBe('');
     // The hook works: a command that needs the database fails to load its driver.
     const control = await runCli(['--data-dir', path.join(db.tmp, 'scratch'), 'migrate'], { nodeArgs: offline.nodeArgs });

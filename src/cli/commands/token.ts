@@ -131,7 +131,8 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
     const { verifyToken } = await import('../../core/tokens/verify.js');
     // No `now`: verification reads the clock itself.
     const claims = await verifyToken(token as string, resolver, settings);
-    await rt.out.result(claims, () => describeClaims(rt, claims));
+    // The shape of a `--batch` line without its `line`: `{valid, claims}` (a failure is exit 3).
+    await rt.out.result({ valid: true, claims }, () => describeClaims(rt, claims));
     return;
   }
   // The keys, read once: what a worker thread needs to verify (the JWKS's imported, or the
