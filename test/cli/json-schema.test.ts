@@ -26,6 +26,7 @@ const NOT_JSON: Record<string, string> = {
   completion: 'prints a shell script',
   'user export': 'writes the export format (JSON lines or CSV), documented under Import and export',
   'keys jwks': 'prints a standard JWKS (RFC 7517), the document verifiers read',
+  __complete: 'hidden: prints names for the completion scripts, one a line',
 };
 
 const schemaFile = (command: string) => path.join(SCHEMAS, `${command.replace(/ /g, '-')}.schema.json`);
@@ -121,6 +122,7 @@ describe.each(BACKENDS)('every command --json against its schema on %s', (backen
   it('users, import and export', { timeout: 900_000 }, async () => {
     await run('user register', ['--username', 'bobby', '--email', 'bobby@example.com', '--group', 'writers', '--password-stdin'], { input: `${PW}\n` });
     await run('user list');
+    expect(await run('__complete', ['users', 'bob'])).toBe('bobby\n');
     await run('user list', ['--collisions']);
     await run('user show', ['bobby']);
     await run('user update', ['bobby', '--full-name', 'Bob', '--set', 'locale=en']);
