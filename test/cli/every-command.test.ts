@@ -9,7 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../dist/src/cli/program.js';
+import { runnableCommands } from '../support/commands.js';
 import { ADMIN_URL } from '../support/db.js';
 import { cliTarget, removeTempDirs, runCli, type CliOptions, type CliTarget } from '../support/cli.js';
 import { epoch, insertKaijuSession, insertKaijuUser } from '../support/kaiju-rows.js';
@@ -126,13 +126,7 @@ describe.runIf(ADMIN_URL)('every command on PostgreSQL (through PgBouncer in the
   });
 
   it('no command of the tool was left out', async () => {
-    const program = await buildProgram({ io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} }, onRuntime: () => undefined });
-    const commands: string[] = [];
-    const walk = (c: typeof program, names: string[]) => {
-      if (c.commands.length === 0 || names.join(' ') === 'migrate') commands.push(names.join(' '));
-      for (const sub of c.commands) walk(sub, [...names, sub.name()]);
-    };
-    walk(program, []);
+    const commands = await runnableCommands();
     expect(commands.length).toBeGreaterThan(45);
     const missing = commands.filter((c) => !ran.has(c) && !NO_DATABASE.has(c));
     expect(missing).toEqual([]);

@@ -9,7 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../dist/src/cli/program.js';
+import { runnableCommands } from '../support/commands.js';
 import { BACKENDS } from '../support/db.js';
 import { cliTarget, removeTempDirs, ROOT, runCli, type CliOptions, type CliTarget } from '../support/cli.js';
 import { epoch, insertKaijuSession, insertKaijuUser } from '../support/kaiju-rows.js';
@@ -183,13 +183,7 @@ describe.each(BACKENDS)('every command --json against its schema on %s', (backen
   });
 
   it('no command of the tool was left out', async () => {
-    const program = await buildProgram({ io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} }, onRuntime: () => undefined });
-    const commands: string[] = [];
-    const walk = (c: typeof program, names: string[]) => {
-      if (c.commands.length === 0 || names.join(' ') === 'migrate') commands.push(names.join(' '));
-      for (const sub of c.commands) walk(sub, [...names, sub.name()]);
-    };
-    walk(program, []);
+    const commands = await runnableCommands();
     expect(commands.filter((c) => !ran.has(c))).toEqual([]);
     for (const c of commands) if (!(c in NOT_JSON)) expect(JSON.parse(await readFile(schemaFile(c), 'utf8')), c).toBeTruthy();
   });
