@@ -264,13 +264,18 @@ describe.each(BACKENDS)('a database that is not kaiju_auth 2.1.0 on %s', (backen
   });
 });
 
-/** Every command path of the program: [['init'], ['migrate'], ['migrate', 'down'], ...]. */
+/**
+ * Every command path of the program a user is shown: [['init'], ['migrate'], ['migrate', 'down'],
+ * ...]. Hidden commands (`__complete`, which only the completion scripts call) are not documented
+ * commands and are left out, as help leaves them out.
+ */
 async function commandPaths(): Promise<string[][]> {
   const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: {} };
   const program = await buildProgram({ io, onRuntime: () => undefined });
+  const help = program.createHelp();
   const paths: string[][] = [];
   const walk = (cmd: Command, prefix: string[]) => {
-    for (const sub of cmd.commands) {
+    for (const sub of help.visibleCommands(cmd).filter((c) => cmd.commands.includes(c))) {
       const p = [...prefix, sub.name()];
       paths.push(p);
       walk(sub, p);
