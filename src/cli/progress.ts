@@ -73,7 +73,10 @@ export function barLayout(label: string, unit: string, total: number, columns: n
  */
 export async function progressBar(rt: Runtime, label: string, unit = 'items'): Promise<Progress> {
   if (!showsProgress(rt)) return SILENT;
-  const { SingleBar } = await import('cli-progress');
+  // cli-progress is CommonJS: in the esbuild bundle its exports arrive on `default` only (a
+  // named import there was undefined: "SingleBar is not a constructor" on every terminal bar).
+  const cliProgress = await import('cli-progress');
+  const SingleBar = cliProgress.SingleBar ?? (cliProgress as unknown as { default: typeof cliProgress }).default.SingleBar;
   let bar: InstanceType<typeof SingleBar> | null = null;
   let started = 0;
   let stopped = false;
