@@ -128,15 +128,20 @@ export async function runSeed(rt: Runtime, opts: SeedFlags, dir?: string): Promi
   if (!opts.prune && (opts.pruneUsers || (opts.keep?.length ?? 0) > 0)) {
     throw cliError('cli.usage', `${opts.pruneUsers ? '--prune-users' : '--keep'} only applies with --prune`);
   }
-  const auth = await rt.auth();
   const where = dir ?? DEFAULT_FIXTURES_DIR;
+  // The files are read and checked while the database opens (connecting and the schema check
+  // leave this thread waiting). A database that cannot be used is still the error reported first.
+  const loading = import('../../core/fixtures/load.js').then(({ loadFixtures }) => loadFixtures(where, { env: rt.io.env }));
+  loading.catch(() => undefined);
+  const auth = await rt.auth();
+  const loaded = await loading;
   const prune = opts.prune ? { users: !!opts.pruneUsers, keep: opts.keep ?? [] } : undefined;
   const planOnly = !!opts.dryRun || !!opts.check;
   let confirmed: SeedReport['deleted'];
   if (prune && !planOnly && !rt.config.yes) {
     // Deleting asks first, as every destructive command: plan, show the deletions, ask (on a
     // terminal; -y otherwise), then seed deleting only what was agreed to.
-    const plan = await seedAndReport(rt, auth, where, { dryRun: true, print: false, prune });
+    const plan = await seedAndReport(rt, auth, loaded, { dryRun: true, print: false, prune });
     const n = deletions(plan);
     if (n > 0) {
       if (rt.interactive) {
@@ -146,7 +151,7 @@ export async function runSeed(rt: Runtime, opts: SeedFlags, dir?: string): Promi
     }
     confirmed = plan.deleted;
   }
-  const report = await seedAndReport(rt, auth, where, { dryRun: planOnly, ...(prune ? { prune: confirmed ? { ...prune, confirmed } : prune } : {}) });
+  const report = await seedAndReport(rt, auth, loaded, { dryRun: planOnly, ...(prune ? { prune: confirmed ? { ...prune, confirmed } : prune } : {}) });
   if (!opts.check) return;
   // As `terraform plan -detailed-exitcode`: the plan is the output; exit 9 says it is not empty.
   const drift = KINDS.reduce((n, k) => n + report.created[k].length + report.updated[k].length, 0) + deletions(report);
