@@ -8,7 +8,7 @@
  * to provide one; verifying never asks for it. Resolved lazily: only signing reads it.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeySecretSource, SecretRequest } from '../core/keys/key-crypto.js';
 import { authError } from '../errors.js';
@@ -32,7 +32,9 @@ async function readSecretFile(file: string, flag: string): Promise<string> {
 async function dataDirSecret(rt: Runtime, dataDir: string, request: SecretRequest): Promise<string> {
   const file = path.join(dataDir, SECRET_FILE_NAME);
   try {
-    return stripNewline(await fs.readFile(file, 'utf8'));
+    // Read at once (a few bytes): an asynchronous read's answer waits behind every PGlite query in
+    // flight (PGlite answers on the main thread), and the scrypt that needs it starts that late.
+    return stripNewline(readFileSync(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

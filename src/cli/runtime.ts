@@ -7,6 +7,9 @@ import type { TokenSettings } from '../core/tokens/settings.js';
 import type { Command } from 'commander';
 import { cliError } from './cli-errors.js';
 import type { KaijuAuth } from '../core/auth.js';
+import type * as CoreAuthModule from '../core/auth.js';
+import type * as CoreContextModule from '../core/context.js';
+import type * as KeySecretModule from './key-secret.js';
 import type { Database } from '../db/open.js';
 import { resolveConfig, type CliConfig, type GlobalFlags } from './config.js';
 import { Output } from './output.js';
@@ -41,6 +44,7 @@ export class Runtime {
   dryRun = false;
   private db: Promise<Database> | null = null;
   private opened: Database | null = null;
+  private modules: Promise<[typeof CoreAuthModule, typeof CoreContextModule, typeof KeySecretModule]> | null = null;
   private closers: (() => Promise<void>)[] = [];
   private closing: Promise<void> = Promise.resolve();
 
@@ -63,6 +67,10 @@ export class Runtime {
    */
   async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
     if (!this.db) {
+      // The core's modules load while the database opens (PGlite's start leaves the main thread
+      // idle while its WASM compiles and its files are read), not after it: nearly every command
+      // that opens a database asks the core next.
+      this.coreModules();
       this.db = (async () => {
         const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
         this.io.onExit?.(releaseLocksSync);
@@ -107,10 +115,7 @@ export class Runtime {
   async auth(
     options: { schema?: boolean; create?: boolean | 'scratch'; rounds?: number; tokens?: Partial<TokenSettings> } = {},
   ): Promise<KaijuAuth> {
-    // The core's modules load while the database opens (PGlite's start leaves the main thread
-    // idle while its WASM compiles), not after it.
-    const modules = Promise.all([import('../core/auth.js'), import('../core/context.js'), import('./key-secret.js')]);
-    modules.catch(() => undefined);
+    const modules = this.coreModules();
     const db = await this.database(options);
     const [{ KaijuAuth }, { resolveSettings }, { keySecretSource, newKeySecretSource }] = await modules;
     const c = this.config;
@@ -136,6 +141,27 @@ export class Runtime {
         tokens: { ...c.tokens, ...options.tokens },
       }),
     );
+  }
+
+  /**
+   * Start making ready, in the background, what opening this run's database will need (PGlite's
+   * WebAssembly for an embedded one), before the command's handler has loaded. Never fails.
+   */
+  prepareDatabase(): void {
+    import('../db/open.js').then(
+      ({ prepareOpen }) => prepareOpen(this.config.target),
+      () => undefined,
+    );
+  }
+
+  /** The modules `auth()` needs, loading once (started by `database()`, so they load during the open). */
+  private coreModules() {
+    if (!this.modules) {
+      this.modules = Promise.all([import('../core/auth.js'), import('../core/context.js'), import('./key-secret.js')]);
+      // Awaited by auth(); a command that never asks the core must not see an unhandled rejection.
+      this.modules.catch(() => undefined);
+    }
+    return this.modules;
   }
 
   /** Register cleanup to run when the command ends (in reverse order). */

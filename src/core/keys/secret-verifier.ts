@@ -134,6 +134,10 @@ export async function checkKeySecrets(db: Knex, source: KeySecretSource, newSour
 }
 
 export async function checkKeySecret(db: Knex, source: KeySecretSource, now: Date): Promise<KeySecretState> {
+  // The key's row is asked for first, while the secret is read: its scrypt (on libuv's threads)
+  // then overlaps whatever else the caller has queued on the connection.
+  const rowQuery = activeRow(db, now);
+  rowQuery.catch(() => undefined);
   let secret: Uint8Array;
   try {
     secret = await resolveSecret(source, { newKeystore: false });
@@ -141,7 +145,7 @@ export async function checkKeySecret(db: Knex, source: KeySecretSource, now: Dat
     if (isKaijuAuthError(err) && err.code === 'auth.key.secret_missing') return 'missing';
     throw err;
   }
-  const row = await activeRow(db, now);
+  const row = await rowQuery;
   if (row) {
     try {
       await openPrivateKey({ params: row.enc_params, ciphertext: toBuffer(row.private_key_enc) }, secret, { kid: row.kid, alg: row.alg });
