@@ -87,6 +87,12 @@ export interface Backend<T> {
   readonly name: string;
   open(target: T, options: BackendOpenOptions): Promise<OpenedBackend>;
   /**
+   * Start, in the background, what opening `target` will need and can be had without touching it
+   * (PGlite's WebAssembly, compiled): for a caller that knows early that it will open. Never
+   * throws, never waits, never touches the database.
+   */
+  prepare?(target: T): void;
+  /**
    * One statement in a read-only transaction on an existing database, straight through the driver
    * (no knex, no pool), then closed: for a caller that must start and fail fast (shell completion).
    * Never creates a database. Rows as the driver gives them.

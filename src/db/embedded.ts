@@ -16,6 +16,7 @@ import type { Backend, BackendOpenOptions, EmbeddedOptions, ReadOnceOptions } fr
 import { describeTarget, type EmbeddedTarget } from './target.js';
 import { acquireDirLock, describeHolder, type DirLock } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
+import { pgliteArtifacts } from './pglite-artifacts.js';
 import { knexLog } from './knex-log.js';
 import { OID, parseBytea, TYPE_PARSERS } from './values.js';
 
@@ -95,6 +96,7 @@ async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOpti
     options.onOpening?.({ description: describeTarget(target), scratchFor: null });
     const PGlite = loadPGlite();
     const pglite = new PGlite({
+      ...(await pgliteArtifacts()),
       ...(target.dataDir === null ? {} : { fs: new PrivateNodeFs(path.join(target.dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'] }),
       ...(options.embedded?.extensions ? { extensions: options.embedded.extensions as never } : {}),
       ...(options.embedded?.loadDataDir ? { loadDataDir: options.embedded.loadDataDir } : {}),
@@ -141,6 +143,7 @@ async function readOnce(target: EmbeddedTarget, sql: string, params: unknown[], 
   try {
     const PGlite = loadPGlite();
     const pglite = new PGlite({
+      ...(await pgliteArtifacts()),
       fs: new PrivateNodeFs(path.join(dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'],
       parsers: { ...TYPE_PARSERS, [OID.bytea]: parseBytea },
     });
@@ -161,6 +164,9 @@ async function readOnce(target: EmbeddedTarget, sql: string, params: unknown[], 
 export const embeddedBackend: Backend<EmbeddedTarget> = {
   name: 'embedded',
   readOnce,
+  prepare() {
+    void pgliteArtifacts();
+  },
   async open(target, options) {
     // A dry run where there is no database yet works on a throwaway one in memory.
     if (options.create === 'scratch' && target.dataDir !== null && !(await embeddedDatabaseExists(target.dataDir))) {

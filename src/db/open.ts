@@ -73,6 +73,17 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
 export type { ReadOnceOptions };
 
 /**
+ * Start loading, in the background, what opening `target` will need (see `Backend.prepare`), so
+ * that a later `openDatabase(target)` starts sooner. Optional, never throws, never waits.
+ */
+export function prepareOpen(target: DatabaseTarget): void {
+  backendFor(target).then(
+    (backend) => backend.prepare?.(target),
+    () => undefined,
+  );
+}
+
+/**
  * One statement in a read-only transaction on the existing database `target` names, straight
  * through its driver (no knex: a fraction of `openDatabase`'s start-up), under short timeouts the
  * caller gives; then closed. For shell completion, which must answer at once or not at all.
