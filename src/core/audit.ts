@@ -26,7 +26,7 @@ export interface AuditRow {
   at: Date;
   actor: string;
   command: string;
-  target_type: string | null;
+  targetType: string | null;
   target: string | null;
   summary: Record<string, unknown>;
 }
@@ -112,8 +112,17 @@ export class AuditService {
     ]);
     if (filter.limit !== undefined) q.limit(filter.limit);
     if (filter.offset) q.offset(filter.offset);
-    const rows = (await q) as AuditRow[];
-    return rows.map((r) => ({ ...r, id: Number(r.id), at: new Date(r.at), summary: r.summary ?? {} }));
+    // Rows as read: audit_log's column names.
+    const rows = (await q) as { id: number | string; at: Date | string; actor: string; command: string; target_type: string | null; target: string | null; summary: Record<string, unknown> | null }[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: new Date(r.at),
+      actor: r.actor,
+      command: r.command,
+      targetType: r.target_type,
+      target: r.target,
+      summary: r.summary ?? {},
+    }));
   }
 
   /** How many rows match every given filter (`limit` and `offset` aside). */
@@ -142,7 +151,7 @@ export class AuditService {
    * Delete the rows older than `before`, and record that in a new row, in one transaction
    * (nothing is written when nothing is old enough).
    */
-  async prune(before: Date): Promise<{ deleted: number; older_than: Date }> {
+  async prune(before: Date): Promise<{ deleted: number; olderThan: Date }> {
     return this.ctx.db.transaction(async (trx) => {
       // Counted in the database: an old trail may hold millions of rows.
       const deleted = await countRows(trx.with('d', trx('audit_log').where('at', '<', before).del().returning('id')).from('d'));
@@ -153,7 +162,7 @@ export class AuditService {
           summary: { deleted, older_than: before.toISOString() },
         });
       }
-      return { deleted, older_than: before };
+      return { deleted, olderThan: before };
     });
   }
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { inJsonList } from './set-sql.js';
 
+/** A row of kaiju_auth_group_grants_drift() as read (its column names); internal to core. */
 export interface GroupGrantsDrift {
   group_id: string;
   /** What the derived row says (empty when the group has none). */

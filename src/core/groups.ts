@@ -24,8 +24,8 @@ export interface Group {
 }
 
 export interface GroupSummary extends Group {
-  permission_count: number;
-  user_count: number;
+  permissionCount: number;
+  userCount: number;
 }
 
 export interface GroupDetail extends Group {
@@ -58,9 +58,15 @@ export function missingGroups(db: Knex, wanted: readonly string[]): Promise<stri
   return missingIds(db, 'groups', wanted);
 }
 
-/** The counts of `summaries()` as numbers (drivers give `count(*)` as a string or a bigint). */
-function toSummary(row: GroupSummary): GroupSummary {
-  return { ...row, permission_count: Number(row.permission_count), user_count: Number(row.user_count) };
+/** A row of `summaries()` as read: the SQL's column names; internal. */
+interface SummaryRow extends Group {
+  permission_count: number | string;
+  user_count: number | string;
+}
+
+/** The one mapping from a `summaries()` row (counts as numbers: drivers give `count(*)` as a string or a bigint). */
+function toSummary(row: SummaryRow): GroupSummary {
+  return { id: row.id, tag: row.tag, description: row.description, permissionCount: Number(row.permission_count), userCount: Number(row.user_count) };
 }
 
 export class GroupService {
@@ -104,12 +110,12 @@ export class GroupService {
   async list(options: { tag?: string } = {}): Promise<GroupSummary[]> {
     const q = this.summaries();
     if (options.tag !== undefined) q.where('g.tag', options.tag);
-    return ((await q) as GroupSummary[]).map(toSummary);
+    return ((await q) as SummaryRow[]).map(toSummary);
   }
 
   /** One group with its grant and member counts. */
   async summary(id: string): Promise<GroupSummary> {
-    const row = (await this.summaries().where('g.id', id).first()) as GroupSummary | undefined;
+    const row = (await this.summaries().where('g.id', id).first()) as SummaryRow | undefined;
     if (!row) throw groupNotFound([id]);
     return toSummary(row);
   }

@@ -19,17 +19,17 @@ import { DEFAULT_BATCH_SIZE, SETTING_RANGES } from './settings.js';
 
 export interface SessionRecord {
   id: string;
-  user_id: string | null;
+  userId: string | null;
   /** The user's name, or null for an anonymous session or a user that no longer exists. */
   username: string | null;
   /** kaiju's own value: epoch seconds. */
   expires: number;
-  expires_at: Date;
+  expiresAt: Date;
   expired: boolean;
   permissions: unknown[];
   created: Date;
   /** Whether the session is tied to a user agent (`h_agent` set); the hash itself is never returned. */
-  agent_bound: boolean;
+  agentBound: boolean;
 }
 
 export interface SessionDetail extends SessionRecord {
@@ -59,7 +59,7 @@ export interface PruneReport {
   deleted: number;
   batches: number;
   /** Sessions with `expires` at or before this instant were pruned. */
-  expired_before: Date;
+  expiredBefore: Date;
 }
 
 export const DEFAULT_PRUNE_BATCH = DEFAULT_BATCH_SIZE;
@@ -69,6 +69,7 @@ function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
 
+/** A session as read (the table's and the query's column names); internal. */
 interface SessionRow {
   id: string;
   user_id: string | null;
@@ -109,14 +110,14 @@ export class SessionService {
     const expires = Number(row.expires);
     return {
       id: row.id,
-      user_id: row.user_id,
+      userId: row.user_id,
       username: row.username ?? null,
       expires,
-      expires_at: new Date(expires * 1000),
+      expiresAt: new Date(expires * 1000),
       expired: expires <= epochSeconds(now),
       permissions: Array.isArray(row.permissions) ? row.permissions : [],
       created: row.created,
-      agent_bound: !!row.agent_bound,
+      agentBound: !!row.agent_bound,
     };
   }
 
@@ -254,6 +255,6 @@ export class SessionService {
       batches += 1;
       if (n < batchSize) break;
     }
-    return { deleted, batches, expired_before: expiredBefore };
+    return { deleted, batches, expiredBefore };
   }
 }

@@ -26,7 +26,7 @@ export function identityKeys(username: string, email: string): IdentityKeys {
   return { name: lookalikeKeys(username), email: lookalikeKeys(email) };
 }
 
-/** An existing user with its stored keys. */
+/** An existing user with its stored keys, as read (kaiju_auth_user_keys' column names); internal to core. */
 export interface KeyHolder {
   id: string;
   username: string;

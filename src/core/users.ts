@@ -19,16 +19,16 @@ import { bcryptCost, bcryptHasher, verifyAgainstDummy, type PasswordHash, type P
 import { assertStorableProfile } from './storable.js';
 import { findUser, resolveUserPermissions, UserGroupService, userNotFound } from './user-permissions.js';
 import { PASSWORD_MAX_BYTES, validateEmail, validatePassword, validateUsername } from './validation.js';
-import { storedPassword, takenUserField, USER_COLUMNS, userRow, USERS_TABLE, type NewUser } from './tables/users.js';
+import { storedPassword, takenUserField, toUser, USER_COLUMNS, userRow, USERS_TABLE, type NewUser, type UserRow } from './tables/users.js';
 import { membershipRows, MEMBERSHIPS } from './tables/links.js';
 
 export interface User {
   id: string;
   username: string;
   email: string;
-  full_name: string | null;
-  is_active: boolean;
-  is_blocked: boolean;
+  fullName: string | null;
+  isActive: boolean;
+  isBlocked: boolean;
   settings: Record<string, unknown>;
   created: Date;
 }
@@ -73,11 +73,11 @@ export interface UserUpdate {
 
 export type UserFlag = 'block' | 'unblock' | 'activate' | 'deactivate';
 
-const FLAGS: Record<UserFlag, { column: 'is_blocked' | 'is_active'; value: boolean }> = {
-  block: { column: 'is_blocked', value: true },
-  unblock: { column: 'is_blocked', value: false },
-  activate: { column: 'is_active', value: true },
-  deactivate: { column: 'is_active', value: false },
+const FLAGS: Record<UserFlag, { column: 'is_blocked' | 'is_active'; field: 'isBlocked' | 'isActive'; value: boolean }> = {
+  block: { column: 'is_blocked', field: 'isBlocked', value: true },
+  unblock: { column: 'is_blocked', field: 'isBlocked', value: false },
+  activate: { column: 'is_active', field: 'isActive', value: true },
+  deactivate: { column: 'is_active', field: 'isActive', value: false },
 };
 
 /** A look-alike (or the same) username or email, naming the existing user. */
@@ -91,6 +91,11 @@ function userExists(clash: KeyClash) {
 }
 
 export type { LookalikeGroup };
+
+/** The profile row of the user `idOrUsername` names (or `auth.user.not_found`). */
+function findUserRow(db: Knex, idOrUsername: string, options: { forUpdate?: boolean } = {}): Promise<UserRow> {
+  return findUser<UserRow>(db, idOrUsername, USER_COLUMNS, options);
+}
 
 function authFailed() {
   return authError('auth.user.authentication_failed', 'authentication failed: wrong username or password, or the user is blocked or inactive');
@@ -167,7 +172,7 @@ export class UserService extends UserGroupService {
   }
 
   async get(idOrUsername: string): Promise<User> {
-    return findUser<User>(this.db, idOrUsername, USER_COLUMNS);
+    return toUser(await findUserRow(this.db, idOrUsername));
   }
 
   /** Profile, own groups and effective permissions. */
@@ -195,7 +200,7 @@ export class UserService extends UserGroupService {
       .offset(options.offset ?? 0);
     if (options.limit !== undefined) page.limit(options.limit);
     const [users, total] = await Promise.all([page, countRows(filtered())]);
-    return { total, users: users as User[] };
+    return { total, users: (users as UserRow[]).map(toUser) };
   }
 
   async update(idOrUsername: string, change: UserUpdate): Promise<User> {
@@ -215,27 +220,28 @@ export class UserService extends UserGroupService {
       return await this.db.transaction(async (trx) => {
         const newEmail = email !== undefined;
         if (newEmail) await lockUserKeys(trx);
-        const before = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
+        const before = toUser(await findUserRow(trx, idOrUsername, { forUpdate: true }));
         if (newEmail && email !== before.email) {
           // A new email must not look like another user's (the same user's own may differ in case).
           const keys = identityKeys(before.username, email);
           const clash = new KeyIndex(await findKeyHolders(trx, [keys])).clash({ username: before.username, email, keys }, (h) => h.id === before.id, true);
           if (clash) throw userExists(clash);
         }
-        const [after] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as User[];
+        const [row] = (await trx('users').where({ id: before.id }).update(patch).returning([...USER_COLUMNS])) as UserRow[];
+        const after = toUser(row as UserRow);
         if (newEmail && email !== before.email) {
           await dropUserKeys(trx, [before.id]);
-          await writeUserKeys(trx, [after as User]);
+          await writeUserKeys(trx, [after]);
         }
         const summary: Record<string, unknown> = {};
         if (email !== undefined && email !== before.email) summary.email = { from: before.email, to: email };
-        if (change.fullName !== undefined && change.fullName !== before.full_name) {
-          summary.full_name = { from: before.full_name, to: change.fullName };
+        if (change.fullName !== undefined && change.fullName !== before.fullName) {
+          summary.full_name = { from: before.fullName, to: change.fullName };
         }
         if (Object.keys(set).length > 0) summary.settings_set = Object.keys(set).sort();
         if (unset.length > 0) summary.settings_unset = [...unset].sort();
         await this.audit(trx, 'user.update', before.username, summary);
-        return after as User;
+        return after;
       });
     } catch (err) {
       if (isKaijuAuthError(err)) throw err;
@@ -260,20 +266,20 @@ export class UserService extends UserGroupService {
 
   /** Block, unblock, activate or deactivate; `changed` is false when it already was so. */
   async setFlag(idOrUsername: string, flag: UserFlag): Promise<{ user: User; changed: boolean }> {
-    const { column, value } = FLAGS[flag];
+    const { column, field, value } = FLAGS[flag];
     return this.db.transaction(async (trx) => {
-      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
-      if (user[column] === value) return { user, changed: false };
+      const user = toUser(await findUserRow(trx, idOrUsername, { forUpdate: true }));
+      if (user[field] === value) return { user, changed: false };
       await trx('users').where({ id: user.id }).update({ [column]: value });
-      await this.audit(trx, `user.${flag}`, user.username, { [column]: { from: user[column], to: value } });
-      return { user: { ...user, [column]: value }, changed: true };
+      await this.audit(trx, `user.${flag}`, user.username, { [column]: { from: user[field], to: value } });
+      return { user: { ...user, [field]: value }, changed: true };
     });
   }
 
   /** Delete a user, its group memberships (cascade) and its sessions. */
   async delete(idOrUsername: string): Promise<{ user: User; sessionsRemoved: number }> {
     return this.db.transaction(async (trx) => {
-      const user = await findUser<User>(trx, idOrUsername, USER_COLUMNS, { forUpdate: true });
+      const user = toUser(await findUserRow(trx, idOrUsername, { forUpdate: true }));
       const sessionsRemoved = await trx('sessions').where({ user_id: user.id }).delete();
       await trx('users').where({ id: user.id }).delete();
       await dropUserKeys(trx, [user.id]);
@@ -293,7 +299,7 @@ export class UserService extends UserGroupService {
     const row = (await this.db('users')
       .select([...USER_COLUMNS, 'password'])
       .where({ username: String(username) })
-      .first()) as (User & { password: Buffer }) | undefined;
+      .first()) as (UserRow & { password: Buffer }) | undefined;
     // The configured-cost bcrypt time is the floor of every answer: an unknown user, or a stored hash
     // cheaper than the configured cost (or not bcrypt at all), also compares against a dummy hash of
     // that cost, alongside (on another pool thread), so a cheap hash neither answers sooner nor adds.
@@ -310,7 +316,7 @@ export class UserService extends UserGroupService {
       await settings.sleep(base + settings.random() * jitter);
       throw authFailed();
     }
-    const { password: _stored, ...user } = row;
+    const user = toUser(row);
     if (storedCost !== null && storedCost < settings.bcryptRounds) {
       const upgraded = await this.hashPassword(password);
       await this.db.transaction(async (trx) => {

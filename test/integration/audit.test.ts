@@ -32,7 +32,7 @@ describeOnBackends('audit trail', (t) => {
       at: ago(10),
       actor: 'alice',
       command: 'group.grant',
-      target_type: 'group',
+      targetType: 'group',
       target: 'admins',
       summary: { added: ['users.read'] },
     });
@@ -55,13 +55,13 @@ describeOnBackends('audit trail', (t) => {
   it('prunes rows older than a date and records the prune in the same transaction', async () => {
     expect(await auth.audit.countOlderThan(ago(5))).toBe(2);
     const result = await auth.audit.prune(ago(5));
-    expect(result).toEqual({ deleted: 2, older_than: ago(5) });
+    expect(result).toEqual({ deleted: 2, olderThan: ago(5) });
     const rows = await auth.audit.list();
     expect(rows.map((r) => r.command)).toEqual(['audit.prune', 'sessions_x.other', 'session.prune', 'session.revoke']);
-    expect(rows[0]).toMatchObject({ actor: 'ops', target_type: 'audit', summary: { deleted: 2, older_than: ago(5).toISOString() } });
+    expect(rows[0]).toMatchObject({ actor: 'ops', targetType: 'audit', summary: { deleted: 2, older_than: ago(5).toISOString() } });
 
     // Nothing old enough: nothing written.
-    expect(await auth.audit.prune(ago(5))).toEqual({ deleted: 0, older_than: ago(5) });
+    expect(await auth.audit.prune(ago(5))).toEqual({ deleted: 0, olderThan: ago(5) });
     expect(await auth.audit.list()).toHaveLength(4);
   });
 

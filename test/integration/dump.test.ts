@@ -101,7 +101,7 @@ describe.each(BACKENDS)('dump on %s', (backend) => {
     await expect(auth2.users.authenticate('bobby', PW)).rejects.toMatchObject({ code: 'auth.user.authentication_failed' }); // blocked
     await auth2.users.setFlag('bobby', 'unblock');
     await expect(auth2.users.authenticate('bobby', PW)).resolves.toMatchObject({ username: 'bobby' });
-    expect(await auth2.users.show('alice')).toMatchObject({ is_active: false, full_name: 'Alice Ærø', settings: { lang: 'en', ui: { theme: 'dark', n: [1, 2] } } });
+    expect(await auth2.users.show('alice')).toMatchObject({ isActive: false, fullName: 'Alice Ærø', settings: { lang: 'en', ui: { theme: 'dark', n: [1, 2] } } });
     // A rerun of the restore writes nothing.
     const rerun = await auth2.fixtures.seed(first);
     expect(rerun.created).toEqual({ permissions: [], groups: [], users: [] });

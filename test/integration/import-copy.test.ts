@@ -116,7 +116,7 @@ describeOnBackends('user import by COPY', { fresh: true }, (t) => {
     const r = await importFile(await file('u.jsonl', jsonl(users())), { onConflict: 'skip' });
     expect(where(r.errors)).toEqual(['4:email:auth.user.exists']);
     expect(r).toMatchObject({ created: { users: 10 }, updated: { users: 0 }, unchanged: { users: 1 }, skipped: 1, stopped: null });
-    expect(await auth.users.show('user07')).toMatchObject({ full_name: null, groups: [] });
+    expect(await auth.users.show('user07')).toMatchObject({ fullName: null, groups: [] });
     expect((await auth.users.show('user10')).groups).toEqual(['readers']);
     expect(await t.knex('users').count({ n: '*' }).first()).toMatchObject({ n: 12 });
 

@@ -60,9 +60,9 @@ describeOnBackends('user import', { fresh: true }, (t) => {
       `carol,carol@example.com,${PW},,,\r\n`;
     const r = await importFile(await file('q.csv', csv));
     expect(r).toMatchObject({ created: { users: 3 }, updated: { users: 0 }, unchanged: { users: 0 }, errors: [], rows: 3, skipped: 0, stopped: null });
-    expect(await auth.users.show('alice')).toMatchObject({ full_name: 'Liddell, Alice', groups: ['readers', 'writers'], is_active: true, is_blocked: false, settings: {} });
-    expect(await auth.users.show('bobby')).toMatchObject({ full_name: 'Bob "the builder"\r\nSmith', groups: ['admins'] });
-    expect(await auth.users.show('carol')).toMatchObject({ full_name: null, groups: [] });
+    expect(await auth.users.show('alice')).toMatchObject({ fullName: 'Liddell, Alice', groups: ['readers', 'writers'], isActive: true, isBlocked: false, settings: {} });
+    expect(await auth.users.show('bobby')).toMatchObject({ fullName: 'Bob "the builder"\r\nSmith', groups: ['admins'] });
+    expect(await auth.users.show('carol')).toMatchObject({ fullName: null, groups: [] });
     await auth.users.authenticate('alice', PW);
   });
 
@@ -79,8 +79,8 @@ describeOnBackends('user import', { fresh: true }, (t) => {
     await t.knex('users').delete();
     expect(await importFile(json)).toMatchObject({ created: { users: 3 }, errors: [] });
     expect((await auth.users.list()).users.map(({ id: _id, created: _c, ...u }) => u)).toEqual(fromJsonl);
-    expect(await auth.users.show('bobby')).toMatchObject({ is_blocked: true, is_active: true, settings: { lang: 'fr' }, groups: ['admins', 'writers'] });
-    expect(await auth.users.show('carol')).toMatchObject({ is_active: false });
+    expect(await auth.users.show('bobby')).toMatchObject({ isBlocked: true, isActive: true, settings: { lang: 'fr' }, groups: ['admins', 'writers'] });
+    expect(await auth.users.show('carol')).toMatchObject({ isActive: false });
   });
 
   it('a Python-made $2b$ hash is stored as kaiju stores it and authenticates', async () => {
@@ -187,11 +187,11 @@ describeOnBackends('user import', { fresh: true }, (t) => {
     const skipped = await importFile(f, { onConflict: 'skip', hasher: skip.hasher });
     expect(skipped).toMatchObject({ created: { users: 1 }, updated: { users: 0 }, unchanged: { users: 1 } });
     expect(skip.calls).toEqual({ hash: 1, verify: 0 });
-    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@example.com', full_name: 'Old', groups: ['admins'] });
+    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@example.com', fullName: 'Old', groups: ['admins'] });
 
     const updated = await importFile(f, { onConflict: 'update' });
     expect(updated).toMatchObject({ created: { users: 0 }, updated: { users: 1 }, unchanged: { users: 1 } });
-    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@new.example.com', full_name: 'Alice', groups: ['readers'] });
+    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@new.example.com', fullName: 'Alice', groups: ['readers'] });
     await auth.users.authenticate('alice', PW);
 
     const again = countingHasher();

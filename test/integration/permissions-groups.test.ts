@@ -134,8 +134,8 @@ describeOnBackends('permissions and groups', { fresh: true }, (t) => {
       await auth.groups.grant('admins', ['a.read', 'b.read']);
       const list = await auth.groups.list();
       expect(list).toEqual([
-        { id: 'admins', tag: 'sys', description: 'Administrators', permission_count: 2, user_count: 0 },
-        { id: 'users', tag: null, description: null, permission_count: 0, user_count: 0 },
+        { id: 'admins', tag: 'sys', description: 'Administrators', permissionCount: 2, userCount: 0 },
+        { id: 'users', tag: null, description: null, permissionCount: 0, userCount: 0 },
       ]);
       expect(await auth.groups.delete('admins')).toEqual({ permissionsRemoved: 2, usersRemoved: 0 });
       expect((await auth.groups.list()).map((g) => g.id)).toEqual(['users']);

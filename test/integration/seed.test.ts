@@ -41,7 +41,7 @@ describeOnBackends('seed', { fresh: true }, (t) => {
     expect(first.errors).toEqual([]);
     expect(first.created).toEqual({ permissions: ['docs.read', 'docs.write', 'admin.all'], groups: ['readers', 'writers', 'admins'], users: ['alice', 'bobby'] });
     expect((await auth.users.show('alice')).groups).toEqual(['readers']);
-    expect(await auth.users.show('alice')).toMatchObject({ full_name: 'Alice', settings: { lang: 'en' }, is_active: true, is_blocked: false });
+    expect(await auth.users.show('alice')).toMatchObject({ fullName: 'Alice', settings: { lang: 'en' }, isActive: true, isBlocked: false });
     expect((await auth.users.authenticate('bobby', PW)).permissions).toEqual(['docs.read', 'docs.write']);
     expect((await auth.permissions.get('admin.all')).enabled).toBe(false);
     expect(await auth.groups.show('writers')).toMatchObject({ tag: 'staff', description: null, permissions: ['docs.read', 'docs.write'] });
@@ -111,7 +111,7 @@ describeOnBackends('seed', { fresh: true }, (t) => {
     const dir = await fixtureDir({ users: [{ data: { username: 'alice', email: 'alice@example.com', password: PW }, groups: ['readers'] }] });
     const report = await auth.fixtures.seed(dir);
     expect(report.updated.users).toEqual(['alice']);
-    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@old.example.com', full_name: 'Old', groups: ['readers'] });
+    expect(await auth.users.show('alice')).toMatchObject({ email: 'alice@old.example.com', fullName: 'Old', groups: ['readers'] });
     await auth.users.authenticate('alice', 'registered pw 1');
   });
 

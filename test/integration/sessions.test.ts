@@ -51,17 +51,17 @@ describeOnBackends('sessions', (t) => {
     const first = rows[0];
     expect(first).toEqual({
       id: live,
-      user_id: alice.id,
+      userId: alice.id,
       username: 'alice',
       expires: epoch(NOW) + 3 * HOUR,
-      expires_at: new Date((epoch(NOW) + 3 * HOUR) * 1000),
+      expiresAt: new Date((epoch(NOW) + 3 * HOUR) * 1000),
       expired: false,
       permissions: ['users.read', 'users.write'],
       created: new Date('2026-03-01T09:00:00.123Z'),
-      agent_bound: true,
+      agentBound: true,
     });
     expect(first).not.toHaveProperty('h_agent');
-    expect(rows[1]).toMatchObject({ username: null, user_id: null, agent_bound: false });
+    expect(rows[1]).toMatchObject({ username: null, userId: null, agentBound: false });
 
     expect((await auth.sessions.list({ state: 'expired' })).map((r) => r.id)).toEqual([expired]);
     expect((await auth.sessions.list({ state: 'all' })).map((r) => r.id)).toEqual([live, anonymous, expired]);
@@ -145,7 +145,7 @@ describeOnBackends('sessions', (t) => {
     const liveIds = await insertKaijuSessions(t.knex, live);
 
     const report = await auth.sessions.prune({ batchSize: 3000 });
-    expect(report).toEqual({ deleted: 20_000, batches: 7, expired_before: NOW });
+    expect(report).toEqual({ deleted: 20_000, batches: 7, expiredBefore: NOW });
     const left = (await t.knex('sessions').select('id').orderBy('id')).map((r) => r.id);
     expect(left).toEqual([...liveIds].sort());
 
@@ -156,7 +156,7 @@ describeOnBackends('sessions', (t) => {
     expect(audit.every((r) => r.summary.expired_before === NOW.toISOString() && r.actor === 'tester')).toBe(true);
 
     // Nothing left to do: no batches, no audit rows.
-    expect(await auth.sessions.prune()).toEqual({ deleted: 0, batches: 0, expired_before: NOW });
+    expect(await auth.sessions.prune()).toEqual({ deleted: 0, batches: 0, expiredBefore: NOW });
     expect(await auditRows(t, 'session.prune')).toHaveLength(7);
   });
 

@@ -140,11 +140,11 @@ describeOnBackends('tokens', { fresh: { keys: true } }, (t) => {
     const fake: TokenUsers = {
       async get(id) {
         calls.push(`get ${id}`);
-        return { id: 'f-1', username: 'fake', is_active: true, is_blocked: false };
+        return { id: 'f-1', username: 'fake', isActive: true, isBlocked: false };
       },
       async authenticate(username) {
         calls.push(`authenticate ${username}`);
-        return { id: 'f-1', username, is_active: true, is_blocked: false, permissions: ['p.one'] };
+        return { id: 'f-1', username, isActive: true, isBlocked: false, permissions: ['p.one'] };
       },
       async permissions(id) {
         calls.push(`permissions ${id}`);

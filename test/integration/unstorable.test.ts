@@ -35,7 +35,7 @@ describeOnBackends('unstorable profile values', (t) => {
     await expect(auth.users.update('storable', { set: { ['k\u0000']: 1 } })).rejects.toMatchObject({ code: 'auth.user.invalid_settings' });
     await expect(auth.users.update('storable', { set: { k: deep(100) } })).rejects.toMatchObject({ code: 'auth.user.invalid_settings' });
     await expect(auth.users.update('storable', { unset: ['k\u0000'] })).rejects.toMatchObject({ code: 'auth.user.invalid_settings' });
-    expect(await auth.users.get('storable')).toMatchObject({ full_name: null, settings: {} });
+    expect(await auth.users.get('storable')).toMatchObject({ fullName: null, settings: {} });
     expect((await auth.users.update('storable', { set: { k: deep(99) } })).settings).toEqual({ k: deep(99) });
   });
 });

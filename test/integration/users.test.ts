@@ -46,9 +46,9 @@ describeOnBackends('users', { fresh: true }, (t) => {
       expect(u).toMatchObject({
         username: 'alice',
         email: 'alice@example.com',
-        full_name: 'Alice A',
-        is_active: true,
-        is_blocked: false,
+        fullName: 'Alice A',
+        isActive: true,
+        isBlocked: false,
         settings: { lang: 'en' },
         groups: ['readers'],
         permissions: ['docs.read'],
@@ -401,8 +401,8 @@ describeOnBackends('users', { fresh: true }, (t) => {
       await register('alice', { settings: { a: 1, b: 2 } });
       await register('bobby');
       const u = await auth.users.update('alice', { email: 'new@example.com', fullName: 'Al', set: { c: { x: true }, a: 'one' }, unset: ['b'] });
-      expect(u).toMatchObject({ email: 'new@example.com', full_name: 'Al', settings: { a: 'one', c: { x: true } } });
-      expect((await auth.users.update('alice', { fullName: null })).full_name).toBeNull();
+      expect(u).toMatchObject({ email: 'new@example.com', fullName: 'Al', settings: { a: 'one', c: { x: true } } });
+      expect((await auth.users.update('alice', { fullName: null })).fullName).toBeNull();
       await expect(auth.users.update('alice', { email: 'bobby@example.com' })).rejects.toMatchObject({ code: 'auth.user.exists' });
       await expect(auth.users.update('alice', { email: 'bad' })).rejects.toMatchObject({ code: 'auth.user.invalid_email' });
       await expect(auth.users.update('nobody', { fullName: 'x' })).rejects.toMatchObject({ code: 'auth.user.not_found' });
@@ -418,7 +418,7 @@ describeOnBackends('users', { fresh: true }, (t) => {
       await register('alice');
       expect((await auth.users.setFlag('alice', 'block')).changed).toBe(true);
       expect((await auth.users.setFlag('alice', 'block')).changed).toBe(false);
-      expect((await auth.users.get('alice')).is_blocked).toBe(true);
+      expect((await auth.users.get('alice')).isBlocked).toBe(true);
       await expect(auth.users.setFlag('nobody', 'block')).rejects.toMatchObject({ code: 'auth.user.not_found' });
     });
 

@@ -12,7 +12,7 @@ function auditJson(r: AuditRow) {
     at: r.at,
     actor: r.actor,
     command: r.command,
-    target_type: r.target_type,
+    target_type: r.targetType,
     target: r.target,
     summary: r.summary,
   };
@@ -47,7 +47,7 @@ export async function runAuditList(
         out.c.dim(formatRelative(r.at, now)),
         r.actor,
         r.command,
-        r.target === null ? (r.target_type ?? '') : `${r.target_type ?? ''}${r.target_type ? ':' : ''}${r.target}`,
+        r.target === null ? (r.targetType ?? '') : `${r.targetType ?? ''}${r.targetType ? ':' : ''}${r.target}`,
         summaryCell(r.summary),
       ]),
       { fit: [undefined, { optional: 2 }, { shrink: true, minWidth: 8 }, { shrink: true, minWidth: 14 }, { shrink: true, minWidth: 20 }, { shrink: true, minWidth: 10, optional: true }] },

@@ -1,9 +1,14 @@
 /** `group create | list | show | delete | permissions | grant | revoke | set-permissions | matrix`. */
-import type { PermissionChange } from '../../core/groups.js';
+import type { GroupSummary, PermissionChange } from '../../core/groups.js';
 import { slicePage } from '../paging.js';
 import type { Runtime } from '../runtime.js';
 import type { OptionsOf } from '../command-table.js';
 import type * as def from './group.def.js';
+
+/** The JSON shape of a group in `group list`: the counts in snake_case. */
+function groupSummaryJson(g: GroupSummary) {
+  return { id: g.id, tag: g.tag, description: g.description, permission_count: g.permissionCount, user_count: g.userCount };
+}
 
 export async function runCreate(rt: Runtime, opts: OptionsOf<typeof def.create>, id: string): Promise<void> {
   const auth = await rt.auth();
@@ -14,11 +19,11 @@ export async function runCreate(rt: Runtime, opts: OptionsOf<typeof def.create>,
 export async function runList(rt: Runtime, opts: OptionsOf<typeof def.list>): Promise<void> {
   const auth = await rt.auth();
   const groups = slicePage(rt.out, await auth.groups.list(opts.tag !== undefined ? { tag: opts.tag } : {}), opts, 'groups');
-  await rt.out.result(groups, async () => {
+  await rt.out.result(groups.map(groupSummaryJson), async () => {
     if (groups.length === 0) return;
     await rt.out.table(
       ['group', 'tag', 'description', 'permissions', 'users'],
-      groups.map((g) => [g.id, g.tag, g.description, g.permission_count, g.user_count]),
+      groups.map((g) => [g.id, g.tag, g.description, g.permissionCount, g.userCount]),
       { align: ['left', 'left', 'left', 'right', 'right'], fit: [undefined, { shrink: true, optional: true }, { shrink: true, optional: true }] },
     );
   });
@@ -41,7 +46,7 @@ export async function runShow(rt: Runtime, _opts: unknown, id: string): Promise<
 export async function runDelete(rt: Runtime, _opts: unknown, id: string): Promise<void> {
   const auth = await rt.auth();
   const summary = await auth.groups.summary(id);
-  await rt.confirm(`Delete group ${id} (${summary.permission_count} grant(s), ${summary.user_count} member(s))?`);
+  await rt.confirm(`Delete group ${id} (${summary.permissionCount} grant(s), ${summary.userCount} member(s))?`);
   const r = await auth.groups.delete(id);
   await rt.out.result({ id, deleted: true, permissions_removed: r.permissionsRemoved, members_removed: r.usersRemoved }, () =>
     rt.out.line(`deleted group ${id}`),

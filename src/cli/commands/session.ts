@@ -11,20 +11,20 @@ import type * as def from './session.def.js';
 function sessionJson(s: SessionRecord) {
   return {
     id: s.id,
-    user_id: s.user_id,
+    user_id: s.userId,
     username: s.username,
     expires: s.expires,
-    expires_at: s.expires_at.toISOString(),
+    expires_at: s.expiresAt.toISOString(),
     expired: s.expired,
     permissions: s.permissions,
     created: s.created,
-    agent_bound: s.agent_bound,
+    agent_bound: s.agentBound,
   };
 }
 
 function userCell(s: SessionRecord): string {
   if (s.username !== null) return s.username;
-  return s.user_id === null ? '(anonymous)' : `(deleted ${s.user_id})`;
+  return s.userId === null ? '(anonymous)' : `(deleted ${s.userId})`;
 }
 
 export async function runSessionList(
@@ -47,8 +47,8 @@ export async function runSessionList(
       shown.map((s) => [
         s.id,
         userCell(s),
-        s.expires_at,
-        s.expired ? out.c.red(formatExpiry(s.expires_at, now)) : out.c.green(formatExpiry(s.expires_at, now)),
+        s.expiresAt,
+        s.expired ? out.c.red(formatExpiry(s.expiresAt, now)) : out.c.green(formatExpiry(s.expiresAt, now)),
         s.permissions.length,
         s.created,
       ]),
@@ -69,10 +69,10 @@ export async function runSessionShow(rt: Runtime, _opts: unknown, id: string): P
     out.keyValues([
       ['id', s.id],
       ['user', userCell(s)],
-      ['user id', s.user_id ?? ''],
-      ['expires', `${s.expires_at.toISOString()} (${formatExpiry(s.expires_at, now)})`],
+      ['user id', s.userId ?? ''],
+      ['expires', `${s.expiresAt.toISOString()} (${formatExpiry(s.expiresAt, now)})`],
       ['created', s.created],
-      ['agent bound', s.agent_bound ? 'yes' : 'no'],
+      ['agent bound', s.agentBound ? 'yes' : 'no'],
       ['permissions', s.permissions.length === 0 ? '(none)' : s.permissions.map(String).join(', ')],
       ['data', JSON.stringify(s.data)],
     ]);
@@ -115,10 +115,10 @@ export async function runSessionPrune(rt: Runtime, opts: OptionsOf<typeof def.pr
   const report = rt.dryRun
     ? await (async () => {
         const deleted = await auth.sessions.count({ state: 'expired' });
-        return { deleted, batches: Math.ceil(deleted / (opts.batchSize ?? DEFAULT_PRUNE_BATCH)), expired_before: auth.ctx.settings.now() };
+        return { deleted, batches: Math.ceil(deleted / (opts.batchSize ?? DEFAULT_PRUNE_BATCH)), expiredBefore: auth.ctx.settings.now() };
       })()
     : await auth.sessions.prune(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {});
-  const doc = { deleted: report.deleted, batches: report.batches, expired_before: report.expired_before.toISOString() };
+  const doc = { deleted: report.deleted, batches: report.batches, expired_before: report.expiredBefore.toISOString() };
   // Nothing to do prints nothing: cron mails only when there is something to say.
   await rt.out.result(doc, () => {
     if (report.deleted > 0) {

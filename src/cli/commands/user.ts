@@ -14,9 +14,9 @@ export function userJson(u: User) {
     id: u.id,
     username: u.username,
     email: u.email,
-    full_name: u.full_name,
-    is_active: u.is_active,
-    is_blocked: u.is_blocked,
+    full_name: u.fullName,
+    is_active: u.isActive,
+    is_blocked: u.isBlocked,
     settings: u.settings,
     created: u.created,
   };
@@ -28,8 +28,8 @@ function userDetailJson(u: UserDetail) {
 
 function state(rt: Runtime, u: User): string {
   const { c } = rt.out;
-  if (u.is_blocked) return c.red('blocked');
-  if (!u.is_active) return c.yellow('inactive');
+  if (u.isBlocked) return c.red('blocked');
+  if (!u.isActive) return c.yellow('inactive');
   return c.green('active');
 }
 
@@ -38,7 +38,7 @@ function printDetail(rt: Runtime, u: UserDetail): void {
     ['username', u.username],
     ['id', u.id],
     ['email', u.email],
-    ['full name', u.full_name],
+    ['full name', u.fullName],
     ['state', state(rt, u)],
     ['created', u.created],
     ['groups', u.groups.join(', ') || '(none)'],
@@ -127,7 +127,7 @@ export async function runList(
     if (users.length === 0) return;
     await rt.out.table(
       ['username', 'email', 'full name', 'state', 'created'],
-      users.map((u) => [shownName(u.username), shownName(u.email), u.full_name, state(rt, u), u.created]),
+      users.map((u) => [shownName(u.username), shownName(u.email), u.fullName, state(rt, u), u.created]),
       { fit: [undefined, { shrink: true, minWidth: 16 }, { shrink: true, optional: true }, undefined, { optional: true }] },
     );
   });

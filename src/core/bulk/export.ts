@@ -12,14 +12,17 @@ import type { ExportFormat } from './types.js';
 export interface ExportedUser {
   username: string;
   email: string;
-  full_name: string | null;
+  fullName: string | null;
   groups: string[];
-  is_active: boolean;
-  is_blocked: boolean;
+  isActive: boolean;
+  isBlocked: boolean;
   settings: Record<string, unknown>;
   /** Only with `withHashes`. */
-  password_hash?: string;
+  passwordHash?: string;
 }
+
+/** A user as the export file carries it: the import format's field names (bulk/types.ts). */
+type ExportRecord = Record<string, unknown>;
 
 export interface ExportOptions {
   withHashes?: boolean;
@@ -57,12 +60,27 @@ export async function* exportUsers(db: Knex, options: ExportOptions = {}): Async
       .limit(pageSize);
     if (options.withHashes) q.select('u.password');
     if (after !== null) q.where('u.username', '>', after);
-    const rows = (await q) as (Omit<ExportedUser, 'password_hash' | 'groups'> & { groups: string[] | string; password?: Buffer })[];
+    // Rows as read: the users table's column names.
+    const rows = (await q) as {
+      username: string;
+      email: string;
+      full_name: string | null;
+      is_active: boolean;
+      is_blocked: boolean;
+      settings: Record<string, unknown>;
+      groups: string[] | string;
+      password?: Buffer;
+    }[];
     if (rows.length === 0) return;
-    yield rows.map(({ password, groups, ...u }) => ({
-      ...u,
-      groups: typeof groups === 'string' ? (JSON.parse(groups) as string[]) : groups,
-      ...(password !== undefined ? { password_hash: password.toString('latin1') } : {}),
+    yield rows.map((r) => ({
+      username: r.username,
+      email: r.email,
+      fullName: r.full_name,
+      groups: typeof r.groups === 'string' ? (JSON.parse(r.groups) as string[]) : r.groups,
+      isActive: r.is_active,
+      isBlocked: r.is_blocked,
+      settings: r.settings,
+      ...(r.password !== undefined ? { passwordHash: r.password.toString('latin1') } : {}),
     }));
     after = rows[rows.length - 1]?.username ?? null;
     if (rows.length < pageSize) return;
@@ -76,19 +94,30 @@ export function exportColumns(withHashes: boolean): string[] {
 
 /** Text of a page in the chosen format (CSV: `;` between groups, settings as JSON text). */
 export async function encodeExportPage(format: ExportFormat | 'json', users: ExportedUser[], withHashes: boolean, first: boolean): Promise<string> {
-  if (format === 'jsonl') return users.map((u) => `${JSON.stringify(ordered(u, withHashes))}\n`).join('');
-  if (format === 'json') return users.map((u, i) => `${first && i === 0 ? '' : ',\n'}${JSON.stringify(ordered(u, withHashes))}`).join('');
+  if (format === 'jsonl') return users.map((u) => `${JSON.stringify(fileRecord(u, withHashes))}\n`).join('');
+  if (format === 'json') return users.map((u, i) => `${first && i === 0 ? '' : ',\n'}${JSON.stringify(fileRecord(u, withHashes))}`).join('');
   const { stringify } = await import('csv-stringify/sync');
   const columns = exportColumns(withHashes);
   const records = users.map((u) => {
-    const o = u as unknown as Record<string, unknown>;
+    const o = fileRecord(u, withHashes);
     return columns.map((c) => (c === 'groups' ? u.groups.join(';') : c === 'settings' ? JSON.stringify(u.settings) : (o[c] ?? '')) as string);
   });
   return stringify(first ? [columns, ...records] : records, { cast: { boolean: (b) => (b ? 'true' : 'false') } });
 }
 
-function ordered(u: ExportedUser, withHashes: boolean): ExportedUser {
-  return Object.fromEntries(exportColumns(withHashes).map((c) => [c, u[c as keyof ExportedUser]])) as unknown as ExportedUser;
+/** The one mapping from an exported user to the file's fields, in `exportColumns` order. */
+function fileRecord(u: ExportedUser, withHashes: boolean): ExportRecord {
+  const fields: ExportRecord = {
+    username: u.username,
+    email: u.email,
+    password_hash: u.passwordHash,
+    full_name: u.fullName,
+    groups: u.groups,
+    is_active: u.isActive,
+    is_blocked: u.isBlocked,
+    settings: u.settings,
+  };
+  return Object.fromEntries(exportColumns(withHashes).map((c) => [c, fields[c]]));
 }
 
 export async function countUsers(db: Knex): Promise<number> {

@@ -14,11 +14,38 @@ import { copyField, copyRows } from '../../db/copy.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { jsonb, utcTimestampLiteral } from '../../db/values.js';
 import { rowsOf } from '../set-sql.js';
+import type { User } from '../users.js';
 
 export const USERS_TABLE = 'users';
 
 /** A user's profile: what reads return (never the password or the salt). */
 export const USER_COLUMNS = ['id', 'username', 'email', 'full_name', 'is_active', 'is_blocked', 'settings', 'created'] as const;
+
+/** A user's profile as read from the table (USER_COLUMNS): kaiju's column names, internal to core. */
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  full_name: string | null;
+  is_active: boolean;
+  is_blocked: boolean;
+  settings: Record<string, unknown>;
+  created: Date;
+}
+
+/** The one mapping from a profile row to the library's `User` (camelCase). */
+export function toUser(r: UserRow): User {
+  return {
+    id: r.id,
+    username: r.username,
+    email: r.email,
+    fullName: r.full_name,
+    isActive: r.is_active,
+    isBlocked: r.is_blocked,
+    settings: r.settings,
+    created: r.created,
+  };
+}
 
 /** Every column of a new row, in the order the statements and the COPY below write them. */
 export const USER_ROW_COLUMNS = ['id', 'username', 'email', 'full_name', 'password', 'salt', 'is_active', 'is_blocked', 'settings', 'created'] as const;

@@ -23,8 +23,8 @@ const loadVerify = () => import('./verify.js');
 export interface TokenUser {
   id: string;
   username: string;
-  is_active: boolean;
-  is_blocked: boolean;
+  isActive: boolean;
+  isBlocked: boolean;
 }
 
 /** What the token service needs from the users service. */
@@ -43,8 +43,8 @@ export interface TokenVerifyOptions {
 }
 
 function assertUsable(user: TokenUser): void {
-  if (user.is_blocked || !user.is_active) {
-    const reason = user.is_blocked ? 'blocked' : 'inactive';
+  if (user.isBlocked || !user.isActive) {
+    const reason = user.isBlocked ? 'blocked' : 'inactive';
     throw authError('auth.user.authentication_failed', `user ${user.username} is ${reason}`, { reason });
   }
 }
