@@ -71,7 +71,7 @@ export type {
   KeyPruneOptions,
   KeyPruneResult,
 } from './core/keys/keystore.js';
-export type { KeyInfo, KeyState, KeyStatus, VerifyingKeyRow, KeyRow } from './core/keys/key-queries.js';
+export type { KeyInfo, KeyState, KeyStatus, VerifyingKeyRow } from './core/keys/key-queries.js';
 export type { KeySecretState } from './core/keys/secret-verifier.js';
 export type { KeySecretSource, SecretRequest } from './core/keys/key-crypto.js';
 

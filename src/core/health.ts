@@ -23,9 +23,9 @@ export interface HealthCheck {
 
 export interface HealthInfo {
   /** Users whose stored hash is cheaper than the configured bcrypt cost (or not bcrypt): upgraded at next login. */
-  users_with_cheap_hashes: number;
+  usersWithCheapHashes: number;
   /** Users in no group: they get only the default group's permissions, if one is configured. */
-  users_without_groups: number;
+  usersWithoutGroups: number;
 }
 
 export interface HealthReport {
@@ -35,7 +35,7 @@ export interface HealthReport {
   status: DatabaseStatus;
   keys: (KeyStatus & { secret: KeySecretState }) | null;
   /** Seconds until rotation is due (negative: overdue); null when no key signs. */
-  rotation_due_in: number | null;
+  rotationDueIn: number | null;
 }
 
 export interface HealthOptions {
@@ -72,7 +72,7 @@ async function readInfo(knex: Knex, bcryptCost: number): Promise<HealthInfo> {
       [bcryptCost],
     )
   ).rows[0] as { cheap: string | number; lonely: string | number };
-  return { users_with_cheap_hashes: Number(row.cheap), users_without_groups: Number(row.lonely) };
+  return { usersWithCheapHashes: Number(row.cheap), usersWithoutGroups: Number(row.lonely) };
 }
 
 function human(seconds: number): string {
@@ -98,10 +98,10 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
     return {
       ok: false,
       checks,
-      info: { users_with_cheap_hashes: 0, users_without_groups: 0 },
+      info: { usersWithCheapHashes: 0, usersWithoutGroups: 0 },
       status,
       keys: null,
-      rotation_due_in: null,
+      rotationDueIn: null,
     };
   }
   if (status.grants) {
@@ -132,7 +132,7 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
 
   let rotationDueIn: number | null = null;
   if (active) {
-    rotationDueIn = Math.round((active.rotation_due_at.getTime() - now.getTime()) / 1000);
+    rotationDueIn = Math.round((active.rotationDueAt.getTime() - now.getTime()) / 1000);
     // A healthy cron publishes when due and switches a switch delay later.
     const late = -rotationDueIn - options.switchDelay;
     add(
@@ -149,7 +149,7 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
   }
   const next = keyStatus?.next ?? null;
   if (next) {
-    const waiting = (now.getTime() - next.switches_at.getTime()) / 1000;
+    const waiting = (now.getTime() - next.switchesAt.getTime()) / 1000;
     add(
       'next_key',
       waiting < options.lateAfter,
@@ -159,7 +159,7 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
     add('next_key', true, 'none waiting');
   }
 
-  const expired = status.counts.expired_sessions;
+  const expired = status.counts.expiredSessions;
   add(
     'sessions',
     expired <= options.maxExpiredSessions,
@@ -180,7 +180,7 @@ export async function checkHealth(knex: Knex, options: HealthOptions): Promise<H
   }
 
   const info = await readInfo(knex, options.bcryptCost);
-  return { ok: checks.every((c) => c.ok), checks, info, status, keys, rotation_due_in: rotationDueIn };
+  return { ok: checks.every((c) => c.ok), checks, info, status, keys, rotationDueIn };
 }
 
 /** The report as Prometheus text exposition (for node_exporter's textfile collector). */
@@ -207,26 +207,26 @@ export function healthMetrics(report: HealthReport, now: Date): string {
   if (counts) {
     metric('users', 'Users by state.', 'gauge', [
       [{ state: 'all' }, counts.users],
-      [{ state: 'blocked' }, counts.blocked_users],
-      [{ state: 'inactive' }, counts.inactive_users],
+      [{ state: 'blocked' }, counts.blockedUsers],
+      [{ state: 'inactive' }, counts.inactiveUsers],
     ]);
     metric('groups', 'Groups.', 'gauge', [[{}, counts.groups]]);
     metric('permissions', 'Permissions.', 'gauge', [[{}, counts.permissions]]);
     metric('sessions', 'Sessions by state.', 'gauge', [
-      [{ state: 'live' }, counts.live_sessions],
-      [{ state: 'expired' }, counts.expired_sessions],
+      [{ state: 'live' }, counts.liveSessions],
+      [{ state: 'expired' }, counts.expiredSessions],
     ]);
   }
-  metric('users_with_cheap_hashes', 'Users whose password hash is cheaper than the configured bcrypt cost.', 'gauge', [[{}, report.info.users_with_cheap_hashes]]);
-  metric('users_without_groups', 'Users in no group.', 'gauge', [[{}, report.info.users_without_groups]]);
+  metric('users_with_cheap_hashes', 'Users whose password hash is cheaper than the configured bcrypt cost.', 'gauge', [[{}, report.info.usersWithCheapHashes]]);
+  metric('users_without_groups', 'Users in no group.', 'gauge', [[{}, report.info.usersWithoutGroups]]);
   const keys = report.keys;
   if (keys) {
     metric('signing_key_present', 'Whether a key can sign (1) or not (0).', 'gauge', [[{}, keys.active ? 1 : 0]]);
     if (keys.active) {
-      metric('signing_key_age_seconds', 'How long the signing key has signed.', 'gauge', [[{ kid: keys.active.kid }, keys.active.age_seconds]]);
-      metric('signing_key_rotation_due_seconds', 'Seconds until rotation is due (negative: overdue).', 'gauge', [[{}, report.rotation_due_in ?? 0]]);
+      metric('signing_key_age_seconds', 'How long the signing key has signed.', 'gauge', [[{ kid: keys.active.kid }, keys.active.ageSeconds]]);
+      metric('signing_key_rotation_due_seconds', 'Seconds until rotation is due (negative: overdue).', 'gauge', [[{}, report.rotationDueIn ?? 0]]);
       metric('signing_key_expiry_seconds', 'Seconds until the signing key stops signing.', 'gauge', [
-        [{}, Math.round((keys.active.signs_until.getTime() - now.getTime()) / 1000)],
+        [{}, Math.round((keys.active.signsUntil.getTime() - now.getTime()) / 1000)],
       ]);
     }
     metric('keys', 'Keys by what they can do.', 'gauge', [

@@ -19,12 +19,12 @@ export interface SchemaStatus {
 
 export interface CountStatus {
   users: number;
-  blocked_users: number;
-  inactive_users: number;
+  blockedUsers: number;
+  inactiveUsers: number;
   groups: number;
   permissions: number;
-  live_sessions: number;
-  expired_sessions: number;
+  liveSessions: number;
+  expiredSessions: number;
 }
 
 export interface GrantsStatus {
@@ -58,18 +58,19 @@ export async function readSchemaStatus(knex: Knex): Promise<SchemaStatus> {
 /** Each count of `status`, as the subquery that makes it (`:epoch` is now in epoch seconds). */
 const COUNT_QUERIES: Record<keyof CountStatus, string> = {
   users: 'select count(*) from users',
-  blocked_users: 'select count(*) from users where is_blocked',
-  inactive_users: 'select count(*) from users where not is_active',
+  blockedUsers: 'select count(*) from users where is_blocked',
+  inactiveUsers: 'select count(*) from users where not is_active',
   groups: 'select count(*) from groups',
   permissions: 'select count(*) from permissions',
-  live_sessions: 'select count(*) from sessions where expires > :epoch',
-  expired_sessions: 'select count(*) from sessions where expires <= :epoch',
+  liveSessions: 'select count(*) from sessions where expires > :epoch',
+  expiredSessions: 'select count(*) from sessions where expires <= :epoch',
 };
 
 export async function readCounts(knex: Knex, now: Date): Promise<CountStatus> {
   const epoch = Math.floor(now.getTime() / 1000);
   const names = Object.keys(COUNT_QUERIES) as (keyof CountStatus)[];
-  const sql = `select ${names.map((name) => `(${COUNT_QUERIES[name]}) as ${name}`).join(', ')}`;
+  // Quoted aliases: the field names as they are (camelCase), not folded to lower case.
+  const sql = `select ${names.map((name) => `(${COUNT_QUERIES[name]}) as "${name}"`).join(', ')}`;
   const row = (await knex.raw(sql, { epoch })).rows[0] as Record<keyof CountStatus, number | string>;
   const counts = {} as CountStatus;
   for (const name of names) counts[name] = Number(row[name]);

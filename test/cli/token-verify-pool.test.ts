@@ -60,7 +60,7 @@ beforeAll(() => {
   for (const kid of ['active', 'revoked', 'retired']) keys[kid] = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const jwk = (kid: string) => ({ ...(keys[kid] as KeyObject).export({ format: 'jwk' }), d: undefined, kid, alg: 'ES256', use: 'sig' });
   const row = (kid: string, state: VerifyingKeyRow['state'], verifiesUntil: number): VerifyingKeyRow =>
-    ({ kid, alg: 'ES256', public_jwk: JSON.parse(JSON.stringify(jwk(kid))), verifies_until: new Date(verifiesUntil * 1000), state }) as VerifyingKeyRow;
+    ({ kid, alg: 'ES256', publicJwk: JSON.parse(JSON.stringify(jwk(kid))), verifiesUntil: new Date(verifiesUntil * 1000), state }) as VerifyingKeyRow;
   rows = [row('active', 'active', NOW + 3600), row('revoked', 'revoked', NOW + 3600), row('retired', 'retired', NOW - 10)];
   lines = [];
   for (let i = 0; i < 450; i += 1) {
@@ -81,7 +81,7 @@ describe('the verify pool (built) answers as the main thread does', () => {
   });
 
   it("with a JWKS's imported keys", async () => {
-    const jwks = parseJwks({ keys: rows.map((r) => r.public_jwk) });
+    const jwks = parseJwks({ keys: rows.map((r) => r.publicJwk) });
     const imported = await importJwks(jwks);
     const failed = await compare({ keys: { jwks: imported }, options: OPTIONS }, importedJwksResolver(imported));
     // Offline there are no states: the revoked and retired keys' tokens verify.

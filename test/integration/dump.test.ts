@@ -85,7 +85,7 @@ describe.each(BACKENDS)('dump on %s', (backend) => {
     await auth.groups.revoke('empty', ['zz.ungranted']);
     const first = out();
     const report = await auth.fixtures.dump(first, { withHashes: true });
-    expect(report).toMatchObject({ with_hashes: true, replaced: false, counts: { permissions: 4, groups: 4, grants: 5, users: 3, memberships: 3 } });
+    expect(report).toMatchObject({ withHashes: true, replaced: false, counts: { permissions: 4, groups: 4, grants: 5, users: 3, memberships: 3 } });
     const dumped = await files(first);
     expect(Object.keys(dumped)).toEqual(['groups.json', 'permissions.json', 'users.json']);
     const users = JSON.parse(dumped['users.json'] as string);
@@ -112,7 +112,7 @@ describe.each(BACKENDS)('dump on %s', (backend) => {
     await auth.fixtures.seed(await fixtureDir(fixtures()));
     const dir = out();
     const report = await auth.fixtures.dump(dir);
-    expect(report.with_hashes).toBe(false);
+    expect(report.withHashes).toBe(false);
     const text = (await files(dir))['users.json'] as string;
     expect(text).not.toMatch(/password/);
     expect(text).not.toContain('$2b$');

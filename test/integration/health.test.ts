@@ -30,7 +30,7 @@ describeOnBackends('health', { fresh: { keys: true } }, (t) => {
     await keyAuth(t, clock).keys.rotate();
     const report = await checkHealth(t.knex, options());
     expect(report.ok).toBe(true);
-    expect(report.rotation_due_in).toBe(12 * 3600);
+    expect(report.rotationDueIn).toBe(12 * 3600);
   });
 
   it('rotation overdue, a next key stuck, a wrong or missing secret each fail their check', async () => {
@@ -76,7 +76,7 @@ describeOnBackends('health', { fresh: { keys: true } }, (t) => {
     await keyAuth(t, clock, { bcryptRounds: 10 }).users.register({ username: 'dear', email: 'dear@example.com', password: PASSWORD, groups: ['staff'] });
     const report = await checkHealth(t.knex, options());
     expect(report.ok).toBe(true);
-    expect(report.info).toEqual({ users_with_cheap_hashes: 1, users_without_groups: 1 });
+    expect(report.info).toEqual({ usersWithCheapHashes: 1, usersWithoutGroups: 1 });
     const text = healthMetrics(report, clock.now());
     for (const line of text.trimEnd().split('\n')) {
       expect(line).toMatch(/^(# (HELP|TYPE) kaiju_auth_\w+ .+|kaiju_auth_\w+(\{(\w+="[^"\\\n]*",?)+\})? -?\d+)$/);

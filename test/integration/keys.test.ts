@@ -25,8 +25,8 @@ describeOnBackends('keystore', (t, backend) => {
     expect(r.key).toMatchObject({ alg: 'ES256', state: 'active', source: 'generated' });
     expect(r.key.kid).toMatch(/^[0-9a-f]{32}$/);
     expect(r.key.created.getTime()).toBe(clock.t);
-    expect(r.key.signs_until.getTime()).toBe(clock.t + 24 * HOUR);
-    expect(r.key.verifies_until.getTime()).toBe(clock.t + 24 * HOUR + 300_000);
+    expect(r.key.signsUntil.getTime()).toBe(clock.t + 24 * HOUR);
+    expect(r.key.verifiesUntil.getTime()).toBe(clock.t + 24 * HOUR + 300_000);
     expect(await auth.keys.list()).toEqual([r.key]);
     const audit = await t.knex('audit_log').select('command', 'target', 'summary', 'actor');
     expect(audit).toEqual([
@@ -37,14 +37,14 @@ describeOnBackends('keystore', (t, backend) => {
   it('--if-older-than is a no-op while the key is younger; when due a next key is published, and signs after the JWKS max age', async () => {
     const first = await auth.keys.rotate({ alg: 'EdDSA' });
     clock.advance(11 * HOUR);
-    expect((await auth.keys.status()).active).toMatchObject({ kid: first.key.kid, rotation_due: false, age_seconds: 11 * 3600 });
+    expect((await auth.keys.status()).active).toMatchObject({ kid: first.key.kid, rotationDue: false, ageSeconds: 11 * 3600 });
     const noop = await auth.keys.rotate({ ifOlderThan: 12 * 3600 });
     expect(noop).toMatchObject({ rotated: false, action: 'none', retired: null, next: null });
     expect(noop.key.kid).toBe(first.key.kid);
     clock.advance(1 * HOUR);
     const status = await auth.keys.status();
-    expect(status.active).toMatchObject({ rotation_due: true });
-    expect(status.active?.rotation_due_at.getTime()).toBe(clock.t);
+    expect(status.active).toMatchObject({ rotationDue: true });
+    expect(status.active?.rotationDueAt.getTime()).toBe(clock.t);
     // Due: a next key is published (in the JWKS, not signing) ...
     const published = await auth.keys.rotate({ ifOlderThan: 12 * 3600 });
     expect(published).toMatchObject({ rotated: false, action: 'published', retired: null });
@@ -52,10 +52,10 @@ describeOnBackends('keystore', (t, backend) => {
     const next = published.next;
     expect(next).toMatchObject({ state: 'next', alg: 'ES256', activated: null });
     // switch delay: JWKS max age 15 min + clock skew 60 s
-    expect(next?.switches_at.getTime()).toBe(clock.t + 16 * 60_000);
+    expect(next?.switchesAt.getTime()).toBe(clock.t + 16 * 60_000);
     expect((await auth.keys.jwks()).keys.map((k) => k.kid)).toEqual([first.key.kid, next?.kid]);
     expect((await auth.keys.signingKey()).kid).toBe(first.key.kid);
-    expect((await auth.keys.status()).next).toMatchObject({ kid: next?.kid, switches_at: next?.switches_at });
+    expect((await auth.keys.status()).next).toMatchObject({ kid: next?.kid, switchesAt: next?.switchesAt });
     // ... and waits for the verifiers' caches, whatever the cron says ...
     clock.advance(16 * 60_000 - 1000);
     expect(await auth.keys.rotate({ ifOlderThan: 12 * 3600 })).toMatchObject({ rotated: false, action: 'none', next: { kid: next?.kid } });
@@ -65,16 +65,16 @@ describeOnBackends('keystore', (t, backend) => {
     expect(second).toMatchObject({ rotated: true, action: 'promoted', retired: first.key.kid, next: null });
     expect(second.key).toMatchObject({ kid: next?.kid, state: 'active', activated: new Date(clock.t) });
     // Deadlines fixed when it was published: signs for its lifetime from the planned switch.
-    expect(second.key.signs_until.getTime()).toBe(next?.signs_until.getTime());
-    expect(second.key.signs_until.getTime()).toBe(clock.t + 24 * HOUR);
+    expect(second.key.signsUntil.getTime()).toBe(next?.signsUntil.getTime());
+    expect(second.key.signsUntil.getTime()).toBe(clock.t + 24 * HOUR);
     expect((await auth.keys.signingKey()).kid).toBe(next?.kid);
     const [newest, old] = await auth.keys.list();
     expect(newest?.kid).toBe(second.key.kid);
     expect(old).toMatchObject({ kid: first.key.kid, state: 'retired' });
-    expect(old?.signs_until.getTime()).toBe(clock.t);
-    expect(old?.verifies_until.getTime()).toBe(first.key.verifies_until.getTime());
+    expect(old?.signsUntil.getTime()).toBe(clock.t);
+    expect(old?.verifiesUntil.getTime()).toBe(first.key.verifiesUntil.getTime());
     expect((await auth.keys.status()).verifying).toBe(2);
-    expect((await auth.keys.status()).active?.age_seconds).toBe(0);
+    expect((await auth.keys.status()).active?.ageSeconds).toBe(0);
     const actions = await t.knex('audit_log').where({ command: 'keys.rotate' }).orderBy('id').select('summary');
     expect(actions.map((r: { summary: { action: string } }) => r.summary.action)).toEqual(['created', 'published', 'promoted']);
   });

@@ -124,7 +124,7 @@ describeOnBackends('seed', { fresh: true }, (t) => {
     await writeFixtures(dir, f);
     const before = await snapshotAuthTables(t.knex);
     const plan = await auth.fixtures.plan(dir);
-    expect(plan.dry_run).toBe(true);
+    expect(plan.dryRun).toBe(true);
     expect(plan.items.filter((i) => i.action !== 'unchanged')).toEqual([
       { kind: 'groups', id: 'readers', action: 'update', fields: ['description', 'permissions'], added: ['docs.write'], removed: [] },
       { kind: 'users', id: 'dave', action: 'create', fields: [], added: ['readers'], removed: [] },

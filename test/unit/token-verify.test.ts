@@ -162,7 +162,7 @@ describe('inspectToken', () => {
     expect(seen.header).toEqual({ typ: 'JWT', alg: 'ES256', kid: key.publicJwk.kid });
     expect(seen.type).toBe('access');
     expect(seen.expired).toBe(false);
-    expect(seen.expires_in_seconds).toBeGreaterThan(590);
+    expect(seen.expiresInSeconds).toBeGreaterThan(590);
     expect(inspectToken(access, new Date(now.getTime() + 2000_000)).expired).toBe(true);
     expect(() => inspectToken('nope')).toThrow(/not a JWT/);
   });

@@ -25,12 +25,12 @@ export function keyStatusLine(out: Output, s: KeyStatus & { secret?: KeySecretSt
   const a = s.active;
   const secret = s.secret ? `; ${SECRET_WORDS[s.secret](out)}` : '';
   if (!a) return `${out.c.yellow('none can sign (run kaiju-auth keys rotate)')}${secret}`;
-  const due = (a.rotation_due_at.getTime() - now) / 1000;
-  const rotation = a.rotation_due ? out.c.yellow(`rotation due since ${humanDuration(-due)}`) : `rotation due in ${humanDuration(due)}`;
+  const due = (a.rotationDueAt.getTime() - now) / 1000;
+  const rotation = a.rotationDue ? out.c.yellow(`rotation due since ${humanDuration(-due)}`) : `rotation due in ${humanDuration(due)}`;
   const next = s.next
-    ? s.next.switches_at.getTime() > now
-      ? `; next ${s.next.kid} switches in ${humanDuration((s.next.switches_at.getTime() - now) / 1000)}`
+    ? s.next.switchesAt.getTime() > now
+      ? `; next ${s.next.kid} switches in ${humanDuration((s.next.switchesAt.getTime() - now) / 1000)}`
       : `; next ${s.next.kid} ready to switch (at the next keys rotate)`
     : '';
-  return `${a.kid} (${a.alg}), ${humanDuration(a.age_seconds)} old, ${rotation}${next}; ${s.verifying} key(s) verify, ${s.expired} to prune${secret}`;
+  return `${a.kid} (${a.alg}), ${humanDuration(a.ageSeconds)} old, ${rotation}${next}; ${s.verifying} key(s) verify, ${s.expired} to prune${secret}`;
 }

@@ -18,8 +18,8 @@ export function keyJson(k: KeyInfo) {
     state: k.state,
     created: k.created,
     activated: k.activated,
-    signs_until: k.signs_until,
-    verifies_until: k.verifies_until,
+    signs_until: k.signsUntil,
+    verifies_until: k.verifiesUntil,
     source: k.source,
   };
 }
@@ -46,7 +46,7 @@ function colourState(out: Output, state: KeyInfo['state']): string {
 
 function printInstalled(rt: Runtime, result: RotateResult, verb: string): void {
   const k = result.key;
-  rt.out.line(`${verb} signing key ${k.kid} (${k.alg}), signs until ${k.signs_until.toISOString()}`);
+  rt.out.line(`${verb} signing key ${k.kid} (${k.alg}), signs until ${k.signsUntil.toISOString()}`);
   if (result.retired) rt.out.line(`retired ${result.retired}: it keeps verifying its tokens until they expire`);
 }
 
@@ -56,7 +56,7 @@ function rotateJson(result: RotateResult) {
     action: result.action,
     key: keyJson(result.key),
     retired: result.retired,
-    next: result.next && { ...keyJson(result.next), switches_at: result.next.switches_at },
+    next: result.next && { ...keyJson(result.next), switches_at: result.next.switchesAt },
   };
 }
 
@@ -86,8 +86,8 @@ export async function runKeysRotate(
         const n = result.next;
         if (n) {
           rt.out.line(
-            `published ${n.kid} (${n.alg}) as the next key: it signs from the first rotate after ${n.switches_at.toISOString()} ` +
-              `(in ${humanDuration((n.switches_at.getTime() - now) / 1000)}), once verifiers' cached JWKS hold it`,
+            `published ${n.kid} (${n.alg}) as the next key: it signs from the first rotate after ${n.switchesAt.toISOString()} ` +
+              `(in ${humanDuration((n.switchesAt.getTime() - now) / 1000)}), once verifiers' cached JWKS hold it`,
           );
         }
         return;
@@ -96,8 +96,8 @@ export async function runKeysRotate(
         const k = result.key;
         const n = result.next;
         if (n) {
-          const wait = (n.switches_at.getTime() - now) / 1000;
-          rt.out.notice(`kaiju-auth: next key ${n.kid} is published; it signs after ${n.switches_at.toISOString()} (in ${humanDuration(Math.max(0, wait))}): nothing to do yet`);
+          const wait = (n.switchesAt.getTime() - now) / 1000;
+          rt.out.notice(`kaiju-auth: next key ${n.kid} is published; it signs after ${n.switchesAt.toISOString()} (in ${humanDuration(Math.max(0, wait))}): nothing to do yet`);
           return;
         }
         const age = (now - (k.activated ?? k.created).getTime()) / 1000;
@@ -207,8 +207,8 @@ export async function runKeysList(rt: Runtime, opts: OptionsOf<typeof def.list>)
         k.alg,
         colourState(rt.out, k.state),
         humanDuration((now - k.created.getTime()) / 1000),
-        k.signs_until,
-        k.verifies_until,
+        k.signsUntil,
+        k.verifiesUntil,
         k.source,
       ]),
       // The kid is whole or the row a record: it is what `keys revoke` takes.

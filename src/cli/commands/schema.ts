@@ -5,6 +5,7 @@ import { authError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Cell } from '../output.js';
 import { keyStatusLine, secretStateOf } from './key-status.js';
+import { countsJson, healthInfoJson, keyStatusJson } from './status-json.js';
 import type { KeyStatus } from '../../core/keys/key-queries.js';
 import type { KeySecretState } from '../../core/keys/secret-verifier.js';
 import { DEFAULT_MAX_EXPIRED_SESSIONS } from '../../core/settings.js';
@@ -159,12 +160,12 @@ function countLines(doc: StatusDoc): StatusLine[] {
   const counts = doc.counts;
   if (!counts) return [];
   return [
-    ['users', `${counts.users} (${counts.blocked_users} blocked, ${counts.inactive_users} inactive)`],
+    ['users', `${counts.users} (${counts.blockedUsers} blocked, ${counts.inactiveUsers} inactive)`],
     ['groups', counts.groups],
     ['permissions', counts.permissions],
     [
       'sessions',
-      `${counts.live_sessions} live, ${counts.expired_sessions} expired${counts.expired_sessions > 0 ? ' (kaiju-auth session prune deletes them)' : ''}`,
+      `${counts.liveSessions} live, ${counts.expiredSessions} expired${counts.expiredSessions > 0 ? ' (kaiju-auth session prune deletes them)' : ''}`,
     ],
   ];
 }
@@ -221,9 +222,10 @@ export async function runStatus(rt: Runtime, opts: StatusOptions = {}): Promise<
   }
   const human = () =>
     rt.out.keyValues([['database', doc.database], ...schemaLines(rt, doc), ...countLines(doc), ...grantLines(rt, doc), ...keyLines(rt, doc)]);
-  if (opts.format === 'json') rt.out.writeJson(doc);
+  const json = { ...doc, counts: countsJson(doc.counts), keys: keyStatusJson(doc.keys) };
+  if (opts.format === 'json') rt.out.writeJson(json);
   else if (opts.format === 'text') human();
-  else await rt.out.result(doc, human);
+  else await rt.out.result(json, human);
 }
 
 /**
@@ -274,18 +276,18 @@ async function runHealth(rt: Runtime, opts: StatusOptions): Promise<void> {
       backend: db.backend,
       ok: report.ok,
       checks: report.checks,
-      info: report.info,
+      info: healthInfoJson(report.info),
       schema: report.status.schema,
-      counts: report.status.counts,
-      keys: report.keys,
+      counts: countsJson(report.status.counts),
+      keys: keyStatusJson(report.keys),
     };
     const human = () => {
       const { c } = rt.out;
       rt.out.keyValues([
         ['database', doc.database],
         ...report.checks.map((k): StatusLine => [k.name.replace('_', ' '), k.ok ? `${c.green('ok')}    ${k.message}` : `${c.red('FAIL')}  ${k.message}`]),
-        ['cheap hashes', `${report.info.users_with_cheap_hashes} user(s) below bcrypt cost ${rt.config.bcryptRounds} (upgraded at their next login)`],
-        ['no groups', `${report.info.users_without_groups} user(s) in no group`],
+        ['cheap hashes', `${report.info.usersWithCheapHashes} user(s) below bcrypt cost ${rt.config.bcryptRounds} (upgraded at their next login)`],
+        ['no groups', `${report.info.usersWithoutGroups} user(s) in no group`],
       ]);
     };
     if (opts.format === 'json' || (opts.format !== 'text' && rt.out.json)) rt.out.writeJson(doc);
@@ -331,9 +333,9 @@ export async function runInit(rt: Runtime): Promise<void> {
     migrations: runJson(run),
     seed: seeded && seedJson(seeded),
     schema: status.schema,
-    counts: status.counts,
+    counts: countsJson(status.counts),
     key: { created: signing.rotated, kid: signing.key.kid, alg: signing.key.alg },
-    keys,
+    keys: keyStatusJson(keys),
   };
   await rt.out.result(doc, () => {
     const { out } = rt;

@@ -24,8 +24,8 @@ const KINDS = ['permissions', 'groups', 'users'] as const;
  * --prune, `deleted` lists what goes per kind and `removed` counts the rows that go with it.
  */
 export function seedJson(report: SeedReport) {
-  const { dry_run, created, updated, unchanged, changes, errors, deleted, removed } = report;
-  return { dry_run, created, updated, unchanged, changes, ...(deleted ? { deleted, removed } : {}), errors };
+  const { dryRun, created, updated, unchanged, changes, errors, deleted, removed } = report;
+  return { dry_run: dryRun, created, updated, unchanged, changes, ...(deleted ? { deleted, removed } : {}), errors };
 }
 
 /** "3 grants, 2 members": what goes with a deleted item (none: empty). */
@@ -59,30 +59,30 @@ async function printReport(rt: Runtime, report: SeedReport): Promise<void> {
   const { c } = out;
   const verb = { create: c.green('create'), update: c.yellow('update'), unchanged: c.dim('unchanged'), delete: c.red('delete') };
   const done = { create: c.green('created'), update: c.yellow('updated'), unchanged: '', delete: c.red('deleted') };
-  const shown = report.dry_run ? report.items : report.items.filter((i) => i.action !== 'unchanged');
+  const shown = report.dryRun ? report.items : report.items.filter((i) => i.action !== 'unchanged');
   if (shown.length > 0) {
     await out.table(
-      ['kind', 'id', report.dry_run ? 'plan' : 'done', 'changes'],
-      shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dry_run ? verb[i.action] : done[i.action], changeText(i)]),
+      ['kind', 'id', report.dryRun ? 'plan' : 'done', 'changes'],
+      shown.map((i) => [KIND_LABEL[i.kind], i.id, report.dryRun ? verb[i.action] : done[i.action], changeText(i)]),
     );
   }
   const total = (k: (typeof KINDS)[number]) => report.created[k].length + report.updated[k].length + report.unchanged[k].length;
   if (KINDS.every((k) => report.created[k].length === 0 && report.updated[k].length === 0) && deletions(report) === 0) {
-    out.line(`${report.dry_run ? 'nothing would change' : 'nothing to do'}: ${KINDS.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
+    out.line(`${report.dryRun ? 'nothing would change' : 'nothing to do'}: ${KINDS.map((k) => `${total(k)} ${k}`).join(', ')} unchanged`);
     return;
   }
   out.line('');
   const pruning = report.deleted !== undefined;
   await out.table(
-    ['', report.dry_run ? 'would create' : 'created', report.dry_run ? 'would update' : 'updated', 'unchanged', ...(pruning ? [report.dry_run ? 'would delete' : 'deleted'] : [])],
+    ['', report.dryRun ? 'would create' : 'created', report.dryRun ? 'would update' : 'updated', 'unchanged', ...(pruning ? [report.dryRun ? 'would delete' : 'deleted'] : [])],
     KINDS.map((k) => [k, report.created[k].length, report.updated[k].length, report.unchanged[k].length, ...(pruning ? [report.deleted?.[k].length ?? 0] : [])]),
     { align: ['left', 'right', 'right', 'right', 'right'] },
   );
   if (pruning && report.removed) {
     const r = report.removed;
-    out.line(`${report.dry_run ? 'would remove' : 'removed'} with them: ${r.grants} grant(s), ${r.memberships} membership(s), ${r.sessions} session(s)`);
+    out.line(`${report.dryRun ? 'would remove' : 'removed'} with them: ${r.grants} grant(s), ${r.memberships} membership(s), ${r.sessions} session(s)`);
   }
-  if (report.dry_run) out.notice('dry run: nothing was written');
+  if (report.dryRun) out.notice('dry run: nothing was written');
 }
 
 /** Print a seed's problems (its JSON document with --json) and fail with exit 6. */

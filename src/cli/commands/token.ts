@@ -8,6 +8,7 @@ import { authError } from '../../errors.js';
 import { cliError } from '../cli-errors.js';
 import { humanDuration, type TokenClaims } from '../../core/tokens/claims.js';
 import type { IssuedTokens } from '../../core/tokens/issue.js';
+import type { InspectedToken } from '../../core/tokens/inspect.js';
 import { TokenVerifier } from '../../core/tokens/token-verifier.js';
 import { importJwks, importedJwksResolver, jwksResolver, parseJwks, type Jwks, type KeyResolver } from '../../core/keys/jwks.js';
 import { verifyingKeysResolver } from '../../core/keys/key-queries.js';
@@ -171,23 +172,37 @@ export async function runTokenVerify(rt: Runtime, opts: VerifyFlags, token?: str
   rt.out.notice(`kaiju-auth: ${counts.total} token(s) verified`);
 }
 
+/** The JSON shape of `token inspect`: header and claims as the token has them, our fields in snake_case. */
+function inspectedJson(t: InspectedToken) {
+  return {
+    verified: t.verified,
+    header: t.header,
+    claims: t.claims,
+    type: t.type,
+    issued_at: t.issuedAt,
+    expires_at: t.expiresAt,
+    expires_in_seconds: t.expiresInSeconds,
+    expired: t.expired,
+  };
+}
+
 export async function runTokenInspect(rt: Runtime, _opts: unknown, token?: string) {
   const text = await tokenArgument(rt, token);
   const { inspectToken } = await import('../../core/tokens/inspect.js');
   const seen = inspectToken(text);
-  await rt.out.result(seen, () => {
+  await rt.out.result(inspectedJson(seen), () => {
     const { out } = rt;
     out.line(out.c.yellow.bold('NOT VERIFIED: decoded only; do not trust anything below'));
     const when =
-      seen.expires_in_seconds === null
+      seen.expiresInSeconds === null
         ? 'no expiry (exp missing)'
-        : seen.expires_in_seconds > 0
-          ? `expires in ${humanDuration(seen.expires_in_seconds)} (${seen.expires_at?.toISOString()})`
-          : `expired ${humanDuration(-seen.expires_in_seconds)} ago (${seen.expires_at?.toISOString()})`;
+        : seen.expiresInSeconds > 0
+          ? `expires in ${humanDuration(seen.expiresInSeconds)} (${seen.expiresAt?.toISOString()})`
+          : `expired ${humanDuration(-seen.expiresInSeconds)} ago (${seen.expiresAt?.toISOString()})`;
     out.keyValues([
       ['type', seen.type ?? '(no typ claim)'],
       ['expiry', when],
-      ['issued', seen.issued_at],
+      ['issued', seen.issuedAt],
     ]);
     out.line(out.c.bold('header:'));
     out.line(JSON.stringify(seen.header, null, 2));

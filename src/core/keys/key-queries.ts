@@ -26,8 +26,8 @@ export interface KeyInfo {
   created: Date;
   /** When it started to sign; null for a `next` key (and for one revoked before it signed). */
   activated: Date | null;
-  signs_until: Date;
-  verifies_until: Date;
+  signsUntil: Date;
+  verifiesUntil: Date;
 }
 
 export interface KeyStatus {
@@ -36,17 +36,17 @@ export interface KeyStatus {
     kid: string;
     alg: SigningAlgorithm;
     created: Date;
-    age_seconds: number;
-    signs_until: Date;
-    rotation_due_at: Date;
-    rotation_due: boolean;
+    ageSeconds: number;
+    signsUntil: Date;
+    rotationDueAt: Date;
+    rotationDue: boolean;
   } | null;
   /** The key published to sign next, and when `keys rotate` may switch to it. */
   next: {
     kid: string;
     alg: SigningAlgorithm;
     created: Date;
-    switches_at: Date;
+    switchesAt: Date;
   } | null;
   /** Keys whose public part still verifies tokens (the JWKS). */
   verifying: number;
@@ -54,6 +54,7 @@ export interface KeyStatus {
   expired: number;
 }
 
+/** A keystore row as read: the table's column names; internal to core (never exported). */
 export interface KeyRow {
   kid: string;
   alg: string;
@@ -87,8 +88,8 @@ export function toInfo(row: InfoRow, now: Date): KeyInfo {
     created: new Date(row.created),
     // Keys from before pre-publication signed from the moment they were made.
     activated: row.state === 'next' ? null : row.activated ? new Date(row.activated) : row.state === 'revoked' ? null : new Date(row.created),
-    signs_until: new Date(row.signs_until),
-    verifies_until: new Date(row.verifies_until),
+    signsUntil: new Date(row.signs_until),
+    verifiesUntil: new Date(row.verifies_until),
   };
 }
 
@@ -96,9 +97,9 @@ export function toInfo(row: InfoRow, now: Date): KeyInfo {
  * Rotation is due at half of the key's signing life (kaiju renewed keys every ttl/2), counted from
  * when it began to sign.
  */
-export function rotationDueAt(key: { created: Date; activated?: Date | null; signs_until: Date }): Date {
+export function rotationDueAt(key: { created: Date; activated?: Date | null; signsUntil: Date }): Date {
   const from = (key.activated ?? key.created).getTime();
-  return new Date(from + (key.signs_until.getTime() - from) / 2);
+  return new Date(from + (key.signsUntil.getTime() - from) / 2);
 }
 
 /** When a key began to sign: `activated`, or `created` for keys made before pre-publication. */
@@ -173,10 +174,10 @@ export async function readKeyStatus(db: Knex, now: Date, switchDelay = 0): Promi
             kid: info.kid,
             alg: info.alg,
             created: info.created,
-            age_seconds: Math.max(0, Math.floor((now.getTime() - (info.activated ?? info.created).getTime()) / 1000)),
-            signs_until: info.signs_until,
-            rotation_due_at: due,
-            rotation_due: now >= due,
+            ageSeconds: Math.max(0, Math.floor((now.getTime() - (info.activated ?? info.created).getTime()) / 1000)),
+            signsUntil: info.signsUntil,
+            rotationDueAt: due,
+            rotationDue: now >= due,
           }
         : null,
     next: next
@@ -184,7 +185,7 @@ export async function readKeyStatus(db: Knex, now: Date, switchDelay = 0): Promi
           kid: next.kid,
           alg: assertSigningAlgorithm(next.alg),
           created: new Date(next.created),
-          switches_at: new Date(new Date(next.created).getTime() + switchDelay * 1000),
+          switchesAt: new Date(new Date(next.created).getTime() + switchDelay * 1000),
         }
       : null,
     verifying: Number(counts?.verifying ?? 0),
@@ -193,11 +194,18 @@ export async function readKeyStatus(db: Knex, now: Date, switchDelay = 0): Promi
 }
 
 /** The public side of the keystore's keys, as verifying needs it: plain data (a worker thread can be handed it). */
-export type VerifyingKeyRow = Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until' | 'state'>;
+export interface VerifyingKeyRow {
+  kid: string;
+  alg: string;
+  publicJwk: PublicJwk;
+  verifiesUntil: Date;
+  state: 'next' | 'active' | 'retired' | 'revoked';
+}
 
 /** Every key's public side and state, read once (public keys only; no secret needed). */
 export async function readVerifyingKeys(db: Knex): Promise<VerifyingKeyRow[]> {
-  return db('keystore').select('kid', 'alg', 'public_jwk', 'verifies_until', 'state');
+  const rows: Pick<KeyRow, 'kid' | 'alg' | 'public_jwk' | 'verifies_until' | 'state'>[] = await db('keystore').select('kid', 'alg', 'public_jwk', 'verifies_until', 'state');
+  return rows.map((r) => ({ kid: r.kid, alg: r.alg, publicJwk: r.public_jwk, verifiesUntil: new Date(r.verifies_until), state: r.state }));
 }
 
 /**
@@ -214,13 +222,13 @@ export function verifyingKeysResolver(rows: VerifyingKeyRow[], now: () => Date):
       if (row.state === 'revoked') {
         throw authError('auth.token.key_revoked', `signing key ${kid} was revoked: its tokens no longer verify`, { kid });
       }
-      if (new Date(row.verifies_until) <= now()) {
+      if (new Date(row.verifiesUntil) <= now()) {
         throw authError('auth.token.key_retired', `signing key ${kid} no longer verifies tokens (retired)`, { kid });
       }
       let key = imported.get(kid);
       if (!key) {
         const { importPublicJwk } = await loadJwks();
-        key = importPublicJwk({ ...row.public_jwk, kid, alg: assertSigningAlgorithm(row.alg), use: 'sig', exp: jwkExp(row.verifies_until) });
+        key = importPublicJwk({ ...row.publicJwk, kid, alg: assertSigningAlgorithm(row.alg), use: 'sig', exp: jwkExp(row.verifiesUntil) });
         imported.set(kid, key);
       }
       return key;

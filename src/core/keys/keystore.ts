@@ -95,7 +95,7 @@ export interface RotateOptions {
 export type RotateAction =
   /** Nothing due, or a `next` key still waiting for verifiers to fetch it. */
   | 'none'
-  /** A new key was published as `next`; it signs after `switches_at`. */
+  /** A new key was published as `next`; it signs after `switchesAt`. */
   | 'published'
   /** The `next` key began to sign; the old one was retired. */
   | 'promoted'
@@ -111,7 +111,7 @@ export interface RotateResult {
   /** The key it replaced, if any. */
   retired: string | null;
   /** The key published to sign next, after the call, and when it may switch. */
-  next: (KeyInfo & { switches_at: Date }) | null;
+  next: (KeyInfo & { switchesAt: Date }) | null;
 }
 
 export interface ImportOptions {
@@ -434,7 +434,7 @@ export class KeystoreService {
 
   private nextInfo(row: KeyRow | undefined, now: Date): RotateResult['next'] {
     if (!row) return null;
-    return { ...toInfo(row, now), switches_at: new Date(new Date(row.created).getTime() + this.switchDelay() * 1000) };
+    return { ...toInfo(row, now), switchesAt: new Date(new Date(row.created).getTime() + this.switchDelay() * 1000) };
   }
 
   /**

@@ -24,6 +24,7 @@ const TABLE = 'keystore_verifier';
 const KNOWN_VALUE = Buffer.from('kaiju-auth keystore secret verifier', 'utf8');
 const ASSOCIATED = Buffer.from('kaiju-auth keystore verifier v1', 'utf8');
 
+/** Rows as read (the tables' column names); internal. */
 interface VerifierRow {
   sealed: Uint8Array;
   enc_params: unknown;

@@ -13,6 +13,7 @@ import { MIN_ACCESS_TTL, checkSetting, type TokenSettings } from './settings.js'
 export const TOKEN_TYPES = ['access', 'refresh'] as const;
 export type TokenType = (typeof TOKEN_TYPES)[number];
 
+/** The JWT claims as the tokens carry them (the wire format's names). */
 export interface TokenClaims {
   /** The user id (kaiju's claim). */
   id: string;

@@ -7,14 +7,15 @@ import { authError } from '../../errors.js';
 
 export interface InspectedToken {
   verified: false;
+  /** The JOSE header and the JWT claims as the token carries them (the wire format's names). */
   header: ProtectedHeaderParameters;
   claims: JWTPayload;
   /** `typ` claim when it is one of ours. */
   type: string | null;
-  issued_at: Date | null;
-  expires_at: Date | null;
+  issuedAt: Date | null;
+  expiresAt: Date | null;
   /** Seconds until `exp` (negative: expired since), or null without `exp`. */
-  expires_in_seconds: number | null;
+  expiresInSeconds: number | null;
   expired: boolean | null;
 }
 
@@ -36,9 +37,9 @@ export function inspectToken(token: string, now: Date = new Date()): InspectedTo
     header,
     claims,
     type: typeof claims.typ === 'string' ? claims.typ : null,
-    issued_at: date(claims.iat),
-    expires_at: expires,
-    expires_in_seconds: inSeconds,
+    issuedAt: date(claims.iat),
+    expiresAt: expires,
+    expiresInSeconds: inSeconds,
     expired: inSeconds === null ? null : inSeconds <= 0,
   };
 }
