@@ -4,7 +4,7 @@
  * nothing heavy.
  */
 import type { Command } from 'commander';
-import { option, type ActionTraits } from './command-table.js';
+import { option } from './command-table.js';
 import { intArg } from './arg-parsers.js';
 import { DEFAULT_PAGE_SIZE } from './paging.js';
 import { DEFAULT_BCRYPT_COST } from '../core/settings.js';
@@ -51,7 +51,7 @@ type LoadedRun = (rt: Runtime, opts: Record<string, unknown>, ...args: unknown[]
  * transaction that is rolled back, so it is checked as the real one would be (constraints,
  * conflicts, triggers) and reported as it would have been, and nothing changes.
  */
-export function lazyAction(kit: Kit, command: Command, run: () => Promise<LoadedRun>, traits: ActionTraits): void {
+export function lazyAction(kit: Kit, command: Command, run: () => Promise<LoadedRun>, dryRunnable: boolean): void {
   command.action(async (...args: unknown[]) => {
     const self = args[args.length - 1] as Command;
     const options = withInheritedOptions(self, args[args.length - 2] as Record<string, unknown>);
@@ -60,9 +60,7 @@ export function lazyAction(kit: Kit, command: Command, run: () => Promise<Loaded
     // --version never need it.
     const { Runtime, globalFlags } = await import('./runtime.js');
     const rt: Runtime = new Runtime(kit.io, globalFlags(self), commandPath(self));
-    if (traits.dryRunnable && options.dryRun === true) rt.dryRun = true;
-    // PGlite's WebAssembly compiles (background threads) while the handler's modules load.
-    if (traits.opensDatabase(options)) rt.prepareDatabase();
+    if (dryRunnable && options.dryRun === true) rt.dryRun = true;
     kit.onRuntime(rt);
     try {
       const handler = await run();

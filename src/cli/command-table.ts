@@ -83,12 +83,6 @@ export interface CommandSpec {
   readonly examples?: readonly string[];
   /** A `--dry-run` that makes the change in a transaction that is rolled back (`Runtime.dryRun`). */
   readonly dryRun?: boolean;
-  /**
-   * Whether the command opens a database: `false` never, or a function of its parsed options
-   * (`token verify --jwks` does not). Default: it does. One that does has it made ready while its
-   * handler loads (`Runtime.prepareDatabase`); a wrong `true` costs only that background work.
-   */
-  readonly database?: false | ((options: Readonly<Record<string, unknown>>) => boolean);
 }
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
@@ -209,26 +203,11 @@ export interface CommanderClasses {
   Option: typeof Option;
 }
 
-/** What a command's action must know of its declaration before its handler loads. */
-export interface ActionTraits {
-  /** `dryRun: true`: `--dry-run` rolls the change back (`Runtime.dryRun`). */
-  dryRunnable: boolean;
-  /** Whether it opens a database with these options (see `CommandSpec.database`). */
-  opensDatabase: (options: Readonly<Record<string, unknown>>) => boolean;
-}
-
-function opensDatabase(spec: CommandSpec): ActionTraits['opensDatabase'] {
-  const { database } = spec;
-  if (database === undefined) return () => true;
-  if (database === false) return () => false;
-  return database;
-}
-
 /** What the builder needs of the run: whether someone can answer a prompt, how to start a handler. */
 export interface BuildContext {
   commander: CommanderClasses;
   interactive: boolean;
-  action: (command: Command, run: () => Promise<AnyRun>, traits: ActionTraits) => void;
+  action: (command: Command, run: () => Promise<AnyRun>, dryRunnable: boolean) => void;
   /** Attribute names of the program's own options (`actor`): a command option of that name gets the value wherever it is typed. */
   globals: ReadonlySet<string>;
 }
@@ -269,7 +248,7 @@ export function fill(cmd: Command, entry: Entry, ctx: BuildContext): void {
       for (const key of shadowed) if (all[key] !== undefined) self.setOptionValue(key, all[key]);
     });
   }
-  if (entry.run) ctx.action(cmd, entry.run, { dryRunnable: spec.dryRun === true, opensDatabase: opensDatabase(spec) });
+  if (entry.run) ctx.action(cmd, entry.run, spec.dryRun === true);
   for (const sub of entry.commands ?? []) declare(cmd, sub, ctx);
   if (spec.examples?.length) cmd.addHelpText('after', examplesHelp(spec.examples));
 }

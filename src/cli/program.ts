@@ -66,7 +66,7 @@ export async function buildProgram(kit: Kit, args?: readonly string[]): Promise<
   const ctx: BuildContext = {
     commander: { Argument, Option },
     interactive: !!kit.io.stdin.isTTY && !!kit.io.stderr.isTTY,
-    action: (command, run, traits) => lazyAction(kit, command, run, traits),
+    action: (command, run, dryRunnable) => lazyAction(kit, command, run, dryRunnable),
     globals: new Set(Object.keys(PROGRAM.options)),
   };
   const needed = args === undefined ? 'all' : groupsNeeded(args, program);

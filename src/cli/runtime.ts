@@ -72,7 +72,10 @@ export class Runtime {
       // that opens a database asks the core next.
       this.coreModules();
       this.db = (async () => {
-        const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
+        const [{ openDatabase, prepareOpen, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
+        // PGlite's WebAssembly compiles (V8's background threads) while the lock is taken and the
+        // directory made private; a command is a short run (see Backend.prepare).
+        prepareOpen(this.config.target, { shortRun: true });
         this.io.onExit?.(releaseLocksSync);
         // Which database, said as soon as the backend knows (before PGlite's seconds of start-up),
         // else once it is open.
@@ -140,17 +143,6 @@ export class Runtime {
         newKeySecret: newKeySecretSource(this),
         tokens: { ...c.tokens, ...options.tokens },
       }),
-    );
-  }
-
-  /**
-   * Start making ready, in the background, what opening this run's database will need (PGlite's
-   * WebAssembly for an embedded one), before the command's handler has loaded. Never fails.
-   */
-  prepareDatabase(): void {
-    import('../db/open.js').then(
-      ({ prepareOpen }) => prepareOpen(this.config.target),
-      () => undefined,
     );
   }
 

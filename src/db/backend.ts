@@ -82,6 +82,15 @@ export interface ReadOnceOptions {
   lockMs: number;
 }
 
+export interface PrepareOptions {
+  /**
+   * The process is a short run (a CLI command, seconds): the embedded backend then has V8 run
+   * PGlite's WebAssembly on its baseline compiler only (see pglite-artifacts.ts). Process-wide:
+   * for a process that only runs this.
+   */
+  shortRun?: boolean;
+}
+
 export interface Backend<T> {
   /** `postgres` or `embedded`: a word to show, never a thing to branch on. */
   readonly name: string;
@@ -91,7 +100,7 @@ export interface Backend<T> {
    * (PGlite's WebAssembly, compiled): for a caller that knows early that it will open. Never
    * throws, never waits, never touches the database.
    */
-  prepare?(target: T): void;
+  prepare?(target: T, options?: PrepareOptions): void;
   /**
    * One statement in a read-only transaction on an existing database, straight through the driver
    * (no knex, no pool), then closed: for a caller that must start and fail fast (shell completion).

@@ -16,7 +16,7 @@ import type { Backend, BackendOpenOptions, EmbeddedOptions, ReadOnceOptions } fr
 import { describeTarget, type EmbeddedTarget } from './target.js';
 import { acquireDirLock, describeHolder, type DirLock } from './dir-lock.js';
 import { makeDataDirPrivate, PrivateNodeFs, tightenDataDirContents } from './private-files.js';
-import { pgliteArtifacts } from './pglite-artifacts.js';
+import { baselineCompilerOnly, pgliteArtifacts } from './pglite-artifacts.js';
 import { knexLog } from './knex-log.js';
 import { OID, parseBytea, TYPE_PARSERS } from './values.js';
 
@@ -164,7 +164,8 @@ async function readOnce(target: EmbeddedTarget, sql: string, params: unknown[], 
 export const embeddedBackend: Backend<EmbeddedTarget> = {
   name: 'embedded',
   readOnce,
-  prepare() {
+  prepare(_target, options) {
+    if (options?.shortRun) baselineCompilerOnly();
     void pgliteArtifacts();
   },
   async open(target, options) {

@@ -5,7 +5,7 @@
  * and the CLI never do.
  */
 import type { Knex } from 'knex';
-import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend, ReadOnceOptions } from './backend.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend, PrepareOptions, ReadOnceOptions } from './backend.js';
 import { registerCopyIn } from './copy.js';
 import { releaseAllDirLocksSync } from './dir-lock.js';
 import type { DbLogger } from './knex-log.js';
@@ -76,9 +76,9 @@ export type { ReadOnceOptions };
  * Start loading, in the background, what opening `target` will need (see `Backend.prepare`), so
  * that a later `openDatabase(target)` starts sooner. Optional, never throws, never waits.
  */
-export function prepareOpen(target: DatabaseTarget): void {
+export function prepareOpen(target: DatabaseTarget, options: PrepareOptions = {}): void {
   backendFor(target).then(
-    (backend) => backend.prepare?.(target),
+    (backend) => backend.prepare?.(target, options),
     () => undefined,
   );
 }

@@ -5,7 +5,6 @@ export const completion = command({
   name: 'completion',
   description: 'print a shell completion script (commands, subcommands, flags)',
   args: [arg('<shell>', 'bash, zsh or fish', { choices: ['bash', 'zsh', 'fish'] })],
-  database: false,
   examples: [
     'kaiju-auth completion zsh > "${fpath[1]}/_kaiju-auth"',
     'source <(kaiju-auth completion bash)                       # in ~/.bashrc',

@@ -31,8 +31,6 @@ export const verify = command({
   name: 'verify',
   description: "verify a token: its claims (exit 0) or why not (exit 3); '-' or --batch: one token per stdin line, one JSON line out each",
   args: [arg('[token]', "the token, or '-' to read tokens from stdin")],
-  // Offline against --jwks: no database, nothing made ready for one.
-  database: (opts) => opts.jwks === undefined,
   options: {
     jwks: option('--jwks <file>', 'verify offline against this JWKS (no database)'),
     batch: option('--batch', 'read tokens from stdin, one per line (as TOKEN "-")'),
