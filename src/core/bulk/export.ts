@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import type { CoreContext } from '../context.js';
 import type { ExportFormat } from './types.js';
+import type { UserRow } from '../tables/users.js';
 
 export interface ExportedUser {
   username: string;
@@ -60,17 +61,8 @@ export async function* exportUsers(db: Knex, options: ExportOptions = {}): Async
       .limit(pageSize);
     if (options.withHashes) q.select('u.password');
     if (after !== null) q.where('u.username', '>', after);
-    // Rows as read: the users table's column names.
-    const rows = (await q) as {
-      username: string;
-      email: string;
-      full_name: string | null;
-      is_active: boolean;
-      is_blocked: boolean;
-      settings: Record<string, unknown>;
-      groups: string[] | string;
-      password?: Buffer;
-    }[];
+    // Rows as read: the users table's column names (its owner's UserRow), with the groups and the hash.
+    const rows = (await q) as (Omit<UserRow, 'id' | 'created'> & { groups: string[] | string; password?: Buffer })[];
     if (rows.length === 0) return;
     yield rows.map((r) => ({
       username: r.username,
