@@ -72,10 +72,7 @@ export class Runtime {
       // that opens a database asks the core next.
       this.coreModules();
       this.db = (async () => {
-        const [{ openDatabase, prepareOpen, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
-        // PGlite's WebAssembly compiles (V8's background threads) while the lock is taken and the
-        // directory made private; a command is a short run (see Backend.prepare).
-        prepareOpen(this.config.target, { shortRun: true });
+        const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
         this.io.onExit?.(releaseLocksSync);
         // Which database, said as soon as the backend knows (before PGlite's seconds of start-up),
         // else once it is open.
@@ -94,6 +91,8 @@ export class Runtime {
             this.out.notice(`kaiju-auth: waiting for ${holder} to release ${held} (up to ${waitLimit(timeoutMs)}) ...`);
           },
           onOpening: announce,
+          // A command is a short run: see BackendOpenOptions.shortRun.
+          shortRun: true,
         });
         this.opened = db;
         this.closers.push(() => db.close());

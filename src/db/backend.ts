@@ -39,6 +39,12 @@ export interface BackendOpenOptions {
   onOpening?: (what: { description: string; scratchFor: string | null }) => void;
   /** Extra PGlite options, used by the embedded backend alone. */
   embedded?: EmbeddedOptions;
+  /**
+   * The process is a short run (a CLI command, seconds): the embedded backend has V8 run PGlite's
+   * WebAssembly on its baseline compiler only (see pglite-artifacts.ts). Process-wide: for a
+   * process that only runs this.
+   */
+  shortRun?: boolean;
 }
 
 /** Extra PGlite options, for tests and library callers (extensions, a preloaded data dump). */
@@ -82,25 +88,10 @@ export interface ReadOnceOptions {
   lockMs: number;
 }
 
-export interface PrepareOptions {
-  /**
-   * The process is a short run (a CLI command, seconds): the embedded backend then has V8 run
-   * PGlite's WebAssembly on its baseline compiler only (see pglite-artifacts.ts). Process-wide:
-   * for a process that only runs this.
-   */
-  shortRun?: boolean;
-}
-
 export interface Backend<T> {
   /** `postgres` or `embedded`: a word to show, never a thing to branch on. */
   readonly name: string;
   open(target: T, options: BackendOpenOptions): Promise<OpenedBackend>;
-  /**
-   * Start, in the background, what opening `target` will need and can be had without touching it
-   * (PGlite's WebAssembly, compiled): for a caller that knows early that it will open. Never
-   * throws, never waits, never touches the database.
-   */
-  prepare?(target: T, options?: PrepareOptions): void;
   /**
    * One statement in a read-only transaction on an existing database, straight through the driver
    * (no knex, no pool), then closed: for a caller that must start and fail fast (shell completion).

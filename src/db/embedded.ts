@@ -82,6 +82,9 @@ async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOpti
   if (target.dataDir !== null && !options.create && !(await embeddedDatabaseExists(target.dataDir))) {
     throw remediableError('db.schema_missing', `there is no embedded database at ${target.dataDir}`, 'create_database', { dataDir: target.dataDir });
   }
+  // PGlite's WebAssembly compiles (V8's background threads) while the directory is made private and locked.
+  if (options.shortRun) baselineCompilerOnly();
+  const artifacts = pgliteArtifacts();
   const dirMadePrivate = target.dataDir === null ? 0 : await makeDataDirPrivate(target.dataDir);
   const lock =
     target.dataDir === null
@@ -96,7 +99,7 @@ async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOpti
     options.onOpening?.({ description: describeTarget(target), scratchFor: null });
     const PGlite = loadPGlite();
     const pglite = new PGlite({
-      ...(await pgliteArtifacts()),
+      ...(await artifacts),
       ...(target.dataDir === null ? {} : { fs: new PrivateNodeFs(path.join(target.dataDir, PGDATA_SUBDIR)) as unknown as PGliteOptions['fs'] }),
       ...(options.embedded?.extensions ? { extensions: options.embedded.extensions as never } : {}),
       ...(options.embedded?.loadDataDir ? { loadDataDir: options.embedded.loadDataDir } : {}),
@@ -164,10 +167,6 @@ async function readOnce(target: EmbeddedTarget, sql: string, params: unknown[], 
 export const embeddedBackend: Backend<EmbeddedTarget> = {
   name: 'embedded',
   readOnce,
-  prepare(_target, options) {
-    if (options?.shortRun) baselineCompilerOnly();
-    void pgliteArtifacts();
-  },
   async open(target, options) {
     // A dry run where there is no database yet works on a throwaway one in memory.
     if (options.create === 'scratch' && target.dataDir !== null && !(await embeddedDatabaseExists(target.dataDir))) {

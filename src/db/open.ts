@@ -5,7 +5,7 @@
  * and the CLI never do.
  */
 import type { Knex } from 'knex';
-import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend, PrepareOptions, ReadOnceOptions } from './backend.js';
+import type { Backend, BackendOpenOptions, EmbeddedOptions, OpenedBackend, ReadOnceOptions } from './backend.js';
 import { registerCopyIn } from './copy.js';
 import { releaseAllDirLocksSync } from './dir-lock.js';
 import type { DbLogger } from './knex-log.js';
@@ -48,6 +48,8 @@ export interface OpenOptions {
   logger?: DbLogger;
   /** Extra PGlite options (extensions, a preloaded data dump), for tests and library callers. */
   embedded?: EmbeddedOptions;
+  /** A short run (the CLI's commands): see `BackendOpenOptions.shortRun`. */
+  shortRun?: boolean;
 }
 
 async function backendFor(target: DatabaseTarget): Promise<Backend<DatabaseTarget>> {
@@ -65,23 +67,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
     ...(options.onOpening ? { onOpening: options.onOpening } : {}),
     ...(options.embedded ? { embedded: options.embedded } : {}),
+    ...(options.shortRun ? { shortRun: true } : {}),
   });
   registerCopyIn(opened.knex, copyIn);
   return { ...opened, target, backend: backend.name };
 }
 
 export type { ReadOnceOptions };
-
-/**
- * Start loading, in the background, what opening `target` will need (see `Backend.prepare`), so
- * that a later `openDatabase(target)` starts sooner. Optional, never throws, never waits.
- */
-export function prepareOpen(target: DatabaseTarget, options: PrepareOptions = {}): void {
-  backendFor(target).then(
-    (backend) => backend.prepare?.(target, options),
-    () => undefined,
-  );
-}
 
 /**
  * One statement in a read-only transaction on the existing database `target` names, straight

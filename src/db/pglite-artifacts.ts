@@ -1,9 +1,9 @@
 /**
  * PGlite's two WebAssembly modules (pglite.wasm, 9 MB, and initdb.wasm), read and compiled once
- * per process, as early as the caller likes. V8 compiles them on background threads: started when
- * the CLI knows its command will open an embedded database, the compile runs while the CLI's own
- * modules load, instead of on the open's critical path, where PGlite would start it. Nothing here
- * touches a data directory. A failure is left to PGlite: it then loads them itself, as it always does.
+ * per process. V8 compiles them on background threads: the open starts the compile before it makes
+ * the data directory private and takes its lock, and every later open (tests, a dry run's scratch
+ * copy) reuses it. Nothing here touches a data directory. A failure is left to PGlite: it then
+ * loads them itself, as it always does.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -28,7 +28,7 @@ let loading: Promise<PGliteArtifacts> | null = null;
  * 2.0 CPU-s vs 1.5 s / 1.2 CPU-s and ~80 MB less peak memory; a seed of 5,000 permissions, 500
  * groups and 2,000 users 5.1 s vs 4.9 s; an import of 30,000 users 3.7 s either way (0.9 CPU-s
  * less): a command is too short for the optimized code to pay back its compile. Process-wide, so
- * the CLI asks for it (through `prepareOpen`), never the library on its own.
+ * the CLI asks for it (`shortRun` when it opens), never the library on its own.
  */
 export function baselineCompilerOnly(): void {
   if (loading === null) setFlagsFromString('--liftoff-only');
