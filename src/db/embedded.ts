@@ -58,14 +58,11 @@ const require = createRequire(import.meta.url);
 /**
  * PGlite, knex and the knex-pglite dialect load through `require`: knex-pglite is CommonJS and
  * requires PGlite's CommonJS build, so importing PGlite's ES build as well would load a second
- * copy (~20 ms of startup).
+ * copy (~20 ms of startup). knex and its dialect are in embedded-knex.ts, imported once PGlite
+ * is starting.
  */
 function loadPGlite(): typeof PGliteClass {
   return (require('@electric-sql/pglite') as { PGlite: typeof PGliteClass }).PGlite;
-}
-
-function loadKnex(): { knexFactory: (config: Knex.Config) => Knex; ClientPgLite: unknown } {
-  return { knexFactory: require('knex') as (config: Knex.Config) => Knex, ClientPgLite: require('knex-pglite') };
 }
 
 /** True when the data directory already holds a database (so opening it will not create one). */
@@ -109,7 +106,7 @@ async function openEmbeddedKnex(target: EmbeddedTarget, options: BackendOpenOpti
     // PGlite is starting (its WASM compiles on background threads); meanwhile, make what an
     // existing directory holds private and load knex.
     const madePrivate = dirMadePrivate + (target.dataDir === null ? 0 : tightenDataDirContents(target.dataDir));
-    const { knexFactory, ClientPgLite } = loadKnex();
+    const { knexFactory, ClientPgLite } = (await import('./embedded-knex.js')).loadKnex();
     await pglite.waitReady;
     const knex = knexFactory({
       client: withPgResponses(ClientPgLite as unknown as new (...args: unknown[]) => object) as unknown as Knex.Config['client'],
