@@ -16,7 +16,10 @@
  * spawn to exit (start-up counts); the peer's own figure leaves out Python's start-up. Rounds
  * alternate who goes first, with the load average printed. The peer is skipped with a notice when
  * python3 lacks sqlalchemy, psycopg2 or bcrypt (Debian: python3-sqlalchemy python3-psycopg2
- * python3-bcrypt). Env: BENCH_SEED_FIRST_ROUNDS (default 2), BENCH_SEED_RERUNS (default 3),
+ * python3-bcrypt). In the same rounds, the floor (baselines/seed-floor.mjs: the work any seed of
+ * these files must do and nothing else, whole process too) and its ratio to the peer: how far
+ * below the peer a seed can get at all on this host. Env: BENCH_SEED_FIRST_ROUNDS (default 2),
+ * BENCH_SEED_RERUNS (default 5),
  * KAIJU_AUTH_BENCH_PEER_SEED (the peer script), BENCH_SEED_PEER_ONLY=1 (this part alone).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -117,7 +120,7 @@ const PEER =
   [path.join(ROOT, '..', 'shared', 'bench', 'peer_kaiju_seed.py'), path.join(ROOT, '..', '..', 'shared', 'bench', 'peer_kaiju_seed.py')].find((f) => existsSync(f));
 const PYTHON = '/usr/bin/python3';
 const FIRST_ROUNDS = Number(process.env.BENCH_SEED_FIRST_ROUNDS || 2);
-const RERUNS = Number(process.env.BENCH_SEED_RERUNS || 3);
+const RERUNS = Number(process.env.BENCH_SEED_RERUNS || 5);
 const PEER_SET = { permissions: 5000, groups: 500, grants: 50, users: 2000 };
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -161,6 +164,20 @@ async function oursSeed(url, dir, extra = []) {
   return { seconds: r.seconds, report: JSON.parse(r.stdout) };
 }
 
+/**
+ * The floor (baselines/seed-floor.mjs): hashing, then one writing transaction (`first`), or reading
+ * and comparing (`rerun`), with nothing else; whole process, as ours is timed. Its thread pool is
+ * sized as the tool's launcher sizes it.
+ */
+async function floorSeed(mode, url, dir) {
+  const args = [path.join(ROOT, 'bench', 'baselines', 'seed-floor.mjs'), mode, url, dir, ...(mode === 'first' ? ['4'] : [])];
+  const r = await timedProcess(process.execPath, args, { UV_THREADPOOL_SIZE: String(Math.max(4, os.availableParallelism())) });
+  const out = JSON.parse(r.stdout);
+  if (mode === 'first' && out.created.users !== PEER_SET.users) throw new Error('seed floor: the first run did not create every user');
+  if (mode === 'rerun' && out.differ !== 0) throw new Error(`seed floor: ${out.differ} item(s) differ on the rerun`);
+  return r.seconds;
+}
+
 async function peerSeed(url, dir, create) {
   const sqlalchemyUrl = url.replace(/^postgres(ql)?:/, 'postgresql:');
   const r = await timedProcess(PYTHON, [PEER, sqlalchemyUrl, dir, '4', ...(create ? ['--create-tables'] : [])], { SQLALCHEMY_SILENCE_UBER_WARNING: '1' });
@@ -181,19 +198,22 @@ async function versusPeer() {
       `seed vs peer: ${PEER_SET.permissions} permissions, ${PEER_SET.groups} groups x ${PEER_SET.grants}, ${PEER_SET.users} users x 3 groups, cost 4; ` +
         `${FIRST_ROUNDS} first run(s), ${RERUNS} rerun(s) each (load average ${load()})`,
     );
-    const first = { ours: [], peer: [] };
+    const first = { ours: [], peer: [], floor: [] };
     let oursUrl = null;
     let peerUrl = null;
     for (let round = 0; round < FIRST_ROUNDS; round += 1) {
-      const [o, p] = await scratchDatabases(admin, 2);
-      made.push(o, p);
+      const [o, p, f] = await scratchDatabases(admin, 3);
+      made.push(o, p, f);
       oursUrl = adminUrlFor(ADMIN, o);
       peerUrl = adminUrlFor(ADMIN, p);
-      const db = await openDatabase({ kind: 'postgres', url: oursUrl });
-      try {
-        await migrateLatest(db.knex, MIGRATIONS);
-      } finally {
-        await db.close();
+      const floorUrl = adminUrlFor(ADMIN, f);
+      for (const url of [oursUrl, floorUrl]) {
+        const db = await openDatabase({ kind: 'postgres', url });
+        try {
+          await migrateLatest(db.knex, MIGRATIONS);
+        } finally {
+          await db.close();
+        }
       }
       const runOurs = async () => {
         const r = await oursSeed(oursUrl, dir);
@@ -216,13 +236,15 @@ async function versusPeer() {
         o1 = await runOurs();
         p1 = await runPeer();
       }
+      const f1 = await floorSeed('first', floorUrl, dir);
+      first.floor.push(f1);
       console.log(
-        `  first run ${round + 1}: kaiju-auth ${o1.toFixed(2)} s` +
+        `  first run ${round + 1}: kaiju-auth ${o1.toFixed(2)} s, floor ${f1.toFixed(2)} s` +
           (p1 ? `, peer ${p1.seconds.toFixed(2)} s (${p1.queries} queries): ratio ${(o1 / p1.seconds).toFixed(3)}` : '') +
           `; load ${os.loadavg()[0].toFixed(2)}`,
       );
     }
-    const rerun = { ours: [], peer: [], check: [] };
+    const rerun = { ours: [], peer: [], check: [], floor: [] };
     for (let round = 0; round < RERUNS; round += 1) {
       const cases = [
         async () => {
@@ -236,6 +258,9 @@ async function versusPeer() {
           if (r.report.unchanged.users.length !== PEER_SET.users) throw new Error('kaiju-auth seed --check: not all unchanged');
           rerun.check.push(r.seconds);
         },
+        async () => {
+          rerun.floor.push(await floorSeed('rerun', oursUrl, dir));
+        },
         ...(missing
           ? []
           : [
@@ -248,7 +273,7 @@ async function versusPeer() {
       const order = [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)];
       for (const c of order) await c();
       console.log(
-        `  rerun ${round + 1}: kaiju-auth ${rerun.ours.at(-1).toFixed(3)} s, --check ${rerun.check.at(-1).toFixed(3)} s` +
+        `  rerun ${round + 1}: kaiju-auth ${rerun.ours.at(-1).toFixed(3)} s, --check ${rerun.check.at(-1).toFixed(3)} s, floor ${rerun.floor.at(-1).toFixed(3)} s` +
           (missing ? '' : `, peer ${rerun.peer.at(-1).toFixed(2)} s: ratio ${(rerun.ours.at(-1) / rerun.peer.at(-1)).toFixed(3)}`) +
           `; load ${os.loadavg()[0].toFixed(2)}`,
       );
@@ -261,11 +286,15 @@ async function versusPeer() {
       ours_check_s: m(rerun.check),
       peer_first_s: m(first.peer),
       peer_rerun_s: m(rerun.peer),
-      check_to_rerun: m(rerun.check) / m(rerun.ours),
+      floor_first_s: m(first.floor),
+      floor_rerun_s: m(rerun.floor),
+      // Pair by pair (each round runs both, one right after the other), then the median: the two do
+      // the same work, so a ratio of medians of a few runs each mostly measures the host's drift.
+      check_to_rerun: median(rerun.check.map((c, i) => c / rerun.ours[i])),
       target: 0.1,
       load_average: os.loadavg(),
     };
-    console.log(`seed --check / rerun: ${result.check_to_rerun.toFixed(3)} (target <= 1): ${result.check_to_rerun <= 1 ? 'met' : 'NOT met'}`);
+    console.log(`seed --check / rerun (median of the rounds' ratios): ${result.check_to_rerun.toFixed(3)} (target <= 1): ${result.check_to_rerun <= 1 ? 'met' : 'NOT met'}`);
     if (!missing) {
       result.first_ratio = result.ours_first_s / result.peer_first_s;
       result.rerun_ratio = result.ours_rerun_s / result.peer_rerun_s;
@@ -274,6 +303,14 @@ async function versusPeer() {
         `seed vs peer (medians): first ${result.ours_first_s.toFixed(2)} s vs ${result.peer_first_s.toFixed(2)} s = ${result.first_ratio.toFixed(3)}, ` +
           `rerun ${result.ours_rerun_s.toFixed(3)} s vs ${result.peer_rerun_s.toFixed(2)} s = ${result.rerun_ratio.toFixed(3)} ` +
           `(target <= 0.1 each): ${result.met ? 'met' : 'NOT met'}; load average ${load()}`,
+      );
+      // The floor: the work any seed of these files must do, and nothing else (baselines/seed-floor.mjs).
+      result.floor_first_ratio = result.floor_first_s / result.peer_first_s;
+      result.floor_rerun_ratio = result.floor_rerun_s / result.peer_rerun_s;
+      console.log(
+        `seed floor vs peer (medians): first ${result.floor_first_s.toFixed(2)} s = ${result.floor_first_ratio.toFixed(3)}, ` +
+          `rerun ${result.floor_rerun_s.toFixed(3)} s = ${result.floor_rerun_ratio.toFixed(3)} of the peer's; ` +
+          `kaiju-auth / floor: first ${(result.ours_first_s / result.floor_first_s).toFixed(2)}x, rerun ${(result.ours_rerun_s / result.floor_rerun_s).toFixed(2)}x`,
       );
     }
     await recordResult('seed_vs_peer', result);
