@@ -118,9 +118,10 @@ export class Runtime {
   async auth(
     options: { schema?: boolean; create?: boolean | 'scratch'; rounds?: number; tokens?: Partial<TokenSettings> } = {},
   ): Promise<KaijuAuth> {
-    const modules = this.coreModules();
+    // The open starts first: it loads the core's modules itself once it has said which database
+    // (`database()`), so they never stand between the command's start and that notice.
     const db = await this.database(options);
-    const [{ KaijuAuth }, { resolveSettings }, { keySecretSource, newKeySecretSource }] = await modules;
+    const [{ KaijuAuth }, { resolveSettings }, { keySecretSource, newKeySecretSource }] = await this.coreModules();
     const c = this.config;
     let knex = db.knex;
     if (this.dryRun) {
