@@ -47,6 +47,8 @@ export class Runtime {
   private modules: Promise<[typeof CoreAuthModule, typeof CoreContextModule, typeof KeySecretModule]> | null = null;
   private closers: (() => Promise<void>)[] = [];
   private closing: Promise<void> = Promise.resolve();
+  private namedDatabase: Promise<void> | null = null;
+  private markNamed: () => void = () => undefined;
 
   constructor(io: Io, flags: GlobalFlags, commandName: string) {
     this.io = io;
@@ -67,6 +69,7 @@ export class Runtime {
    */
   async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
     if (!this.db) {
+      this.named();
       this.db = (async () => {
         const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
         this.io.onExit?.(releaseLocksSync);
@@ -78,6 +81,7 @@ export class Runtime {
           announced = true;
           if (what.scratchFor !== null) this.out.notice(`kaiju-auth: no database at ${what.scratchFor} yet; working on a scratch copy in memory`);
           this.out.notice(`kaiju-auth: using ${what.description}`);
+          this.markNamed();
           // The core's modules load while the database opens (PGlite's start leaves the main
           // thread idle while its WASM compiles and its files are read), not after it: nearly every
           // command that opens a database asks the core next. Not before the notice: loading them
@@ -105,6 +109,8 @@ export class Runtime {
         }
         return db;
       })();
+      // An open that fails before it names the database ends the wait for that too.
+      this.db.catch(() => this.markNamed());
     }
     const db = await this.db;
     if (options.schema ?? true) {
@@ -112,6 +118,19 @@ export class Runtime {
       await assertSchemaCurrent(db.knex);
     }
     return db;
+  }
+
+  /**
+   * Settles once the database this run opens has been named on stderr (the embedded database
+   * before PGlite starts, PostgreSQL once connected), or its open has failed: for a command with
+   * work of its own to do on this thread while the open goes on (seed checking its files), so that
+   * work never stands between the command's start and that first line.
+   */
+  named(): Promise<void> {
+    this.namedDatabase ??= new Promise<void>((resolve) => {
+      this.markNamed = resolve;
+    });
+    return this.namedDatabase;
   }
 
   /** The core bound to this run's database and settings (actor, bcrypt cost, delays...). */

@@ -107,4 +107,18 @@ describe.each(BACKENDS)('which database, said once, on %s', (backend) => {
     expect(l.filter((x) => x.includes('using '))).toHaveLength(1);
     expect(pglite).toBe(backend === 'postgres' ? -1 : 1);
   });
+
+  it('seed names the database before it checks its files (a large set holds the thread), then seeds them', async () => {
+    target = await cliTarget(backend);
+    const dir = await tempDir();
+    // ~0.5 MB of permissions: checking them takes a while, and must come after the first line.
+    const permissions = Array.from({ length: 6000 }, (_, i) => ({ id: `first.minutes.${i}`, tag: 'bench', description: `a permission among many, number ${i}` }));
+    await writeFixtures(dir, { permissions });
+    const r = await runCli(['seed', dir, ...target.args], { nodeArgs: ['--import', path.join(ROOT, 'test', 'support', 'mark-big-json-parse.mjs')] });
+    expect(r.code, r.stderr).toBe(0);
+    const l = r.stderr.split('\n').filter((x) => x !== '');
+    expect(l[0]).toMatch(/^kaiju-auth: using (embedded database at|PostgreSQL postgres:\/\/)/);
+    expect(l.findIndex((x) => x.startsWith('[test hook: parsing a large JSON text]'))).toBeGreaterThan(0);
+    expect(r.stdout).toContain('6000');
+  });
 });

@@ -129,11 +129,18 @@ export async function runSeed(rt: Runtime, opts: SeedFlags, dir?: string): Promi
     throw cliError('cli.usage', `${opts.pruneUsers ? '--prune-users' : '--keep'} only applies with --prune`);
   }
   const where = dir ?? DEFAULT_FIXTURES_DIR;
-  // The files are read and checked while the database opens (connecting and the schema check
-  // leave this thread waiting). A database that cannot be used is still the error reported first.
-  const loading = import('../../core/fixtures/load.js').then(({ loadFixtures }) => loadFixtures(where, { env: rt.io.env }));
+  // The files are read and checked while the database opens (PGlite's start, the schema check
+  // and the core's modules leave this thread waiting), but only once the database has been named:
+  // checking a large set holds this thread (~0.1 s a MB), and the command's first line must not
+  // wait for it. A database that cannot be used is still the error reported first.
+  const opening = rt.auth();
+  opening.catch(() => undefined);
+  const loader = import('../../core/fixtures/load.js');
+  loader.catch(() => undefined);
+  await rt.named();
+  const loading = loader.then(({ loadFixtures }) => loadFixtures(where, { env: rt.io.env }));
   loading.catch(() => undefined);
-  const auth = await rt.auth();
+  const auth = await opening;
   const loaded = await loading;
   const prune = opts.prune ? { users: !!opts.pruneUsers, keep: opts.keep ?? [] } : undefined;
   const planOnly = !!opts.dryRun || !!opts.check;
