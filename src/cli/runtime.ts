@@ -47,8 +47,11 @@ export class Runtime {
   private modules: Promise<[typeof CoreAuthModule, typeof CoreContextModule, typeof KeySecretModule]> | null = null;
   private closers: (() => Promise<void>)[] = [];
   private closing: Promise<void> = Promise.resolve();
-  private namedDatabase: Promise<void> | null = null;
-  private markNamed: () => void = () => undefined;
+  private markNamed!: () => void;
+  /** Settles when the open has named the database (or failed): see `named()`. */
+  private readonly namedDatabase = new Promise<void>((resolve) => {
+    this.markNamed = resolve;
+  });
 
   constructor(io: Io, flags: GlobalFlags, commandName: string) {
     this.io = io;
@@ -69,7 +72,6 @@ export class Runtime {
    */
   async database(options: { schema?: boolean; create?: boolean | 'scratch' } = {}): Promise<Database> {
     if (!this.db) {
-      this.named();
       this.db = (async () => {
         const [{ openDatabase, releaseLocksSync }, { homeOf }] = await Promise.all([import('../db/open.js'), import('../db/target.js')]);
         this.io.onExit?.(releaseLocksSync);
@@ -127,9 +129,6 @@ export class Runtime {
    * work never stands between the command's start and that first line.
    */
   named(): Promise<void> {
-    this.namedDatabase ??= new Promise<void>((resolve) => {
-      this.markNamed = resolve;
-    });
     return this.namedDatabase;
   }
 
